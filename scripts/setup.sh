@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One setup path for a new machine and for CI: provides npm when the machine has none, installs the
+# project's dependencies, and builds native addons against the project's Node 24 (the `node`
+# devDependency, which npm scripts put first on PATH) rather than the machine's Node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*"; }
+
+if ! command -v npm >/dev/null 2>&1; then
+  log "npm not found: installing Debian's nodejs and npm to bootstrap (the project then runs on Node 24)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "[setup] error: npm is missing and this is not root; install Node.js >= 18 with npm, then rerun." >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+log "installing dependencies"
+# Not `npm ci`: the registry these machines reach lacks some platform builds that optional
+# dependencies name (e.g. @nomicfoundation/edr-darwin-arm64), so the lock cannot list them and
+# `npm ci` refuses it. `npm install` honours the versions the lock pins and skips what is absent.
+npm install --no-audit --no-fund
+
+node24=$(ls -d node_modules/node/node_modules/node-linux-* 2>/dev/null | head -n 1 || true)
+if [ -z "$node24" ] || [ ! -x node_modules/.bin/node ]; then
+  echo "[setup] error: the Node 24 runtime (npm package 'node') did not install; check npm's output above." >&2
+  exit 1
+fi
+# Native addons must match the runtime that loads them, whatever npm config (e.g. nodedir) says.
+if find node_modules -name binding.gyp -not -path '*/node-gyp/*' -print -quit | grep -q .; then
+  log "rebuilding native addons for $(node_modules/.bin/node --version)"
+  PATH="$PWD/node_modules/.bin:$PATH" npm_config_nodedir="$PWD/$node24" npm rebuild --no-audit --no-fund
+fi
+log "ready: Node $(node_modules/.bin/node --version) for npm scripts; run 'npm test'"
