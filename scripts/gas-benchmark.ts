@@ -24,6 +24,7 @@ import {
   workerpoolOrder,
   type Market,
 } from "../test/helpers/fixture.js";
+import { encodeMatchOrders } from "../test/helpers/orderCodec.js";
 
 const SNAPSHOT = new URL("../snapshots/gas.json", import.meta.url);
 const TOLERANCE = 0.02;
@@ -59,9 +60,7 @@ async function match(market: Market, volume: bigint, trust: bigint, withDataset:
   };
   const signatures = await signAll(market, orders);
   const hub = market.hub.connect(market.scheduler);
-  const tx = orders.dataset
-    ? hub.matchOrdersWithDataset(orders.app, orders.dataset, orders.workerpool, orders.request, signatures)
-    : hub.matchOrders(orders.app, orders.workerpool, orders.request, signatures);
+  const tx = hub.matchOrders(encodeMatchOrders(orders, signatures));
   const sent = await tx;
   const calldataBytes = (sent.data.length - 2) / 2;
   const receipt = await sent.wait();

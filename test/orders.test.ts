@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ZeroAddress, ZeroHash, toBeHex } from "ethers";
+import { ZeroAddress, ZeroHash, concat, getBytes, toBeHex } from "ethers";
 
 import {
   APP_PRICE,
@@ -10,7 +10,6 @@ import {
   appOrder,
   datasetOrder,
   ethers,
-  fund,
   matchDeal,
   networkHelpers,
   requestOrder,
@@ -20,6 +19,7 @@ import {
   deployMarket,
   type Market,
 } from "./helpers/fixture.js";
+import { encodeMatchOrders } from "./helpers/orderCodec.js";
 
 const App = 0;
 const Dataset = 1;
@@ -38,7 +38,7 @@ describe("matchOrders", function () {
     orders = { app: appOrder(market), workerpool: workerpoolOrder(market), request: requestOrder(market) },
   ) {
     const signatures = await signAll(market, orders);
-    return market.hub.connect(caller).matchOrders(orders.app, orders.workerpool, orders.request, signatures);
+    return market.hub.connect(caller).matchOrders(encodeMatchOrders(orders, signatures));
   }
 
   it("creates a deal, locks the requester's payment and the scheduler's stake", async function () {
@@ -72,9 +72,10 @@ describe("matchOrders", function () {
     const orders = { app: appOrder(market), workerpool: workerpoolOrder(market), request: requestOrder(market) };
     const signatures = { ...(await signAll(market, orders)), request: "0x" };
     signatures.workerpool = await signOrder(market, market.scheduler, "WorkerpoolOrder", orders.workerpool);
-    await expect(
-      market.hub.connect(market.requester).matchOrders(orders.app, orders.workerpool, orders.request, signatures),
-    ).to.emit(market.hub, "DealCreated");
+    await expect(market.hub.connect(market.requester).matchOrders(encodeMatchOrders(orders, signatures))).to.emit(
+      market.hub,
+      "DealCreated",
+    );
   });
 
   it("consumes volume partially across deals, then refuses the exhausted order", async function () {
@@ -104,7 +105,7 @@ describe("matchOrders", function () {
     const orders = { app: appOrder(market), workerpool: workerpoolOrder(market), request: requestOrder(market) };
     const signatures = await signAll(market, orders);
     signatures.app = await signOrder(market, market.stranger, "AppOrder", orders.app);
-    await expect(market.hub.connect(market.scheduler).matchOrders(orders.app, orders.workerpool, orders.request, signatures))
+    await expect(market.hub.connect(market.scheduler).matchOrders(encodeMatchOrders(orders, signatures)))
       .to.be.revertedWithCustomError(market.hub, "OrderInvalidSignature")
       .withArgs(App, await market.hub.hashAppOrder(orders.app), market.appOwner.address);
   });
@@ -114,14 +115,14 @@ describe("matchOrders", function () {
     const signatures = await signAll(market, orders);
     const requestHash = await market.hub.hashRequestOrder(orders.request);
     signatures.request = await signOrder(market, market.requester, "RequestOrder", orders.request, { chainId: 1n });
-    await expect(market.hub.connect(market.scheduler).matchOrders(orders.app, orders.workerpool, orders.request, signatures))
+    await expect(market.hub.connect(market.scheduler).matchOrders(encodeMatchOrders(orders, signatures)))
       .to.be.revertedWithCustomError(market.hub, "OrderInvalidSignature")
       .withArgs(Request, requestHash, market.requester.address);
     signatures.request = await signOrder(market, market.requester, "RequestOrder", orders.request, {
       hub: await market.registry.getAddress(),
     });
     await expect(
-      market.hub.connect(market.scheduler).matchOrders(orders.app, orders.workerpool, orders.request, signatures),
+      market.hub.connect(market.scheduler).matchOrders(encodeMatchOrders(orders, signatures)),
     ).to.be.revertedWithCustomError(market.hub, "OrderInvalidSignature");
   });
 
@@ -139,7 +140,7 @@ describe("matchOrders", function () {
     };
     const signatures = await signAll(market, orders);
     await expect(
-      market.hub.connect(market.scheduler).matchOrders(orders.app, orders.workerpool, orders.request, signatures),
+      market.hub.connect(market.scheduler).matchOrders(encodeMatchOrders(orders, signatures)),
     ).to.be.revertedWithCustomError(market.hub, "OrderInvalidSignature");
   });
 
@@ -185,11 +186,10 @@ describe("matchOrders", function () {
       "OrderNotSigner",
     );
     const empty = { app: "0x", dataset: "0x", workerpool: "0x", request: "0x" };
-    await expect(
-      market.hub
-        .connect(market.requester)
-        .matchOrdersWithDataset(orders.app, orders.dataset, orders.workerpool, orders.request, empty),
-    ).to.emit(market.hub, "DealCreated");
+    await expect(market.hub.connect(market.requester).matchOrders(encodeMatchOrders(orders, empty))).to.emit(
+      market.hub,
+      "DealCreated",
+    );
   });
 
   it("accepts an EIP-1271 contract requester's signature", async function () {
@@ -205,15 +205,16 @@ describe("matchOrders", function () {
     };
     const signatures = await signAll(market, orders);
     signatures.request = await signOrder(market, market.stranger, "RequestOrder", orders.request);
-    await expect(
-      market.hub.connect(market.scheduler).matchOrders(orders.app, orders.workerpool, orders.request, signatures),
-    ).to.emit(market.hub, "DealCreated");
+    await expect(market.hub.connect(market.scheduler).matchOrders(encodeMatchOrders(orders, signatures))).to.emit(
+      market.hub,
+      "DealCreated",
+    );
     expect(await market.hub.lockedOf(walletAddress)).to.equal(APP_PRICE + WORKERPOOL_PRICE);
 
     const bad = { ...orders, request: requestOrder(market, { requester: walletAddress }) };
     const badSignatures = await signAll(market, bad);
     await expect(
-      market.hub.connect(market.scheduler).matchOrders(bad.app, bad.workerpool, bad.request, badSignatures),
+      market.hub.connect(market.scheduler).matchOrders(encodeMatchOrders(bad, badSignatures)),
     ).to.be.revertedWithCustomError(market.hub, "OrderInvalidSignature");
   });
 
@@ -308,11 +309,7 @@ describe("matchOrders", function () {
         request: requestOrder(market),
       };
       const signatures = await signAll(market, orders);
-      await expect(
-        market.hub
-          .connect(market.scheduler)
-          .matchOrdersWithDataset(orders.app, orders.dataset, orders.workerpool, orders.request, signatures),
-      )
+      await expect(market.hub.connect(market.scheduler).matchOrders(encodeMatchOrders(orders, signatures)))
         .to.be.revertedWithCustomError(market.hub, "MatchDatasetMissing")
         .withArgs(ZeroHash);
     });
@@ -324,9 +321,7 @@ describe("matchOrders", function () {
         request: requestOrder(market, { dataset: market.datasetId, datasetMaxPrice: DATASET_PRICE }),
       });
       const attempt = async (orders: ReturnType<typeof base>) =>
-        market.hub
-          .connect(market.scheduler)
-          .matchOrdersWithDataset(orders.app, orders.dataset, orders.workerpool, orders.request, await signAll(market, orders));
+        market.hub.connect(market.scheduler).matchOrders(encodeMatchOrders(orders, await signAll(market, orders)));
       let orders = base();
       orders.dataset.dataset = toBeHex(3, 32);
       await expect(attempt(orders))
@@ -353,9 +348,7 @@ describe("matchOrders", function () {
       const signatures = await signAll(market, orders);
       signatures.dataset = await signOrder(market, market.stranger, "DatasetOrder", orders.dataset);
       await expect(
-        market.hub
-          .connect(market.scheduler)
-          .matchOrdersWithDataset(orders.app, orders.dataset, orders.workerpool, orders.request, signatures),
+        market.hub.connect(market.scheduler).matchOrders(encodeMatchOrders(orders, signatures)),
       ).to.be.revertedWithCustomError(market.hub, "OrderInvalidSignature");
     });
     it("unregistered assets", async function () {
@@ -366,6 +359,23 @@ describe("matchOrders", function () {
         market.registry,
       );
     });
+  });
+
+  it("gives each category its start window (10 timerefs from the match)", async function () {
+    const timerefs = [300n, 1_200n, 3_600n, 10_800n, 36_000n];
+    for (const [category, timeref] of timerefs.entries()) {
+      const orders = {
+        app: appOrder(market),
+        workerpool: workerpoolOrder(market, { category: BigInt(category) }),
+        request: requestOrder(market, { category: BigInt(category) }),
+      };
+      const receipt = await (await matchAs(market.scheduler, orders)).wait();
+      const created = receipt?.logs.map((l) => market.hub.interface.parseLog(l)).find((e) => e?.name === "DealCreated");
+      const block = await ethers.provider.getBlock(receipt!.blockNumber);
+      const deal = await market.hub.deal(created?.args.dealId as string);
+      expect(deal.category).to.equal(category);
+      expect(deal.startDeadline).to.equal(BigInt(block!.timestamp) + 10n * timeref);
+    }
   });
 
   it("fails with the missing amount when the requester cannot pay", async function () {
@@ -380,14 +390,59 @@ describe("matchOrders", function () {
       .withArgs(market.requester.address, balance, (APP_PRICE + WORKERPOOL_PRICE) * 1000n);
   });
 
-  it("prices above 96 bits are refused", async function () {
-    const huge = 2n ** 96n;
-    await fund(market, market.requester, 0n + TOKEN);
+  it("the encoder refuses values wider than their calldata field, with the field's name", function () {
     const orders = {
-      app: appOrder(market, { price: huge }),
+      app: appOrder(market, { price: 2n ** 96n }),
       workerpool: workerpoolOrder(market),
-      request: requestOrder(market, { appMaxPrice: huge }),
+      request: requestOrder(market),
     };
-    await expect(matchAs(market.scheduler, orders)).to.be.revertedWithCustomError(market.hub, "SafeCastOverflowedUintDowncast");
+    expect(() => encodeMatchOrders(orders)).to.throw(
+      RangeError,
+      /AppOrder.price = 79228162514264337593543950336 does not fit the 12-byte field/,
+    );
+  });
+
+  describe("malformed encodings", function () {
+    async function encoded() {
+      const orders = { app: appOrder(market), workerpool: workerpoolOrder(market), request: requestOrder(market) };
+      return getBytes(encodeMatchOrders(orders, await signAll(market, orders)));
+    }
+
+    it("truncated input", async function () {
+      const bytes = await encoded();
+      await expect(market.hub.connect(market.scheduler).matchOrders(bytes.slice(0, 40)))
+        .to.be.revertedWithCustomError(market.hub, "MatchMalformedInput")
+        .withArgs(34);
+      await expect(
+        market.hub.connect(market.scheduler).matchOrders(bytes.slice(0, bytes.length - 1)),
+      ).to.be.revertedWithCustomError(market.hub, "MatchMalformedInput");
+      await expect(market.hub.connect(market.scheduler).matchOrders("0x"))
+        .to.be.revertedWithCustomError(market.hub, "MatchMalformedInput")
+        .withArgs(0);
+    });
+
+    it("trailing bytes", async function () {
+      const bytes = await encoded();
+      await expect(market.hub.connect(market.scheduler).matchOrders(concat([bytes, "0x00"])))
+        .to.be.revertedWithCustomError(market.hub, "MatchMalformedInput")
+        .withArgs(bytes.length);
+    });
+
+    it("a mask bit beyond the order's fields", async function () {
+      const bytes = await encoded();
+      bytes[0] = 0x01; // app order mask: bit 8 does not exist
+      await expect(market.hub.connect(market.scheduler).matchOrders(bytes))
+        .to.be.revertedWithCustomError(market.hub, "MatchMalformedInput")
+        .withArgs(0);
+    });
+
+    it("a signature length past the end", async function () {
+      const bytes = await encoded();
+      const withLongSignature = concat([bytes.slice(0, bytes.length - 67), "0xffff", bytes.slice(bytes.length - 65)]);
+      await expect(market.hub.connect(market.scheduler).matchOrders(withLongSignature)).to.be.revertedWithCustomError(
+        market.hub,
+        "MatchMalformedInput",
+      );
+    });
   });
 });

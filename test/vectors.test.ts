@@ -6,6 +6,7 @@ import { TypedDataEncoder } from "ethers";
 import type { AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder } from "./helpers/eip712.js";
 import { type OrderTypeName, sunpoolDomain, typesFor } from "./helpers/eip712.js";
 import { deployMarket, networkHelpers } from "./helpers/fixture.js";
+import { encodeMatchOrders } from "./helpers/orderCodec.js";
 
 interface Vector {
   value: Record<string, string>;
@@ -32,6 +33,18 @@ describe("EIP-712 vectors (test/vectors/orders.json, also checked by test/solidi
       expect(TypedDataEncoder.hash(domain, typesFor(kind), vector.value)).to.equal(vector.digest);
     });
   }
+
+  it("matchOrders encoding (also decoded by the Solidity test)", function () {
+    const v = (kind: OrderTypeName) => (vectors[kind] as Vector).value;
+    const encoding = vectors.matchOrders as { signatures: Record<string, string>; encoded: string };
+    const orders = {
+      app: v("AppOrder") as unknown as AppOrder,
+      dataset: v("DatasetOrder") as unknown as DatasetOrder,
+      workerpool: v("WorkerpoolOrder") as unknown as WorkerpoolOrder,
+      request: v("RequestOrder") as unknown as RequestOrder,
+    };
+    expect(encodeMatchOrders(orders, encoding.signatures)).to.equal(encoding.encoded);
+  });
 
   it("the deployed hub hashes orders like the vectors", async function () {
     const { hub } = await networkHelpers.loadFixture(deployMarket);

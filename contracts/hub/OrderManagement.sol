@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
@@ -9,6 +8,7 @@ import {AssetKind, DealParties, IAssetRegistry} from "../interfaces/IAssetRegist
 import {IOrderManagement} from "../interfaces/IOrderManagement.sol";
 import {Categories} from "../libraries/Categories.sol";
 import {Consensus} from "../libraries/Consensus.sol";
+import {OrderCodec} from "../libraries/OrderCodec.sol";
 import {OrderHashing} from "../libraries/OrderHashing.sol";
 import {Deal} from "../types/Deals.sol";
 import {AppOrder, DatasetOrder, OrderKind, OrderSignatures, RequestOrder, WorkerpoolOrder} from "../types/Orders.sol";
@@ -36,15 +36,12 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
     mapping(bytes32 orderHash => address signer) private _presigners;
     mapping(bytes32 dealId => Deal deal) internal _deals;
 
-    /// @dev The orders of one match, with their struct hashes, passed between the match steps.
-    struct MatchInput {
-        bytes32 appHash;
-        bytes32 datasetHash;
-        bytes32 workerpoolHash;
-        bytes32 requestHash;
-        uint256 datasetPrice;
-        uint256 datasetVolume;
-        bytes32 datasetTag;
+    /// @dev Struct hashes of the orders of one match (`dataset` is zero without a dataset order).
+    struct OrderHashes {
+        bytes32 app;
+        bytes32 dataset;
+        bytes32 workerpool;
+        bytes32 request;
     }
 
     /// @param registry The asset registry the hub trusts for owners and policies.
@@ -53,38 +50,57 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
     }
 
     /// @inheritdoc IOrderManagement
-    function matchOrders(
-        AppOrder calldata appOrder,
-        WorkerpoolOrder calldata workerpoolOrder,
-        RequestOrder calldata requestOrder,
-        OrderSignatures calldata signatures
-    ) external returns (bytes32) {
-        if (requestOrder.dataset != bytes32(0)) revert MatchDatasetMissing(requestOrder.dataset);
-        MatchInput memory input;
-        input.appHash = appOrder.hash();
-        input.workerpoolHash = workerpoolOrder.hash();
-        input.requestHash = requestOrder.hash();
-        return _match(appOrder, workerpoolOrder, requestOrder, signatures, input);
-    }
+    function matchOrders(bytes calldata encodedOrders) external returns (bytes32 dealId) {
+        (
+            AppOrder memory appOrder,
+            DatasetOrder memory datasetOrder,
+            WorkerpoolOrder memory workerpoolOrder,
+            RequestOrder memory requestOrder,
+            OrderSignatures memory signatures,
+            bool hasDataset
+        ) = OrderCodec.decode(encodedOrders);
 
-    /// @inheritdoc IOrderManagement
-    function matchOrdersWithDataset(
-        AppOrder calldata appOrder,
-        DatasetOrder calldata datasetOrder,
-        WorkerpoolOrder calldata workerpoolOrder,
-        RequestOrder calldata requestOrder,
-        OrderSignatures calldata signatures
-    ) external returns (bytes32) {
-        _checkDatasetCompatible(appOrder, datasetOrder, workerpoolOrder, requestOrder);
-        MatchInput memory input;
-        input.appHash = appOrder.hash();
-        input.datasetHash = datasetOrder.hash();
-        input.workerpoolHash = workerpoolOrder.hash();
-        input.requestHash = requestOrder.hash();
-        input.datasetPrice = datasetOrder.price;
-        input.datasetVolume = datasetOrder.volume;
-        input.datasetTag = datasetOrder.tag;
-        return _match(appOrder, workerpoolOrder, requestOrder, signatures, input);
+        _checkCompatible(appOrder, workerpoolOrder, requestOrder, datasetOrder.tag);
+        _checkDatasetCompatible(appOrder, datasetOrder, hasDataset, workerpoolOrder, requestOrder);
+
+        DealParties memory parties = _REGISTRY.dealParties(
+            requestOrder.app,
+            requestOrder.dataset,
+            workerpoolOrder.workerpool
+        );
+        if (msg.sender != requestOrder.requester && msg.sender != parties.scheduler) {
+            revert MatchUnauthorizedCaller(msg.sender, requestOrder.requester, parties.scheduler);
+        }
+        OrderHashes memory hashes = _authorizeOrders(
+            appOrder,
+            hasDataset ? datasetOrder.hash() : bytes32(0),
+            workerpoolOrder,
+            requestOrder,
+            signatures,
+            parties
+        );
+
+        uint256 volume = _consumeVolume(
+            hashes,
+            appOrder.volume,
+            datasetOrder.volume,
+            workerpoolOrder.volume,
+            requestOrder.volume
+        );
+        dealId = keccak256(abi.encode(hashes.request, _consumed[hashes.request] - volume));
+        _recordDeal(dealId, requestOrder, parties, volume, appOrder.price, datasetOrder.price, workerpoolOrder.price);
+        _emitDealCreated(
+            dealId,
+            appOrder.tag | datasetOrder.tag | requestOrder.tag,
+            workerpoolOrder,
+            requestOrder,
+            volume,
+            hashes
+        );
+
+        uint256 taskPrice = appOrder.price + datasetOrder.price + workerpoolOrder.price;
+        _lock(requestOrder.requester, taskPrice * volume, dealId);
+        _lock(parties.scheduler, _schedulerStake(workerpoolOrder.price) * volume, dealId);
     }
 
     /// @inheritdoc IOrderManagement
@@ -157,38 +173,35 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
         return _presigners[orderHash];
     }
 
-    /**
-     * @dev The match steps shared by both entry points: compatibility, parties, authorization,
-     * volume, deal record, escrow. Dataset fields of `input` are zero for a deal without dataset.
-     */
-    function _match(
-        AppOrder calldata appOrder,
-        WorkerpoolOrder calldata workerpoolOrder,
-        RequestOrder calldata requestOrder,
-        OrderSignatures calldata signatures,
-        MatchInput memory input
-    ) private returns (bytes32 dealId) {
-        _checkCompatible(appOrder, workerpoolOrder, requestOrder, input.datasetTag);
-        DealParties memory parties = _REGISTRY.dealParties(
-            requestOrder.app,
-            requestOrder.dataset,
-            workerpoolOrder.workerpool
-        );
-        if (msg.sender != requestOrder.requester && msg.sender != parties.scheduler) {
-            revert MatchUnauthorizedCaller(msg.sender, requestOrder.requester, parties.scheduler);
+    /// @dev Hashes the orders and checks each is authorized by its signer; returns the hashes.
+    function _authorizeOrders(
+        AppOrder memory appOrder,
+        bytes32 datasetHash,
+        WorkerpoolOrder memory workerpoolOrder,
+        RequestOrder memory requestOrder,
+        OrderSignatures memory signatures,
+        DealParties memory parties
+    ) private view returns (OrderHashes memory hashes) {
+        hashes.app = appOrder.hash();
+        hashes.dataset = datasetHash;
+        hashes.workerpool = workerpoolOrder.hash();
+        hashes.request = requestOrder.hash();
+        _checkAuthorized(OrderKind.App, hashes.app, parties.appOwner, signatures.app);
+        if (datasetHash != bytes32(0)) {
+            _checkAuthorized(OrderKind.Dataset, datasetHash, parties.datasetOwner, signatures.dataset);
         }
+        _checkAuthorized(OrderKind.Workerpool, hashes.workerpool, parties.scheduler, signatures.workerpool);
+        _checkAuthorized(OrderKind.Request, hashes.request, requestOrder.requester, signatures.request);
+    }
 
-        _checkAuthorized(OrderKind.App, input.appHash, parties.appOwner, signatures.app);
-        if (input.datasetHash != bytes32(0)) {
-            _checkAuthorized(OrderKind.Dataset, input.datasetHash, parties.datasetOwner, signatures.dataset);
-        }
-        _checkAuthorized(OrderKind.Workerpool, input.workerpoolHash, parties.scheduler, signatures.workerpool);
-        _checkAuthorized(OrderKind.Request, input.requestHash, requestOrder.requester, signatures.request);
-
-        uint256 volume = _consumeVolume(appOrder, workerpoolOrder, requestOrder, input);
-        dealId = keccak256(abi.encode(input.requestHash, _consumed[input.requestHash] - volume));
-
-        _recordDeal(dealId, requestOrder, parties, volume, appOrder.price, input.datasetPrice, workerpoolOrder.price);
+    function _emitDealCreated(
+        bytes32 dealId,
+        bytes32 tag,
+        WorkerpoolOrder memory workerpoolOrder,
+        RequestOrder memory requestOrder,
+        uint256 volume,
+        OrderHashes memory hashes
+    ) private {
         emit DealCreated(
             dealId,
             workerpoolOrder.workerpool,
@@ -197,20 +210,16 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
             requestOrder.dataset,
             requestOrder.beneficiary == address(0) ? requestOrder.requester : requestOrder.beneficiary,
             requestOrder.params,
-            appOrder.tag | input.datasetTag | requestOrder.tag,
+            tag,
             volume,
-            input.requestHash
+            hashes.request
         );
-
-        uint256 taskPrice = appOrder.price + input.datasetPrice + workerpoolOrder.price;
-        _lock(requestOrder.requester, taskPrice * volume, dealId);
-        _lock(parties.scheduler, _schedulerStake(workerpoolOrder.price) * volume, dealId);
     }
 
     /// @dev Writes the deal's packed terms; the dataset slot is written only when there is one.
     function _recordDeal(
         bytes32 dealId,
-        RequestOrder calldata requestOrder,
+        RequestOrder memory requestOrder,
         DealParties memory parties,
         uint256 volume,
         uint256 appPrice,
@@ -220,7 +229,8 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
         Deal storage d = _deals[dealId];
         d.requester = requestOrder.requester;
         // Cannot truncate: volume <= _MAX_DEAL_VOLUME, category < COUNT, trust <= MAX_TRUST,
-        // ratios <= 100 (registry), and the start deadline is far below 2^40 seconds.
+        // ratios <= 100 (registry), prices are read as 12 bytes by {OrderCodec}, and the start
+        // deadline is far below 2^40 seconds.
         d.volume = uint24(volume);
         d.startDeadline = uint40(
             block.timestamp + Categories.START_WINDOW_RATIO * Categories.timeref(requestOrder.category)
@@ -230,20 +240,20 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
         d.schedulerRewardRatio = parties.schedulerRewardRatio;
         d.workerStakeRatio = parties.workerStakeRatio;
         d.appOwner = parties.appOwner;
-        d.appPrice = SafeCast.toUint96(appPrice);
+        d.appPrice = uint96(appPrice);
         if (parties.datasetOwner != address(0)) {
             d.datasetOwner = parties.datasetOwner;
-            d.datasetPrice = SafeCast.toUint96(datasetPrice);
+            d.datasetPrice = uint96(datasetPrice);
         }
         d.scheduler = parties.scheduler;
-        d.workerpoolPrice = SafeCast.toUint96(workerpoolPrice);
+        d.workerpoolPrice = uint96(workerpoolPrice);
     }
 
     /// @dev Checks the orders agree on assets, category, trust, prices, tags and restrictions.
     function _checkCompatible(
-        AppOrder calldata appOrder,
-        WorkerpoolOrder calldata workerpoolOrder,
-        RequestOrder calldata requestOrder,
+        AppOrder memory appOrder,
+        WorkerpoolOrder memory workerpoolOrder,
+        RequestOrder memory requestOrder,
         bytes32 datasetTag
     ) private pure {
         if (requestOrder.app != appOrder.app) revert MatchAssetMismatch(OrderKind.App, requestOrder.app, appOrder.app);
@@ -279,13 +289,19 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
         _checkRequester(workerpoolOrder.requesterRestrict, requestOrder.requester, OrderKind.Workerpool);
     }
 
-    /// @dev The dataset-specific checks of {matchOrdersWithDataset}.
+    /// @dev The dataset checks of {matchOrders}: a dataset order iff the request names a dataset, and
+    /// then the same asset, price and restrictions.
     function _checkDatasetCompatible(
-        AppOrder calldata appOrder,
-        DatasetOrder calldata datasetOrder,
-        WorkerpoolOrder calldata workerpoolOrder,
-        RequestOrder calldata requestOrder
+        AppOrder memory appOrder,
+        DatasetOrder memory datasetOrder,
+        bool hasDataset,
+        WorkerpoolOrder memory workerpoolOrder,
+        RequestOrder memory requestOrder
     ) private pure {
+        if (!hasDataset) {
+            if (requestOrder.dataset != bytes32(0)) revert MatchDatasetMissing(requestOrder.dataset);
+            return;
+        }
         if (requestOrder.dataset == bytes32(0)) revert MatchDatasetMissing(bytes32(0));
         if (requestOrder.dataset != datasetOrder.dataset) {
             revert MatchAssetMismatch(OrderKind.Dataset, requestOrder.dataset, datasetOrder.dataset);
@@ -322,12 +338,7 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
      * @dev Order authorization: the signer is the caller, presigned it, or signed its EIP-712
      * digest (ECDSA for accounts, EIP-1271 for contracts).
      */
-    function _checkAuthorized(
-        OrderKind kind,
-        bytes32 orderHash,
-        address signer,
-        bytes calldata signature
-    ) private view {
+    function _checkAuthorized(OrderKind kind, bytes32 orderHash, address signer, bytes memory signature) private view {
         // A zero signer (request without requester) would otherwise match the empty presigner slot.
         if (signer == address(0)) revert OrderInvalidSignature(kind, orderHash, signer);
         if (signer == msg.sender || _presigners[orderHash] == signer) return;
@@ -338,23 +349,24 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
 
     /// @dev Takes the deal volume from every order's remaining volume and returns it.
     function _consumeVolume(
-        AppOrder calldata appOrder,
-        WorkerpoolOrder calldata workerpoolOrder,
-        RequestOrder calldata requestOrder,
-        MatchInput memory input
+        OrderHashes memory hashes,
+        uint256 appVolume,
+        uint256 datasetVolume,
+        uint256 workerpoolVolume,
+        uint256 requestVolume
     ) private returns (uint256 volume) {
         volume = _MAX_DEAL_VOLUME;
-        volume = _min(volume, _remaining(OrderKind.App, input.appHash, appOrder.volume));
-        if (input.datasetHash != bytes32(0)) {
-            volume = _min(volume, _remaining(OrderKind.Dataset, input.datasetHash, input.datasetVolume));
+        volume = _min(volume, _remaining(OrderKind.App, hashes.app, appVolume));
+        if (hashes.dataset != bytes32(0)) {
+            volume = _min(volume, _remaining(OrderKind.Dataset, hashes.dataset, datasetVolume));
         }
-        volume = _min(volume, _remaining(OrderKind.Workerpool, input.workerpoolHash, workerpoolOrder.volume));
-        volume = _min(volume, _remaining(OrderKind.Request, input.requestHash, requestOrder.volume));
+        volume = _min(volume, _remaining(OrderKind.Workerpool, hashes.workerpool, workerpoolVolume));
+        volume = _min(volume, _remaining(OrderKind.Request, hashes.request, requestVolume));
 
-        _consumed[input.appHash] += volume;
-        if (input.datasetHash != bytes32(0)) _consumed[input.datasetHash] += volume;
-        _consumed[input.workerpoolHash] += volume;
-        _consumed[input.requestHash] += volume;
+        _consumed[hashes.app] += volume;
+        if (hashes.dataset != bytes32(0)) _consumed[hashes.dataset] += volume;
+        _consumed[hashes.workerpool] += volume;
+        _consumed[hashes.request] += volume;
     }
 
     /// @dev Volume left on an order; reverts when none.

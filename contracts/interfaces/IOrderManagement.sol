@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {AppOrder, DatasetOrder, OrderKind, OrderSignatures, RequestOrder, WorkerpoolOrder} from "../types/Orders.sol";
+import {AppOrder, DatasetOrder, OrderKind, RequestOrder, WorkerpoolOrder} from "../types/Orders.sol";
 
 /**
  * @title IOrderManagement
@@ -36,6 +36,9 @@ interface IOrderManagement {
     error MatchRestricted(OrderKind restricting, OrderKind restricted);
     /// @notice Thrown when the request names a dataset but none was given (or the reverse).
     error MatchDatasetMissing(bytes32 requested);
+    /// @notice Thrown when the encoded orders of {matchOrders} are truncated, name unknown fields or
+    /// have trailing bytes; `offset` is where decoding stopped. Encode them with the SDK.
+    error MatchMalformedInput(uint256 offset);
 
     /// @notice An order's signer presigned it on-chain.
     event OrderPresigned(OrderKind indexed kind, bytes32 indexed orderHash, address indexed signer);
@@ -59,40 +62,17 @@ interface IOrderManagement {
     );
 
     /**
-     * @notice Matches an app order, a workerpool order and a request order into a deal without a
-     * dataset; locks the requester's payment and the scheduler's stake for every task.
+     * @notice Matches an app order, an optional dataset order, a workerpool order and a request
+     * order into a deal; locks the requester's payment and the scheduler's stake for every task.
      * @dev Only the requester or the workerpool's scheduler may call, so nobody else can decide
      * when, or with which offers, a victim's request is filled. The deal volume is the smallest
-     * remaining volume of the orders (at most 2^24-1).
-     * @param appOrder        The app owner's order.
-     * @param workerpoolOrder The scheduler's order.
-     * @param requestOrder    The requester's order.
-     * @param signatures      Signatures of the orders (`dataset` is ignored).
-     * @return dealId         `keccak256(abi.encode(requestOrderHash, consumedBefore))`.
+     * remaining volume of the orders (at most 2^24-1). The orders come in the compact encoding of
+     * {OrderCodec} (zero fields left out) to keep calldata small; `encodeMatchOrders` in the SDK
+     * (test/helpers/orderCodec.ts) produces it.
+     * @param encodedOrders The four orders and their signatures, encoded by {OrderCodec}.
+     * @return dealId       `keccak256(abi.encode(requestOrderHash, consumedBefore))`.
      */
-    function matchOrders(
-        AppOrder calldata appOrder,
-        WorkerpoolOrder calldata workerpoolOrder,
-        RequestOrder calldata requestOrder,
-        OrderSignatures calldata signatures
-    ) external returns (bytes32 dealId);
-
-    /**
-     * @notice Same as {matchOrders}, with a dataset order.
-     * @param appOrder        The app owner's order.
-     * @param datasetOrder    The dataset owner's order.
-     * @param workerpoolOrder The scheduler's order.
-     * @param requestOrder    The requester's order.
-     * @param signatures      Signatures of the orders.
-     * @return dealId         The new deal.
-     */
-    function matchOrdersWithDataset(
-        AppOrder calldata appOrder,
-        DatasetOrder calldata datasetOrder,
-        WorkerpoolOrder calldata workerpoolOrder,
-        RequestOrder calldata requestOrder,
-        OrderSignatures calldata signatures
-    ) external returns (bytes32 dealId);
+    function matchOrders(bytes calldata encodedOrders) external returns (bytes32 dealId);
 
     /// @notice Presigns an app order; only the app's owner may.
     function presignAppOrder(AppOrder calldata order) external;

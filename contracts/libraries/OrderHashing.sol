@@ -83,22 +83,22 @@ library OrderHashing {
     );
 
     /// @dev Struct hash of an app order.
-    function hash(AppOrder calldata order) internal pure returns (bytes32) {
+    function hash(AppOrder memory order) internal pure returns (bytes32) {
         return keccak256(abi.encode(APP_ORDER_TYPEHASH, order));
     }
 
     /// @dev Struct hash of a dataset order.
-    function hash(DatasetOrder calldata order) internal pure returns (bytes32) {
+    function hash(DatasetOrder memory order) internal pure returns (bytes32) {
         return keccak256(abi.encode(DATASET_ORDER_TYPEHASH, order));
     }
 
     /// @dev Struct hash of a workerpool order.
-    function hash(WorkerpoolOrder calldata order) internal pure returns (bytes32) {
+    function hash(WorkerpoolOrder memory order) internal pure returns (bytes32) {
         return keccak256(abi.encode(WORKERPOOL_ORDER_TYPEHASH, order));
     }
 
     /// @dev Struct hash of a request order.
-    function hash(RequestOrder calldata order) internal pure returns (bytes32) {
+    function hash(RequestOrder memory order) internal pure returns (bytes32) {
         return keccak256(abi.encode(REQUEST_ORDER_TYPEHASH, order));
     }
 

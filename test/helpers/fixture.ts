@@ -13,6 +13,7 @@ import {
   sunpoolDomain,
   typesFor,
 } from "./eip712.js";
+import { encodeMatchOrders } from "./orderCodec.js";
 
 export const connection = await network.create();
 export const { ethers, networkHelpers } = connection;
@@ -210,9 +211,7 @@ export async function matchDeal(market: Market, overrides: Partial<RequestOrder>
   };
   const signatures = await signAll(market, orders);
   const hub = market.hub.connect(market.scheduler);
-  const tx = orders.dataset
-    ? await hub.matchOrdersWithDataset(orders.app, orders.dataset, orders.workerpool, orders.request, signatures)
-    : await hub.matchOrders(orders.app, orders.workerpool, orders.request, signatures);
+  const tx = await hub.matchOrders(encodeMatchOrders(orders, signatures));
   const receipt = await tx.wait();
   const event = receipt?.logs.map((log) => market.hub.interface.parseLog(log)).find((parsed) => parsed?.name === "DealCreated");
   if (!event) throw new Error("no DealCreated event");

@@ -8,8 +8,9 @@ import {AssetRegistry} from "../../contracts/registry/AssetRegistry.sol";
 import {SunpoolHub} from "../../contracts/hub/SunpoolHub.sol";
 import {SunpoolToken} from "../../contracts/token/SunpoolToken.sol";
 import {EnergyReceipt} from "../../contracts/types/Deals.sol";
-import {AppOrder, OrderSignatures, RequestOrder, WorkerpoolOrder} from "../../contracts/types/Orders.sol";
+import {AppOrder, RequestOrder, WorkerpoolOrder} from "../../contracts/types/Orders.sol";
 import {TaskOutcome} from "../../contracts/types/Tasks.sol";
+import {OrderEncoding} from "./OrderEncoding.sol";
 
 /**
  * @dev Drives a market through random sequences of deposits, withdrawals, matches, results,
@@ -108,7 +109,7 @@ contract MarketHandler is Test {
         vm.prank(scheduler);
         hub.presignWorkerpoolOrder(pool);
         vm.prank(requester);
-        try hub.matchOrders(app, pool, request, OrderSignatures("", "", "", "")) returns (bytes32 dealId) {
+        try hub.matchOrders(OrderEncoding.encode(app, pool, request)) returns (bytes32 dealId) {
             dealIds.push(dealId);
         } catch {}
     }

@@ -3,8 +3,9 @@ pragma solidity ^0.8.28;
 
 import {Test} from "forge-std/Test.sol";
 
+import {OrderCodec} from "../../contracts/libraries/OrderCodec.sol";
 import {OrderHashing} from "../../contracts/libraries/OrderHashing.sol";
-import {AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder} from "../../contracts/types/Orders.sol";
+import {AppOrder, DatasetOrder, OrderSignatures, RequestOrder, WorkerpoolOrder} from "../../contracts/types/Orders.sol";
 
 /// @dev The contracts' EIP-712 hashing against the vectors that the TypeScript side also checks.
 contract OrderVectorsTest is Test {
@@ -90,20 +91,58 @@ contract OrderVectorsTest is Test {
         _check(".TaskAuthorization", structHash);
     }
 
-    // The library takes calldata structs: route through external calls to get them.
-    function hashApp(AppOrder calldata order) external pure returns (bytes32) {
+    /// @dev The compact matchOrders encoding made by the TypeScript encoder decodes to the vector orders.
+    function test_matchOrdersEncoding_decodesToVectors() public view {
+        (
+            AppOrder memory app,
+            DatasetOrder memory dataset,
+            WorkerpoolOrder memory workerpool,
+            RequestOrder memory request,
+            OrderSignatures memory signatures,
+            bool hasDataset
+        ) = this.decode(vm.parseJsonBytes(_json, ".matchOrders.encoded"));
+        assertTrue(hasDataset);
+        assertEq(OrderHashing.hash(app), _b32(".AppOrder.structHash"));
+        assertEq(OrderHashing.hash(dataset), _b32(".DatasetOrder.structHash"));
+        assertEq(OrderHashing.hash(workerpool), _b32(".WorkerpoolOrder.structHash"));
+        assertEq(OrderHashing.hash(request), _b32(".RequestOrder.structHash"));
+        assertEq(signatures.app, vm.parseJsonBytes(_json, ".matchOrders.signatures.app"));
+        assertEq(signatures.dataset.length, 0);
+        assertEq(signatures.workerpool, vm.parseJsonBytes(_json, ".matchOrders.signatures.workerpool"));
+        assertEq(signatures.request, vm.parseJsonBytes(_json, ".matchOrders.signatures.request"));
+    }
+
+    function decode(
+        bytes calldata data
+    )
+        external
+        pure
+        returns (
+            AppOrder memory,
+            DatasetOrder memory,
+            WorkerpoolOrder memory,
+            RequestOrder memory,
+            OrderSignatures memory,
+            bool
+        )
+    {
+        return OrderCodec.decode(data);
+    }
+
+    // Hashing memory structs built from the vectors, through external calls like the hub's views.
+    function hashApp(AppOrder memory order) external pure returns (bytes32) {
         return OrderHashing.hash(order);
     }
 
-    function hashDataset(DatasetOrder calldata order) external pure returns (bytes32) {
+    function hashDataset(DatasetOrder memory order) external pure returns (bytes32) {
         return OrderHashing.hash(order);
     }
 
-    function hashWorkerpool(WorkerpoolOrder calldata order) external pure returns (bytes32) {
+    function hashWorkerpool(WorkerpoolOrder memory order) external pure returns (bytes32) {
         return OrderHashing.hash(order);
     }
 
-    function hashRequest(RequestOrder calldata order) external pure returns (bytes32) {
+    function hashRequest(RequestOrder memory order) external pure returns (bytes32) {
         return OrderHashing.hash(order);
     }
 

@@ -1,0 +1,83 @@
+// Encoder for the compact calldata of SunpoolHub.matchOrders (contracts/libraries/OrderCodec.sol):
+// per order a uint16 mask of its non-zero fields (bit i = field i in EIP-712 type order), then those
+// fields at fixed widths; then four uint16-length-prefixed signatures. Moves into the SDK.
+import { concat, getBytes, toBeHex } from "ethers";
+
+import { type AppOrder, type DatasetOrder, ORDER_TYPES, type RequestOrder, type WorkerpoolOrder } from "./eip712.js";
+
+type EncodedKind = "AppOrder" | "DatasetOrder" | "WorkerpoolOrder" | "RequestOrder";
+
+/** Byte widths of the integer fields; bytes32 take 32 bytes and addresses 20. */
+const INTEGER_WIDTHS: Record<string, number> = {
+  price: 12,
+  appMaxPrice: 12,
+  datasetMaxPrice: 12,
+  workerpoolMaxPrice: 12,
+  volume: 8,
+  category: 1,
+  trust: 1,
+};
+
+function widthOf(field: { name: string; type: string }): number {
+  if (field.type === "bytes32") return 32;
+  if (field.type === "address") return 20;
+  const width = INTEGER_WIDTHS[field.name];
+  if (width === undefined) throw new Error(`no encoding width for field ${field.name}`);
+  return width;
+}
+
+function encodeOrder(kind: EncodedKind, order: object | undefined): string {
+  if (order === undefined) return toBeHex(0, 2);
+  const values = order as Record<string, string | bigint>;
+  let mask = 0;
+  const parts: string[] = [];
+  ORDER_TYPES[kind].forEach((field, bit) => {
+    const raw = values[field.name];
+    if (raw === undefined) throw new Error(`${kind}.${field.name} is missing`);
+    const value = BigInt(raw);
+    if (value === 0n) return;
+    const width = widthOf(field);
+    if (value >= 1n << BigInt(8 * width)) {
+      throw new RangeError(
+        `${kind}.${field.name} = ${value} does not fit the ${width}-byte field of matchOrders; use a smaller value`,
+      );
+    }
+    mask |= 1 << bit;
+    parts.push(toBeHex(value, width));
+  });
+  return concat([toBeHex(mask, 2), ...parts]);
+}
+
+function encodeSignature(signature: string | undefined): string {
+  const bytes = getBytes(signature ?? "0x");
+  if (bytes.length > 0xffff) throw new RangeError(`a signature of ${bytes.length} bytes is too long (max 65535)`);
+  return concat([toBeHex(bytes.length, 2), bytes]);
+}
+
+export interface MatchOrders {
+  app: AppOrder;
+  dataset?: DatasetOrder;
+  workerpool: WorkerpoolOrder;
+  request: RequestOrder;
+}
+
+export interface MatchSignatures {
+  app?: string;
+  dataset?: string;
+  workerpool?: string;
+  request?: string;
+}
+
+/** The `encodedOrders` argument of `matchOrders`. */
+export function encodeMatchOrders(orders: MatchOrders, signatures: MatchSignatures = {}): string {
+  return concat([
+    encodeOrder("AppOrder", orders.app),
+    encodeOrder("DatasetOrder", orders.dataset),
+    encodeOrder("WorkerpoolOrder", orders.workerpool),
+    encodeOrder("RequestOrder", orders.request),
+    encodeSignature(signatures.app),
+    encodeSignature(signatures.dataset),
+    encodeSignature(signatures.workerpool),
+    encodeSignature(signatures.request),
+  ]);
+}
