@@ -19,6 +19,7 @@ import {
   datasetOrder,
   deployMarket,
   digestOf,
+  ethers,
   requestOrder,
   signAll,
   workerpoolOrder,
@@ -28,6 +29,7 @@ import { encodeMatchOrders } from "../test/helpers/orderCodec.js";
 
 const SNAPSHOT = new URL("../snapshots/gas.json", import.meta.url);
 const TOLERANCE = 0.02;
+const EIP170_LIMIT = 24_576;
 const CID = "0x" + Buffer.from("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku").toString("hex");
 
 interface Scenario {
@@ -107,8 +109,28 @@ async function trustThree(market: Market): Promise<Scenario> {
   return { transactions, total, perTask: total, matchCalldataBytes: matched.calldataBytes };
 }
 
+/** Deployed bytecode sizes; the EVM refuses contracts over 24,576 bytes (EIP-170). */
+async function bytecodeSizes(market: Market): Promise<Record<string, number>> {
+  const sizes: Record<string, number> = {};
+  for (const [name, contract] of Object.entries({ SunpoolHub: market.hub, AssetRegistry: market.registry })) {
+    const code = await ethers.provider.getCode(await contract.getAddress());
+    sizes[name] = (code.length - 2) / 2;
+  }
+  return sizes;
+}
+
 async function main(): Promise<void> {
   const market = await deployMarket();
+  const sizes = await bytecodeSizes(market);
+  for (const [name, size] of Object.entries(sizes)) {
+    console.log(
+      `${name} bytecode: ${size.toLocaleString("en")} bytes (${(EIP170_LIMIT - size).toLocaleString("en")} below the EIP-170 limit)`,
+    );
+    if (size > EIP170_LIMIT) {
+      console.error(`${name} is too large to deploy on a real chain: split it or move code into libraries.`);
+      process.exitCode = 1;
+    }
+  }
   // Warm-up: every party has been paid once, as in a running market.
   await trustOne(market, 1n, true);
   await trustThree(market);
@@ -129,16 +151,23 @@ async function main(): Promise<void> {
   }
 
   if (process.env.GAS_UPDATE) {
-    writeFileSync(SNAPSHOT, JSON.stringify(results, null, 2) + "\n");
+    writeFileSync(SNAPSHOT, JSON.stringify({ ...results, bytecode: sizes }, null, 2) + "\n");
     console.log(`\nwrote ${SNAPSHOT.pathname}`);
     return;
   }
-  if (process.env.GAS_CHECK) checkAgainstSnapshot(results);
+  if (process.env.GAS_CHECK) checkAgainstSnapshot(results, sizes);
 }
 
-function checkAgainstSnapshot(results: Record<string, Scenario>): void {
-  const snapshot = JSON.parse(readFileSync(SNAPSHOT, "utf8")) as Record<string, Scenario>;
+function checkAgainstSnapshot(results: Record<string, Scenario>, sizes: Record<string, number>): void {
+  const { bytecode: recordedSizes = {}, ...snapshot } = JSON.parse(readFileSync(SNAPSHOT, "utf8")) as Record<string, Scenario> & {
+    bytecode?: Record<string, number>;
+  };
   const regressions: string[] = [];
+  for (const [name, size] of Object.entries(sizes)) {
+    const before = recordedSizes[name];
+    if (before === undefined) regressions.push(`${name} bytecode: not in the snapshot`);
+    else if (size > before * (1 + TOLERANCE)) regressions.push(`${name} bytecode: ${size} > ${before} bytes + 2 %`);
+  }
   for (const [name, scenario] of Object.entries(results)) {
     const recorded = snapshot[name];
     if (!recorded) {

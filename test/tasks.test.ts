@@ -1,3 +1,4 @@
+import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { ZeroHash } from "ethers";
 
@@ -342,6 +343,30 @@ describe("task lifecycle", function () {
       const pool = WORKERS_SHARE + 2n * STAKE;
       expect(await hub.balanceOf(w2!.address)).to.equal(1000n * TOKEN + pool / 2n);
       expect(await hub.balanceOf(w0!.address)).to.equal(1000n * TOKEN - STAKE);
+    });
+
+    it("after a reopen, the silent group cannot reveal even when its result wins again", async function () {
+      const { hub, scheduler } = market;
+      const [w0, w1, w2, w3] = market.workers;
+      const { dealId } = await matchDeal(market, { trust: 3n });
+      const taskId = await hub.taskId(dealId, 0);
+      const good = digestOf("ok");
+      await contribute(market, dealId, 0n, w0!, good);
+      await contribute(market, dealId, 0n, w1!, good);
+      await networkHelpers.time.increase(2 * TIMEREF + 1);
+      await hub.connect(scheduler).reopen(dealId, 0);
+      expect((await hub.task(taskId)).round).to.equal(1);
+      await contribute(market, dealId, 0n, w2!, good);
+      await expect(contribute(market, dealId, 0n, w3!, good))
+        .to.emit(hub, "ConsensusReached")
+        .withArgs(taskId, resultHash(taskId, good), anyValue);
+      await expect(hub.connect(w0).reveal(dealId, 0, good))
+        .to.be.revertedWithCustomError(hub, "TaskInvalidReveal")
+        .withArgs(taskId, w0!.address);
+      await hub.connect(w2).reveal(dealId, 0, good);
+      await expect(hub.connect(scheduler).finalize(dealId, 0, good, CID, [w0!.address, w1!.address, w2!.address, w3!.address]))
+        .to.be.revertedWithCustomError(hub, "TaskRevealsPending")
+        .withArgs(taskId, 1, 2);
     });
 
     it("refuses reopening once someone revealed", async function () {

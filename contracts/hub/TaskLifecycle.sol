@@ -89,7 +89,7 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
             revert TaskTooManyContributors(id, Consensus.MAX_CONTRIBUTORS);
         }
 
-        _commitments[id][msg.sender] = keccak256(abi.encode(resultHash, resultSeal));
+        _commitments[id][msg.sender] = _commitment(resultHash, resultSeal, t.round);
         t.contributorsDigest = keccak256(abi.encode(t.contributorsDigest, msg.sender));
         t.contributorCount += 1;
         _lock(msg.sender, _workerStake(d), id);
@@ -110,7 +110,7 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         bytes32 resultSeal = keccak256(abi.encode(msg.sender, id, resultDigest));
         if (
             resultHash != t.consensusHash ||
-            _commitments[id][msg.sender] != keccak256(abi.encode(resultHash, resultSeal))
+            _commitments[id][msg.sender] != _commitment(resultHash, resultSeal, t.round)
         ) revert TaskInvalidReveal(id, msg.sender);
 
         _commitments[id][msg.sender] = _REVEALED;
@@ -129,13 +129,15 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         if (block.timestamp <= t.revealDeadline) revert TaskDeadlineNotReached(id, t.revealDeadline);
 
         // The silent group's commitments stay: its members cannot contribute again, cannot reveal
-        // (their hash is no longer the consensus), and lose their stake when the task completes.
+        // (their commitments belong to the voided round, even if the same result wins again), and
+        // lose their stake when the task completes.
         bytes32 voided = t.consensusHash;
         t.totalWeight -= _groups[id][voided].weight;
         delete _groups[id][voided];
         t.consensusHash = bytes32(0);
         t.winnerCount = 0;
         t.revealDeadline = 0;
+        t.round += 1;
         t.status = TaskStatus.Active;
         emit TaskReopened(id, voided);
     }
@@ -391,6 +393,11 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
     /// @dev Stake a worker locks per contribution.
     function _workerStake(Deal storage d) private view returns (uint256) {
         return (uint256(d.workerpoolPrice) * d.workerStakeRatio) / 100;
+    }
+
+    /// @dev What a contribution stores: vote and seal bound together, and to the round.
+    function _commitment(bytes32 resultHash, bytes32 resultSeal, uint256 round) private pure returns (bytes32) {
+        return keccak256(abi.encode(resultHash, resultSeal, round));
     }
 
     function _resultHash(bytes32 id, bytes32 resultDigest) private pure returns (bytes32) {

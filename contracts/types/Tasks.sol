@@ -31,6 +31,7 @@ struct Task {
     uint8 contributorCount;
     uint8 revealCount;
     uint8 winnerCount;
+    uint8 round; // incremented by each reopen; commitments are bound to the round they were made in
     uint96 totalWeight;
     // slot 1
     bytes32 consensusHash; // result hash of the winning group, 0 until consensus
