@@ -24,6 +24,11 @@ contract EscrowInvariantsTest is Test {
         assertEq(_handler.token().balanceOf(address(_handler.hub())), total);
     }
 
+    /// @dev The requester's locked amount is exactly the price of its tasks that have not ended.
+    function invariant_requesterLockCoversOpenTasks() public view {
+        assertEq(_handler.hub().lockedOf(_handler.requester()), _handler.openTaskValue());
+    }
+
     /// @dev No task is paid twice, and none is refunded after it was finalized.
     function invariant_taskSettledOnce() public view {
         assertEq(_handler.violations(), 0);

@@ -35,6 +35,8 @@ contract MarketHandler is Test {
     uint256 public violations;
     /// @dev Tasks ended (completed or refunded), counted once each.
     uint256 public ended;
+    /// @dev What the requester must have locked: the price of every task not yet ended.
+    uint256 public openTaskValue;
 
     EnergyReceipt private _energy = EnergyReceipt({milliwattHours: 1000, solarShareBps: 5000});
 
@@ -111,6 +113,7 @@ contract MarketHandler is Test {
         vm.prank(requester);
         try hub.matchOrders(OrderEncoding.encode(app, pool, request)) returns (bytes32 dealId) {
             dealIds.push(dealId);
+            openTaskValue += (price / 3 + price) * hub.deal(dealId).volume;
         } catch {}
     }
 
@@ -121,7 +124,7 @@ contract MarketHandler is Test {
         vm.prank(scheduler);
         try hub.submitResult(dealId, index, keccak256("r"), "cid", _energy, "") {
             if (!wasOpen) ++violations;
-            ++ended;
+            _ended(dealId);
         } catch {}
     }
 
@@ -147,7 +150,7 @@ contract MarketHandler is Test {
         vm.prank(scheduler);
         hub.finalize(dealId, index, digest, "cid", contributors);
         if (!wasOpen) ++violations;
-        ++ended;
+        _ended(dealId);
     }
 
     function claim(uint256 dealSeed, uint256 indexSeed, uint256 warp) external {
@@ -159,8 +162,13 @@ contract MarketHandler is Test {
         if (contributors.length == 1) contributors[0] = scheduler;
         try hub.claim(dealId, index, contributors) {
             if (!wasOpen) ++violations;
-            ++ended;
+            _ended(dealId);
         } catch {}
+    }
+
+    function _ended(bytes32 dealId) private {
+        ++ended;
+        openTaskValue -= uint256(hub.deal(dealId).appPrice) + hub.deal(dealId).workerpoolPrice;
     }
 
     function _pick(uint256 dealSeed, uint256 indexSeed) private view returns (bytes32, uint256, bool) {
