@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, openSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 
 const HOST = "127.0.0.1";
 const PORT = Number(process.env.SUNPOOL_DEVNET_PORT ?? 8545);
@@ -62,7 +63,9 @@ await checkPortFree();
 mkdirSync(STATE_DIR, { recursive: true });
 const started = Date.now();
 const log = openSync(new URL("chain.log", STATE_DIR), "w");
-const chain = spawn("npx", ["hardhat", "node", "--hostname", HOST, "--port", String(PORT)], {
+// The node runs as our direct child (no npx/sh in between), so its exit means its port is free.
+const hardhatCli = fileURLToPath(new URL("../node_modules/hardhat/dist/src/cli.js", import.meta.url));
+const chain = spawn(process.execPath, [hardhatCli, "node", "--hostname", HOST, "--port", String(PORT)], {
   stdio: ["ignore", log, log],
   detached: true,
 });

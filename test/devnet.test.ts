@@ -52,6 +52,7 @@ describe("npm run devnet", function () {
       const server = createServer().once("error", reject);
       server.listen(PORT, "127.0.0.1", () => server.close(() => resolve()));
     });
+    expect(devnet.output()).to.include("devnet: stopping");
   });
 
   it("refuses a port in use with what to do", async function () {

@@ -264,7 +264,7 @@ describe("matchOrders", function () {
       await expectMismatch((o) => ((o.request.trust = 11n), (o.workerpool.trust = 10n)), "MatchTrustTooHigh", [11n, 10n]);
     });
     it("trust above the protocol maximum", async function () {
-      await expectMismatch((o) => ((o.request.trust = 101n), (o.workerpool.trust = 200n)), "MatchTrustTooHigh", [101n, 200n]);
+      await expectMismatch((o) => ((o.request.trust = 21n), (o.workerpool.trust = 200n)), "MatchTrustTooHigh", [21n, 200n]);
     });
     it("app price above the requester's maximum", async function () {
       await expectMismatch((o) => (o.app.price = APP_PRICE + 1n), "MatchPriceTooHigh", [App, APP_PRICE + 1n, APP_PRICE]);

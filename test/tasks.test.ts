@@ -369,6 +369,29 @@ describe("task lifecycle", function () {
         .withArgs(taskId, 1, 2);
     });
 
+    it("a reopen voids only the silent group: an earlier vote for another result can still win and reveal", async function () {
+      const { hub, scheduler } = market;
+      const [a, b, c, d, e] = market.workers;
+      const { dealId } = await matchDeal(market, { trust: 3n });
+      const taskId = await hub.taskId(dealId, 0);
+      const x = digestOf("x");
+      const y = digestOf("y");
+      await contribute(market, dealId, 0n, c!, y);
+      for (const w of [a!, b!, d!]) await contribute(market, dealId, 0n, w, x);
+      expect((await hub.task(taskId)).consensusHash).to.equal(resultHash(taskId, x));
+      await networkHelpers.time.increase(2 * TIMEREF + 1);
+      await hub.connect(scheduler).reopen(dealId, 0);
+      // y: 2 * 2 = 4 against a total of 1 + 4 = 5 (x's weight is gone): 12 > 10.
+      await expect(contribute(market, dealId, 0n, e!, y)).to.emit(hub, "ConsensusReached");
+      expect((await hub.task(taskId)).winnerCount).to.equal(2);
+      await expect(hub.connect(c).reveal(dealId, 0, y)).to.emit(hub, "ContributionRevealed");
+      await hub.connect(e).reveal(dealId, 0, y);
+      await hub.connect(scheduler).finalize(dealId, 0, y, CID, [c!.address, a!.address, b!.address, d!.address, e!.address]);
+      const share = (WORKERS_SHARE + 3n * STAKE) / 2n;
+      expect(await hub.balanceOf(c!.address)).to.equal(1000n * TOKEN + share);
+      expect(await hub.balanceOf(a!.address)).to.equal(1000n * TOKEN - STAKE);
+    });
+
     it("refuses reopening once someone revealed", async function () {
       const { hub, scheduler } = market;
       const [w0, w1] = market.workers;
@@ -433,7 +456,7 @@ describe("task lifecycle", function () {
 
     it("refuses late starts, malformed commitments, duplicates and a ninth contributor", async function () {
       const { hub } = market;
-      const { dealId } = await matchDeal(market, { trust: 100n, volume: 2n }, false);
+      const { dealId } = await matchDeal(market, { trust: 20n, volume: 2n }, false);
       const taskId = await hub.taskId(dealId, 0);
       const w = market.workers;
       await expect(

@@ -108,9 +108,13 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
 
         bytes32 resultHash = _resultHash(id, resultDigest);
         bytes32 resultSeal = keccak256(abi.encode(msg.sender, id, resultDigest));
+        bytes32 stored = _commitments[id][msg.sender];
+        uint256 round = uint8(uint256(stored));
         if (
             resultHash != t.consensusHash ||
-            _commitments[id][msg.sender] != _commitment(resultHash, resultSeal, t.round)
+            stored != _commitment(resultHash, resultSeal, round) ||
+            // A vote from the current round is live (voidedBefore <= round); only older ones need the lookup.
+            (round < t.round && round < _groups[id][resultHash].voidedBefore)
         ) revert TaskInvalidReveal(id, msg.sender);
 
         _commitments[id][msg.sender] = _REVEALED;
@@ -129,15 +133,18 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         if (block.timestamp <= t.revealDeadline) revert TaskDeadlineNotReached(id, t.revealDeadline);
 
         // The silent group's commitments stay: its members cannot contribute again, cannot reveal
-        // (their commitments belong to the voided round, even if the same result wins again), and
-        // lose their stake when the task completes.
+        // (their commitments predate `voidedBefore`, even if the same result wins again), and lose
+        // their stake when the task completes. Other groups keep their members and weight.
         bytes32 voided = t.consensusHash;
-        t.totalWeight -= _groups[id][voided].weight;
-        delete _groups[id][voided];
+        ResultGroup storage group = _groups[id][voided];
+        t.totalWeight -= group.weight;
+        t.round += 1;
+        group.weight = 0;
+        group.count = 0;
+        group.voidedBefore = t.round;
         t.consensusHash = bytes32(0);
         t.winnerCount = 0;
         t.revealDeadline = 0;
-        t.round += 1;
         t.status = TaskStatus.Active;
         emit TaskReopened(id, voided);
     }
@@ -395,9 +402,12 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         return (uint256(d.workerpoolPrice) * d.workerStakeRatio) / 100;
     }
 
-    /// @dev What a contribution stores: vote and seal bound together, and to the round.
+    /**
+     * @dev What a contribution stores: the hash of vote and seal bound together (its top 248 bits)
+     * and the round it was made in (the low byte), so a reveal can tell a voided vote from a live one.
+     */
     function _commitment(bytes32 resultHash, bytes32 resultSeal, uint256 round) private pure returns (bytes32) {
-        return keccak256(abi.encode(resultHash, resultSeal, round));
+        return bytes32(((uint256(keccak256(abi.encode(resultHash, resultSeal))) >> 8) << 8) | round);
     }
 
     function _resultHash(bytes32 id, bytes32 resultDigest) private pure returns (bytes32) {

@@ -16,8 +16,9 @@ pragma solidity ^0.8.28;
  * and the total below 2^84, so they fit the 96-bit fields and `weight * t` cannot overflow.
  */
 library Consensus {
-    /// @dev Highest trust level a request may ask for (7 new workers reach it).
-    uint256 internal constant MAX_TRUST = 100;
+    /// @dev Highest trust level a request may ask for. With 8 contributions, trust 20 is still
+    /// reached by 5 agreeing new workers against 1 new dissenter (32·20 > 35·19) with 2 slots to spare.
+    uint256 internal constant MAX_TRUST = 20;
     /// @dev Most contributions one task accepts.
     uint256 internal constant MAX_CONTRIBUTORS = 8;
     /// @dev Cap on a single worker's weight.

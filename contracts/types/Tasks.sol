@@ -31,7 +31,7 @@ struct Task {
     uint8 contributorCount;
     uint8 revealCount;
     uint8 winnerCount;
-    uint8 round; // incremented by each reopen; commitments are bound to the round they were made in
+    uint8 round; // incremented by each reopen; each commitment records the round it was made in
     uint96 totalWeight;
     // slot 1
     bytes32 consensusHash; // result hash of the winning group, 0 until consensus
@@ -39,10 +39,15 @@ struct Task {
     bytes32 contributorsDigest; // hash chain over contributors, in order (see {_contributorsDigest})
 }
 
-/// @dev Weight and size of the group of contributions that voted for one result hash.
+/**
+ * @dev Weight and size of the group of contributions that voted for one result hash in the
+ * current rounds. `voidedBefore` is set when a reopen voids the group: its members, whose
+ * commitments are from earlier rounds, can no longer reveal even if the same result wins again.
+ */
 struct ResultGroup {
     uint96 weight;
     uint8 count;
+    uint8 voidedBefore;
 }
 
 /**
