@@ -83,10 +83,7 @@ abstract contract Escrow is IEscrow, ReentrancyGuardTransient {
         uint256 before = _TOKEN.balanceOf(address(this));
         _TOKEN.safeTransferFrom(msg.sender, address(this), amount);
         uint256 received = _TOKEN.balanceOf(address(this)) - before;
-        Account storage entry = _accounts[account];
-        uint256 balance = uint256(entry.balance) + received;
-        if (balance + entry.locked > type(uint112).max) revert EscrowAmountTooLarge(received);
-        entry.balance = uint112(balance);
+        _addToBalance(account, received);
         emit Deposited(account, msg.sender, received);
     }
 
@@ -96,7 +93,7 @@ abstract contract Escrow is IEscrow, ReentrancyGuardTransient {
         Account storage entry = _accounts[account];
         uint256 balance = entry.balance;
         if (balance < amount) revert EscrowInsufficientBalance(account, balance, amount);
-        // Cannot overflow: balance + locked <= 2^112 - 1 is kept by {_deposit}, and this moves
+        // Cannot overflow: balance + locked <= 2^112 - 1 is kept by {_addToBalance}, and this moves
         // value between the two.
         entry.balance = uint112(balance - amount);
         entry.locked += uint112(amount);
@@ -122,12 +119,19 @@ abstract contract Escrow is IEscrow, ReentrancyGuardTransient {
     /// @dev Adds `amount` from the settlement of `ref` to `account`'s balance.
     function _credit(address account, uint256 amount, bytes32 ref) internal {
         if (amount == 0) return;
+        _addToBalance(account, amount);
+        emit Credited(account, ref, amount);
+    }
+
+    /**
+     * @dev The one place value enters an account's balance. Each account keeps balance + locked
+     * below 2^112 so that {_lock} and {_unlock} cannot overflow; an addition past that bound fails
+     * the deposit or settlement rather than wrapping.
+     */
+    function _addToBalance(address account, uint256 amount) private {
         Account storage entry = _accounts[account];
         uint256 balance = uint256(entry.balance) + amount;
-        // Each account keeps balance + locked below 2^112 so that {_lock} and {_unlock} cannot
-        // overflow; a credit past that bound fails the settlement rather than wrapping.
         if (balance + entry.locked > type(uint112).max) revert EscrowAmountTooLarge(amount);
         entry.balance = uint112(balance);
-        emit Credited(account, ref, amount);
     }
 }
