@@ -17,6 +17,7 @@ import {
   authorize,
   contribute,
   datasetOrder,
+  dealCreated,
   deployMarket,
   digestOf,
   ethers,
@@ -66,9 +67,8 @@ async function match(market: Market, volume: bigint, trust: bigint, withDataset:
   const sent = await tx;
   const calldataBytes = (sent.data.length - 2) / 2;
   const receipt = await sent.wait();
-  const event = receipt?.logs.map((log) => market.hub.interface.parseLog(log)).find((e) => e?.name === "DealCreated");
-  if (!receipt || !event) throw new Error("matchOrders did not create a deal");
-  return { dealId: event.args.dealId as string, gas: Number(receipt.gasUsed), calldataBytes };
+  if (!receipt) throw new Error("matchOrders was not mined");
+  return { dealId: dealCreated(market, receipt).dealId, gas: Number(receipt.gasUsed), calldataBytes };
 }
 
 async function submit(market: Market, dealId: string, index: bigint): Promise<number> {

@@ -9,6 +9,7 @@ import {
   WORKERPOOL_PRICE,
   appOrder,
   datasetOrder,
+  dealCreated,
   ethers,
   matchDeal,
   networkHelpers,
@@ -84,9 +85,7 @@ describe("matchOrders", function () {
     await matchAs(market.scheduler, first);
     const second = { app, workerpool: workerpoolOrder(market), request: requestOrder(market, { volume: 5n }) };
     const tx = await matchAs(market.scheduler, second);
-    const receipt = await tx.wait();
-    const created = receipt?.logs.map((l) => market.hub.interface.parseLog(l)).find((e) => e?.name === "DealCreated");
-    expect(created?.args.volume).to.equal(1n);
+    expect(dealCreated(market, await tx.wait()).volume).to.equal(1n);
     const third = { app, workerpool: workerpoolOrder(market), request: requestOrder(market) };
     await expect(matchAs(market.scheduler, third))
       .to.be.revertedWithCustomError(market.hub, "OrderExhausted")
@@ -370,9 +369,8 @@ describe("matchOrders", function () {
         request: requestOrder(market, { category: BigInt(category) }),
       };
       const receipt = await (await matchAs(market.scheduler, orders)).wait();
-      const created = receipt?.logs.map((l) => market.hub.interface.parseLog(l)).find((e) => e?.name === "DealCreated");
       const block = await ethers.provider.getBlock(receipt!.blockNumber);
-      const deal = await market.hub.deal(created?.args.dealId as string);
+      const deal = await market.hub.deal(dealCreated(market, receipt).dealId);
       expect(deal.category).to.equal(category);
       expect(deal.startDeadline).to.equal(BigInt(block!.timestamp) + 10n * timeref);
     }

@@ -62,57 +62,15 @@ export const ORDER_TYPES = {
 
 export type OrderTypeName = keyof typeof ORDER_TYPES;
 
-export interface AppOrder {
-  app: string;
-  price: bigint;
-  volume: bigint;
-  tag: string;
-  datasetRestrict: string;
-  workerpoolRestrict: string;
-  requesterRestrict: string;
-  salt: string;
-}
+/** An order as a TypeScript value, derived from its EIP-712 fields: integers are bigints, the rest hex strings. */
+type TypedStruct<Fields extends readonly TypedDataField[]> = {
+  [Field in Fields[number] as Field["name"]]: Field["type"] extends `uint${string}` ? bigint : string;
+};
 
-export interface DatasetOrder {
-  dataset: string;
-  price: bigint;
-  volume: bigint;
-  tag: string;
-  appRestrict: string;
-  workerpoolRestrict: string;
-  requesterRestrict: string;
-  salt: string;
-}
-
-export interface WorkerpoolOrder {
-  workerpool: string;
-  price: bigint;
-  volume: bigint;
-  tag: string;
-  category: bigint;
-  trust: bigint;
-  appRestrict: string;
-  datasetRestrict: string;
-  requesterRestrict: string;
-  salt: string;
-}
-
-export interface RequestOrder {
-  app: string;
-  appMaxPrice: bigint;
-  dataset: string;
-  datasetMaxPrice: bigint;
-  workerpool: string;
-  workerpoolMaxPrice: bigint;
-  requester: string;
-  beneficiary: string;
-  volume: bigint;
-  tag: string;
-  category: bigint;
-  trust: bigint;
-  params: string;
-  salt: string;
-}
+export type AppOrder = TypedStruct<(typeof ORDER_TYPES)["AppOrder"]>;
+export type DatasetOrder = TypedStruct<(typeof ORDER_TYPES)["DatasetOrder"]>;
+export type WorkerpoolOrder = TypedStruct<(typeof ORDER_TYPES)["WorkerpoolOrder"]>;
+export type RequestOrder = TypedStruct<(typeof ORDER_TYPES)["RequestOrder"]>;
 
 export function sunpoolDomain(chainId: bigint, hub: string): TypedDataDomain {
   return { name: DOMAIN_NAME, version: DOMAIN_VERSION, chainId, verifyingContract: hub };

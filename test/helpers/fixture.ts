@@ -1,6 +1,16 @@
 // Deploys a fresh marketplace on the in-process Hardhat network and builds signed orders.
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { AbiCoder, ZeroAddress, ZeroHash, hexlify, keccak256, randomBytes, solidityPacked, toBeHex } from "ethers";
+import {
+  AbiCoder,
+  type ContractTransactionReceipt,
+  ZeroAddress,
+  ZeroHash,
+  hexlify,
+  keccak256,
+  randomBytes,
+  solidityPacked,
+  toBeHex,
+} from "ethers";
 import { network } from "hardhat";
 
 import type { AssetRegistry, SunpoolHub, SunpoolToken } from "../../types/ethers-contracts/index.js";
@@ -213,9 +223,14 @@ export async function matchDeal(market: Market, overrides: Partial<RequestOrder>
   const hub = market.hub.connect(market.scheduler);
   const tx = await hub.matchOrders(encodeMatchOrders(orders, signatures));
   const receipt = await tx.wait();
+  return { dealId: dealCreated(market, receipt).dealId, orders, receipt };
+}
+
+/** The DealCreated event of a matchOrders receipt. */
+export function dealCreated(market: Market, receipt: ContractTransactionReceipt | null): { dealId: string; volume: bigint } {
   const event = receipt?.logs.map((log) => market.hub.interface.parseLog(log)).find((parsed) => parsed?.name === "DealCreated");
-  if (!event) throw new Error("no DealCreated event");
-  return { dealId: event.args.dealId as string, orders, receipt };
+  if (!event) throw new Error("no DealCreated event in the receipt");
+  return { dealId: event.args.dealId as string, volume: event.args.volume as bigint };
 }
 
 export async function authorize(market: Market, taskId: string, worker: string): Promise<string> {

@@ -4,30 +4,12 @@ pragma solidity ^0.8.28;
 import {Test} from "forge-std/Test.sol";
 
 import {IOrderManagement} from "../../contracts/interfaces/IOrderManagement.sol";
-import {OrderCodec} from "../../contracts/libraries/OrderCodec.sol";
 import {OrderHashing} from "../../contracts/libraries/OrderHashing.sol";
-import {AppOrder, DatasetOrder, OrderSignatures, RequestOrder, WorkerpoolOrder} from "../../contracts/types/Orders.sol";
-import {OrderEncoding} from "./OrderEncoding.sol";
+import {AppOrder, RequestOrder, WorkerpoolOrder} from "../../contracts/types/Orders.sol";
+import {OrderCodecHarness, OrderEncoding} from "./OrderEncoding.sol";
 
 /// @dev The decoder of untrusted matchOrders input: round trips, and clean failures on bad input.
-contract OrderCodecTest is Test {
-    function decode(
-        bytes calldata data
-    )
-        external
-        pure
-        returns (
-            AppOrder memory,
-            DatasetOrder memory,
-            WorkerpoolOrder memory,
-            RequestOrder memory,
-            OrderSignatures memory,
-            bool
-        )
-    {
-        return OrderCodec.decode(data);
-    }
-
+contract OrderCodecTest is Test, OrderCodecHarness {
     function _orders(
         bytes32 seed,
         uint96 price,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {AppOrder, RequestOrder, WorkerpoolOrder} from "../../contracts/types/Orders.sol";
+import {OrderCodec} from "../../contracts/libraries/OrderCodec.sol";
+import {AppOrder, DatasetOrder, OrderSignatures, RequestOrder, WorkerpoolOrder} from "../../contracts/types/Orders.sol";
 
 /// @dev Test-side encoder for {OrderCodec}: every field present (all mask bits set), no dataset,
 /// no signatures (the handler presigns). The SDK's encoder leaves zero fields out instead.
@@ -42,5 +43,25 @@ library OrderEncoding {
         );
         // dataset mask 0 (none), then four empty signatures.
         return abi.encodePacked(app, uint16(0), pool, request, uint64(0));
+    }
+}
+
+/// @dev Exposes {OrderCodec-decode}, which reads calldata, to tests (call it as `this.decode(bytes)`).
+abstract contract OrderCodecHarness {
+    function decode(
+        bytes calldata data
+    )
+        external
+        pure
+        returns (
+            AppOrder memory,
+            DatasetOrder memory,
+            WorkerpoolOrder memory,
+            RequestOrder memory,
+            OrderSignatures memory,
+            bool
+        )
+    {
+        return OrderCodec.decode(data);
     }
 }

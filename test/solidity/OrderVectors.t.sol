@@ -3,12 +3,12 @@ pragma solidity ^0.8.28;
 
 import {Test} from "forge-std/Test.sol";
 
-import {OrderCodec} from "../../contracts/libraries/OrderCodec.sol";
 import {OrderHashing} from "../../contracts/libraries/OrderHashing.sol";
 import {AppOrder, DatasetOrder, OrderSignatures, RequestOrder, WorkerpoolOrder} from "../../contracts/types/Orders.sol";
+import {OrderCodecHarness} from "./OrderEncoding.sol";
 
 /// @dev The contracts' EIP-712 hashing against the vectors that the TypeScript side also checks.
-contract OrderVectorsTest is Test {
+contract OrderVectorsTest is Test, OrderCodecHarness {
     string private _json;
 
     function setUp() public {
@@ -110,23 +110,6 @@ contract OrderVectorsTest is Test {
         assertEq(signatures.dataset.length, 0);
         assertEq(signatures.workerpool, vm.parseJsonBytes(_json, ".matchOrders.signatures.workerpool"));
         assertEq(signatures.request, vm.parseJsonBytes(_json, ".matchOrders.signatures.request"));
-    }
-
-    function decode(
-        bytes calldata data
-    )
-        external
-        pure
-        returns (
-            AppOrder memory,
-            DatasetOrder memory,
-            WorkerpoolOrder memory,
-            RequestOrder memory,
-            OrderSignatures memory,
-            bool
-        )
-    {
-        return OrderCodec.decode(data);
     }
 
     // Hashing memory structs built from the vectors, through external calls like the hub's views.
