@@ -26,7 +26,7 @@ import {
   workerpoolOrder,
   type Market,
 } from "../test/helpers/fixture.js";
-import { encodeMatchOrders } from "../test/helpers/orderCodec.js";
+import { encodeMatchOrders } from "../sdk/src/orders/codec.js";
 
 const SNAPSHOT = new URL("../snapshots/gas.json", import.meta.url);
 const TOLERANCE = 0.02;

@@ -20,7 +20,8 @@ import {
   deployMarket,
   type Market,
 } from "./helpers/fixture.js";
-import { encodeMatchOrders } from "./helpers/orderCodec.js";
+import { InvalidInputError } from "../sdk/src/errors/input.js";
+import { encodeMatchOrders } from "../sdk/src/orders/codec.js";
 
 const App = 0;
 const Dataset = 1;
@@ -395,8 +396,8 @@ describe("matchOrders", function () {
       request: requestOrder(market),
     };
     expect(() => encodeMatchOrders(orders)).to.throw(
-      RangeError,
-      /AppOrder.price = 79228162514264337593543950336 does not fit the 12-byte field/,
+      InvalidInputError,
+      /Invalid AppOrder.price: 79228162514264337593543950336\.\n\nExpected a value below 2\^96 \(its field in matchOrders is 12 bytes\)/,
     );
   });
 

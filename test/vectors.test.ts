@@ -3,10 +3,10 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { TypedDataEncoder } from "ethers";
 
-import type { AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder } from "./helpers/eip712.js";
-import { type OrderTypeName, sunpoolDomain, typesFor } from "./helpers/eip712.js";
+import type { AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder } from "../sdk/src/orders/eip712.js";
+import { type OrderTypeName, sunpoolDomain, typesFor } from "../sdk/src/orders/eip712.js";
 import { deployMarket, networkHelpers } from "./helpers/fixture.js";
-import { encodeMatchOrders } from "./helpers/orderCodec.js";
+import { encodeMatchOrders } from "../sdk/src/orders/codec.js";
 
 interface Vector {
   value: Record<string, string>;

@@ -22,8 +22,8 @@ import {
   type WorkerpoolOrder,
   sunpoolDomain,
   typesFor,
-} from "./eip712.js";
-import { encodeMatchOrders } from "./orderCodec.js";
+} from "../../sdk/src/orders/eip712.js";
+import { encodeMatchOrders } from "../../sdk/src/orders/codec.js";
 
 export const connection = await network.create();
 export const { ethers, networkHelpers } = connection;

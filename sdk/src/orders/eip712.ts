@@ -1,5 +1,6 @@
 // EIP-712 types of Sunpool orders and authorizations, field for field as in
-// contracts/libraries/OrderHashing.sol. The SDK will own this file; tests import it from here.
+// contracts/libraries/OrderHashing.sol. The one TypeScript copy: SDK, scheduler, worker and tests
+// import it; test/vectors/orders.json pins it to the contracts.
 import type { TypedDataDomain, TypedDataField } from "ethers";
 
 export const DOMAIN_NAME = "Sunpool";
@@ -72,6 +73,30 @@ export type DatasetOrder = TypedStruct<(typeof ORDER_TYPES)["DatasetOrder"]>;
 export type WorkerpoolOrder = TypedStruct<(typeof ORDER_TYPES)["WorkerpoolOrder"]>;
 export type RequestOrder = TypedStruct<(typeof ORDER_TYPES)["RequestOrder"]>;
 
+/** The four order kinds by their short names, as the scheduler API and the CLI spell them. */
+export type OrderKind = "app" | "dataset" | "workerpool" | "request";
+
+export const ORDER_KINDS: readonly OrderKind[] = ["app", "dataset", "workerpool", "request"];
+
+/** The EIP-712 primary type of each order kind. */
+export const ORDER_TYPE_NAMES = {
+  app: "AppOrder",
+  dataset: "DatasetOrder",
+  workerpool: "WorkerpoolOrder",
+  request: "RequestOrder",
+} as const satisfies Record<OrderKind, OrderTypeName>;
+
+/** The order value of each kind. */
+export interface OrderOfKind {
+  app: AppOrder;
+  dataset: DatasetOrder;
+  workerpool: WorkerpoolOrder;
+  request: RequestOrder;
+}
+
+export type AnyOrder = OrderOfKind[OrderKind];
+
+/** The EIP-712 domain of a Sunpool hub: orders signed for one chain or hub are invalid on any other. */
 export function sunpoolDomain(chainId: bigint, hub: string): TypedDataDomain {
   return { name: DOMAIN_NAME, version: DOMAIN_VERSION, chainId, verifyingContract: hub };
 }

@@ -1,8 +1,9 @@
 // Encoder for the compact calldata of SunpoolHub.matchOrders (contracts/libraries/OrderCodec.sol):
 // per order a uint16 mask of its non-zero fields (bit i = field i in EIP-712 type order), then those
-// fields at fixed widths; then four uint16-length-prefixed signatures. Moves into the SDK.
+// fields at fixed widths; then four uint16-length-prefixed signatures.
 import { concat, getBytes, toBeHex } from "ethers";
 
+import { InvalidInputError } from "../errors/input.js";
 import { type AppOrder, type DatasetOrder, ORDER_TYPES, type RequestOrder, type WorkerpoolOrder } from "./eip712.js";
 
 type EncodedKind = "AppOrder" | "DatasetOrder" | "WorkerpoolOrder" | "RequestOrder";
@@ -22,7 +23,7 @@ function widthOf(field: { name: string; type: string }): number {
   if (field.type === "bytes32") return 32;
   if (field.type === "address") return 20;
   const width = INTEGER_WIDTHS[field.name];
-  if (width === undefined) throw new Error(`no encoding width for field ${field.name}`);
+  if (width === undefined) throw new InvalidInputError("order field", field.name, "a field of the EIP-712 order types");
   return width;
 }
 
@@ -33,13 +34,15 @@ function encodeOrder(kind: EncodedKind, order: object | undefined): string {
   const parts: string[] = [];
   ORDER_TYPES[kind].forEach((field, bit) => {
     const raw = values[field.name];
-    if (raw === undefined) throw new Error(`${kind}.${field.name} is missing`);
+    if (raw === undefined) throw new InvalidInputError(`${kind}.${field.name}`, raw, "a value (use 0 for none)");
     const value = BigInt(raw);
     if (value === 0n) return;
     const width = widthOf(field);
     if (value >= 1n << BigInt(8 * width)) {
-      throw new RangeError(
-        `${kind}.${field.name} = ${value} does not fit the ${width}-byte field of matchOrders; use a smaller value`,
+      throw new InvalidInputError(
+        `${kind}.${field.name}`,
+        value,
+        `a value below 2^${8 * width} (its field in matchOrders is ${width} bytes)`,
       );
     }
     mask |= 1 << bit;
@@ -50,7 +53,7 @@ function encodeOrder(kind: EncodedKind, order: object | undefined): string {
 
 function encodeSignature(signature: string | undefined): string {
   const bytes = getBytes(signature ?? "0x");
-  if (bytes.length > 0xffff) throw new RangeError(`a signature of ${bytes.length} bytes is too long (max 65535)`);
+  if (bytes.length > 0xffff) throw new InvalidInputError("signature length", bytes.length, "at most 65535 bytes");
   return concat([toBeHex(bytes.length, 2), bytes]);
 }
 

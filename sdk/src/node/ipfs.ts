@@ -1,0 +1,159 @@
+// IPFS for Node: an in-process Helia node (the default) and a reader over a Kubo daemon.
+//
+// The Helia node is a light one: TCP on loopback (or the addresses given), noise, yamux,
+// identify and bitswap, and no bootstrap, DHT, delegated routing or public gateways. It finds
+// content by dialing the peers it is told about (the scheduler's always-on node, whose
+// multiaddrs GET /v1/info returns); every result is verified against its on-chain digest anyway.
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { withBitswap } from "@helia/bitswap";
+import { withLibp2pLight } from "@helia/libp2p";
+import { unixfs } from "@helia/unixfs";
+import { identify } from "@libp2p/identify";
+import { tcp } from "@libp2p/tcp";
+import { multiaddr } from "@multiformats/multiaddr";
+import { MemoryBlockstore } from "blockstore-core";
+import { FsBlockstore } from "blockstore-fs";
+import { MemoryDatastore } from "datastore-core";
+import { FsDatastore } from "datastore-fs";
+import { createHeliaLight } from "helia";
+import { create as createKuboClient } from "kubo-rpc-client";
+import { CID } from "multiformats/cid";
+import { join } from "node:path";
+
+import { InvalidInputError } from "../errors/input.js";
+import type { ResultFile } from "../results/digest.js";
+import type { ContentReader } from "../results/reader.js";
+
+export interface IpfsNode extends ContentReader {
+  /** Addresses other nodes can dial. */
+  multiaddrs(): string[];
+  /** Connects to peers by multiaddr (ignoring the ones that fail, which are returned). */
+  connect(peers: readonly string[]): Promise<string[]>;
+  /** Adds files as one UnixFS folder (CIDv1, raw leaves) and returns the folder's CID. */
+  addFiles(files: readonly ResultFile[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface CreateIpfsNodeParameters {
+  /** Folder for blocks and the node's identity; in memory when absent. */
+  repo?: string;
+  /** libp2p listen addresses (default: a random TCP port on 127.0.0.1). */
+  listen?: string[];
+}
+
+export async function createIpfsNode(parameters: CreateIpfsNodeParameters = {}): Promise<IpfsNode> {
+  const stores =
+    parameters.repo === undefined
+      ? { blockstore: new MemoryBlockstore(), datastore: new MemoryDatastore() }
+      : {
+          blockstore: new FsBlockstore(join(parameters.repo, "blocks")),
+          datastore: new FsDatastore(join(parameters.repo, "datastore")),
+        };
+  const helia = withBitswap(
+    withLibp2pLight(createHeliaLight(stores), {
+      addresses: { listen: parameters.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify() },
+    }),
+  );
+  await helia.start();
+  const fs = unixfs(helia);
+  const walker: FolderSource = {
+    async list(cid, signal) {
+      const entries: { name: string; cid: string; directory: boolean }[] = [];
+      for await (const entry of fs.ls(CID.parse(cid), { signal })) {
+        const stat = await fs.stat(entry.cid, { signal });
+        entries.push({ name: entry.name, cid: entry.cid.toString(), directory: stat.type === "directory" });
+      }
+      return entries;
+    },
+    cat: (cid, signal) => fs.cat(CID.parse(cid), { signal }),
+    isDirectory: async (cid, signal) => (await fs.stat(CID.parse(cid), { signal })).type === "directory",
+  };
+  return {
+    multiaddrs: () => helia.libp2p.getMultiaddrs().map(String),
+    async connect(peers) {
+      const failed: string[] = [];
+      await Promise.all(
+        peers.map(async (peer) => {
+          try {
+            await helia.libp2p.dial(multiaddr(peer), { signal: AbortSignal.timeout(5000) });
+          } catch {
+            failed.push(peer);
+          }
+        }),
+      );
+      return failed;
+    },
+    async addFiles(files) {
+      let root: CID | undefined;
+      const source = files.map((file) => ({ path: `result/${file.path}`, content: file.content }));
+      for await (const entry of fs.addAll(source, { cidVersion: 1, rawLeaves: true })) {
+        if (entry.path === "result") root = entry.cid;
+      }
+      if (root === undefined) throw new InvalidInputError("result files", "an empty list", "at least one file");
+      return root.toString();
+    },
+    readFiles: (location, options) => readFolder(walker, location, options),
+    async stop() {
+      await helia.stop();
+    },
+  };
+}
+
+/** A reader over a Kubo daemon's RPC API (e.g. http://127.0.0.1:5001). */
+export function createKuboReader(url: string): ContentReader {
+  const kubo = createKuboClient({ url });
+  const source: FolderSource = {
+    async list(cid, signal) {
+      const entries: { name: string; cid: string; directory: boolean }[] = [];
+      for await (const entry of kubo.ls(CID.parse(cid), { signal })) {
+        entries.push({ name: entry.name, cid: entry.cid.toString(), directory: entry.type === "dir" });
+      }
+      return entries;
+    },
+    cat: (cid, signal) => kubo.cat(CID.parse(cid), { signal }),
+    isDirectory: async (cid, signal) => (await kubo.files.stat(`/ipfs/${cid}`, { signal })).type === "directory",
+  };
+  return { readFiles: (location, options) => readFolder(source, location, options) };
+}
+
+interface FolderSource {
+  list(cid: string, signal?: AbortSignal): Promise<{ name: string; cid: string; directory: boolean }[]>;
+  cat(cid: string, signal?: AbortSignal): AsyncIterable<Uint8Array>;
+  isDirectory(cid: string, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** Walks a UnixFS folder into files, refusing to read more than `maxBytes` in total. */
+async function readFolder(
+  source: FolderSource,
+  location: string,
+  options: { signal?: AbortSignal; maxBytes: number },
+): Promise<ResultFile[]> {
+  const files: ResultFile[] = [];
+  let total = 0;
+  const read = async (cid: string): Promise<Uint8Array> => {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of source.cat(cid, options.signal)) {
+      total += chunk.length;
+      if (total > options.maxBytes)
+        throw new InvalidInputError("result size", `over ${options.maxBytes} bytes`, "a smaller result, or raise maxBytes");
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  };
+  const walk = async (cid: string, prefix: string): Promise<void> => {
+    for (const entry of await source.list(cid, options.signal)) {
+      const path = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
+      if (entry.directory) await walk(entry.cid, path);
+      else files.push({ path, content: await read(entry.cid) });
+    }
+  };
+  CID.parse(location);
+  if (await source.isDirectory(location, options.signal)) await walk(location, "");
+  else files.push({ path: "result", content: await read(location) });
+  return files;
+}

@@ -1,0 +1,82 @@
+// The wallet on disk: an encrypted JSON keystore (Web3 Secret Storage v3, scrypt), written
+// atomically with owner-only permissions. A plain private key never touches the disk.
+import { getAddress, type HDNodeWallet, Wallet } from "ethers";
+import { access, chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+
+import { KeystoreError } from "../errors/input.js";
+
+export interface WriteKeystoreParameters {
+  path: string;
+  password: string;
+  /** Import this key instead of generating one. */
+  privateKey?: string;
+  /** Replace an existing keystore (the old key is lost unless backed up). */
+  overwrite?: boolean;
+}
+
+/** Creates (or imports) a wallet and stores it encrypted; returns its address. */
+export async function writeKeystore(parameters: WriteKeystoreParameters): Promise<{ address: string }> {
+  if (parameters.password.length < 8) {
+    throw new KeystoreError("The keystore password is too short.", ["Use at least 8 characters."]);
+  }
+  if (!parameters.overwrite && (await exists(parameters.path))) {
+    throw new KeystoreError(`A keystore already exists at ${parameters.path}.`, [
+      "Keep it (sunpool wallet show prints its address), or pass --force to replace it after backing it up.",
+    ]);
+  }
+  let wallet: Wallet | HDNodeWallet;
+  try {
+    wallet = parameters.privateKey === undefined ? Wallet.createRandom() : new Wallet(parameters.privateKey);
+  } catch (cause) {
+    throw new KeystoreError("The private key to import is not valid.", ["Give 32 bytes as 0x-prefixed hex."], cause);
+  }
+  const json = await wallet.encrypt(parameters.password);
+  await mkdir(dirname(parameters.path), { recursive: true, mode: 0o700 });
+  const temporary = `${parameters.path}.${process.pid}.tmp`;
+  await writeFile(temporary, json, { mode: 0o600 });
+  await chmod(temporary, 0o600);
+  await rename(temporary, parameters.path);
+  return { address: wallet.address };
+}
+
+/** Opens a keystore; wrong passwords and damaged files get their own messages. */
+export async function readKeystore(path: string, password: string): Promise<Wallet> {
+  let json: string;
+  try {
+    json = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new KeystoreError(`No keystore at ${path}.`, ["Create one with: sunpool init", "or point --keystore at yours."], cause);
+  }
+  try {
+    const wallet = await Wallet.fromEncryptedJson(json, password);
+    return wallet instanceof Wallet ? wallet : new Wallet(wallet.privateKey);
+  } catch (cause) {
+    const wrongPassword = cause instanceof Error && /password/i.test(cause.message);
+    throw new KeystoreError(
+      wrongPassword ? `Wrong password for the keystore at ${path}.` : `The keystore at ${path} is damaged or not a keystore.`,
+      wrongPassword ? ["Retry with the right password (SUNPOOL_PASSWORD or the prompt)."] : ["Restore it from your backup."],
+      cause,
+    );
+  }
+}
+
+/** The address stored in a keystore, without decrypting it. */
+export async function keystoreAddress(path: string): Promise<string> {
+  try {
+    const { address } = JSON.parse(await readFile(path, "utf8")) as { address?: string };
+    if (typeof address !== "string") throw new Error("no address field");
+    return getAddress(`0x${address.replace(/^0x/i, "")}`);
+  } catch (cause) {
+    throw new KeystoreError(`Cannot read the keystore at ${path}.`, ["Create one with: sunpool init"], cause);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

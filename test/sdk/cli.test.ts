@@ -1,0 +1,156 @@
+// The sunpool CLI driven as a user drives it: spawned processes in a fresh project folder,
+// asserting on stdout, stderr and exit codes.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { expect } from "chai";
+import { parseUnits } from "ethers";
+
+import { freePort } from "./helpers/chain.js";
+import { startMarket, type TestMarket } from "./helpers/market.js";
+import type { StandinScheduler } from "./helpers/standinScheduler.js";
+
+const CLI = new URL("../../sdk/dist/cli/main.js", import.meta.url).pathname;
+const PASSWORD = "cli-test-password";
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe("sunpool CLI", function () {
+  this.timeout(120_000);
+  let market: TestMarket;
+  let standin: StandinScheduler;
+  let project: string;
+  let env: Record<string, string>;
+
+  const sunpool = (args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<Outcome> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], { cwd: project, env: { ...env, ...extraEnv } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    });
+  const json = <T>(outcome: Outcome): T => {
+    expect(outcome.code, outcome.stderr).to.equal(0);
+    return JSON.parse(outcome.stdout) as T;
+  };
+
+  before(async function () {
+    market = await startMarket();
+    standin = await market.scheduler();
+    const deployer = await market.client(0);
+    await (await deployer.token.transfer(market.chain.wallet(7).address, parseUnits("100", 18))).wait();
+    project = mkdtempSync(join(tmpdir(), "sunpool-cli-"));
+    const deployment = join(project, "deployment.json");
+    const { chainId, ...addresses } = market.chain.deployment;
+    writeFileSync(deployment, JSON.stringify({ chainId: chainId.toString(), ...addresses }));
+    env = {
+      PATH: process.env.PATH ?? "",
+      HOME: project,
+      SUNPOOL_PASSWORD: PASSWORD,
+      SUNPOOL_RPC_URL: market.chain.rpcUrl,
+      SUNPOOL_SCHEDULER_URL: standin.url,
+    };
+    const init = await sunpool(["init", "--deployment", deployment, "--import-key", "--json"], {
+      SUNPOOL_PRIVATE_KEY: market.chain.wallet(7).privateKey,
+    });
+    expect(json<{ address: string }>(init).address).to.equal(market.chain.wallet(7).address);
+  });
+
+  after(async function () {
+    await market?.stop();
+  });
+
+  it("init stored an encrypted wallet and a config; wallet show reads the address without the password", async function () {
+    const keystore = join(project, ".sunpool/keystore.json");
+    expect(statSync(keystore).mode & 0o777).to.equal(0o600);
+    expect(readFileSync(keystore, "utf8")).to.not.include(market.chain.wallet(7).privateKey.slice(2));
+    const config = JSON.parse(readFileSync(join(project, "sunpool.config.json"), "utf8")) as { deployment: { hub: string } };
+    expect(config.deployment.hub).to.equal(market.chain.deployment.hub);
+    const shown = json<{ address: string }>(await sunpool(["wallet", "show", "--json"], { SUNPOOL_PASSWORD: undefined }));
+    expect(shown.address).to.equal(market.chain.wallet(7).address);
+  });
+
+  it("deposit, then run an app: progress on stderr, the verified result on disk, its receipt on stdout", async function () {
+    json(await sunpool(["account", "deposit", "20", "--json"]));
+    const balance = json<{ balance: string; wallet: string }>(await sunpool(["account", "balance", "--json"]));
+    expect(balance).to.deep.include({ balance: (20n * 10n ** 18n).toString(), wallet: (80n * 10n ** 18n).toString() });
+
+    const ran = await sunpool(["run", market.appId, "--arg", "from", "cli", "--out", "out"]);
+    expect(ran.code, ran.stderr).to.equal(0);
+    expect(ran.stderr).to.match(/Quoted 3\.0 SUN per task/);
+    expect(ran.stderr).to.match(/Deal 0x[0-9a-f]{8}… created for 1 task/);
+    expect(ran.stdout).to.match(/completed; energy 1\.200 Wh \(80% solar\)/);
+    expect(ran.stdout).to.match(/verified result \(digest 0x[0-9a-f]{64}\) in .*\/out/);
+    expect(readFileSync(join(project, "out/echo.txt"), "utf8")).to.equal("from cli #0\n");
+  });
+
+  it("task show and result get work from the ids run printed (--json)", async function () {
+    const ran = json<{ tasks: { dealId: string; index: number }[] }>(
+      await sunpool(["run", market.appId, "--arg", "again", "--out", "o2", "--json"]),
+    );
+    const { dealId } = ran.tasks[0]!;
+    const task = json<{ outcome: string; energy: unknown[] }>(await sunpool(["task", "show", dealId, "0", "--json"]));
+    expect(task.outcome).to.equal("completed");
+    expect(task.energy).to.have.length(1);
+    const got = json<{ files: string[] }>(await sunpool(["result", "get", dealId, "0", "--out", "o3", "--json"]));
+    expect(got.files.sort()).to.deep.equal(["echo.txt", "meta/index.json"]);
+    expect(readFileSync(join(project, "o3/echo.txt"), "utf8")).to.equal("again #0\n");
+  });
+
+  it("every command has --help with examples", async function () {
+    for (const command of [
+      ["run"],
+      ["account", "deposit"],
+      ["app", "deploy"],
+      ["order", "publish"],
+      ["task", "show"],
+      ["result", "get"],
+      ["init"],
+    ]) {
+      const help = await sunpool([...command, "--help"]);
+      expect(help.code, command.join(" ")).to.equal(0);
+      expect(help.stdout, command.join(" ")).to.match(/Examples:\n {2}\$ sunpool /);
+    }
+  });
+
+  it("user errors print what to do, no stack trace, and a documented exit code", async function () {
+    const invalid = await sunpool(["app", "show", "0x1234"]);
+    expect(invalid.code).to.equal(3);
+    expect(invalid.stderr).to.match(/^Error INVALID_INPUT: Invalid app id: "0x1234"\.\n\nExpected 32 bytes/);
+    expect(invalid.stderr).to.not.match(/\n\s+at /);
+
+    const tooMuch = await sunpool(["account", "withdraw", "1000"]);
+    expect(tooMuch.code).to.equal(4);
+    expect(tooMuch.stderr).to.include("Only the free balance can be withdrawn");
+
+    const port = await freePort();
+    const down = await sunpool(["account", "balance", "--rpc", `http://127.0.0.1:${port}`]);
+    expect(down.code).to.equal(6);
+    expect(down.stderr).to.include(`Cannot reach the chain at http://127.0.0.1:${port}.`);
+
+    const noPassword = await sunpool(["account", "balance"], { SUNPOOL_PASSWORD: undefined });
+    expect(noPassword.code).to.equal(3);
+    expect(noPassword.stderr).to.include("Set SUNPOOL_PASSWORD");
+
+    const asJson = await sunpool(["app", "show", "0x1234", "--json"]);
+    expect(JSON.parse(asJson.stdout)).to.deep.include({
+      error: {
+        code: "INVALID_INPUT",
+        message: 'Invalid app id: "0x1234".',
+        hints: ["Expected 32 bytes as 0x-prefixed hex (66 characters)."],
+      },
+    });
+
+    const unknown = await sunpool(["fly"]);
+    expect(unknown.code).to.equal(2);
+    expect(existsSync(join(project, "out"))).to.equal(true);
+  });
+});
