@@ -33,4 +33,9 @@ if find node_modules -name binding.gyp -not -path '*/node-gyp/*' -print -quit | 
   log "rebuilding native addons for $(node_modules/.bin/node --version)"
   PATH="$PWD/node_modules/.bin:$PATH" npm_config_nodedir="$PWD/$node24" npm rebuild --no-audit --no-fund
 fi
-log "ready: Node $(node_modules/.bin/node --version) for npm scripts; run 'npm test'"
+log "building the contracts, the SDK and the sunpool CLI"
+npm run build
+# npm links a workspace's bin only when its target exists, so the `sunpool` link needs a second,
+# offline pass now that sdk/dist is built.
+npm install --no-audit --no-fund --prefer-offline >/dev/null
+log "ready: Node $(node_modules/.bin/node --version) for npm scripts; run 'npm test' (CLI: npx sunpool --help)"

@@ -105,6 +105,52 @@ describe("sunpool CLI", function () {
     expect(readFileSync(join(project, "o3/echo.txt"), "utf8")).to.equal("again #0\n");
   });
 
+  it("an app owner deploys an app, publishes, lists and cancels an order; a requester watches a request", async function () {
+    const digest = `sha256:${"ef".repeat(32)}`;
+    const deployed = json<{ id: string }>(
+      await sunpool([
+        "app",
+        "deploy",
+        "--name",
+        "cli-app",
+        "--image",
+        "127.0.0.1:5000/cli",
+        "--digest",
+        digest,
+        "--platform",
+        "linux/arm64",
+        "--memory",
+        "64",
+        "--json",
+      ]),
+    );
+    const shown = json<{ image: string; platforms: string[]; resources: { memoryMiB: number } }>(
+      await sunpool(["app", "show", deployed.id, "--json"]),
+    );
+    expect(shown).to.deep.include({ image: "127.0.0.1:5000/cli", platforms: ["linux/arm64"] });
+    expect(shown.resources.memoryMiB).to.equal(64);
+    const listed = json<{ id: string }[]>(await sunpool(["app", "list", "--owner", market.chain.wallet(7).address, "--json"]));
+    expect(listed.map((app) => app.id)).to.deep.equal([deployed.id]);
+
+    const published = json<{ hash: string; status: string }>(
+      await sunpool(["order", "publish", "--kind", "app", "--app", deployed.id, "--price", "0.5", "--volume", "10", "--json"]),
+    );
+    expect(published.status).to.equal("open");
+    const open = json<{ hash: string }[]>(await sunpool(["order", "list", "--kind", "app", "--app", deployed.id, "--json"]));
+    expect(open.map((order) => order.hash)).to.deep.equal([published.hash]);
+    json(await sunpool(["order", "cancel", published.hash, "--json"]));
+    const afterCancel = json<{ hash: string }[]>(
+      await sunpool(["order", "list", "--kind", "app", "--app", deployed.id, "--json"]),
+    );
+    expect(afterCancel).to.deep.equal([]);
+
+    const ran = json<{ requestHash: string }>(await sunpool(["run", market.appId, "--out", "o4", "--json"]));
+    const watched = json<{ tasks: { outcome: string }[] }>(
+      await sunpool(["task", "watch", "--request", ran.requestHash, "--json"]),
+    );
+    expect(watched.tasks.map((task) => task.outcome)).to.deep.equal(["completed"]);
+  });
+
   it("every command has --help with examples", async function () {
     for (const command of [
       ["run"],

@@ -1,9 +1,10 @@
 // One call from "I want this app to run" to the tasks' on-chain outcomes: quote, check funds,
 // sign the request, hand it to the scheduler, then follow the deals and tasks it creates.
 //
-// Following is event-driven with a reconciliation loop: hub events only wake the loop early;
-// each pass re-reads the logs of every block since the last pass, so a dropped connection or a
-// missed event delays progress but never loses it (the anchor's scheduler lost deals that way).
+// Following is event-driven with a reconciliation loop: each new block wakes the loop, and each
+// pass re-reads the hub's logs of every block since the last pass, so a dropped connection or a
+// missed notification delays progress but never loses it (the anchor's scheduler lost deals that
+// way). Block notifications need no server-side log filters, which many public endpoints drop.
 import { ZeroHash } from "ethers";
 
 import { read } from "../chain.js";
@@ -195,10 +196,8 @@ export async function waitForRequest(
   const ended = new Map<string, TaskView>();
   let scanned = parameters.fromBlock - 1;
   const wake = new Wake();
-  const dealFilter = client.hub.filters.DealCreated(undefined, undefined, parameters.request.requester);
-  const endedFilter = client.hub.filters.TaskEnded();
-  const onEvent = () => wake.trigger();
-  await Promise.all([client.hub.on(dealFilter, onEvent), client.hub.on(endedFilter, onEvent)]).catch(() => undefined);
+  const onBlock = () => wake.trigger();
+  await client.provider.on("block", onBlock);
   try {
     for (;;) {
       parameters.signal?.throwIfAborted();
@@ -222,7 +221,7 @@ export async function waitForRequest(
       await wake.wait(client.pollingIntervalMs, parameters.signal);
     }
   } finally {
-    await Promise.all([client.hub.off(dealFilter, onEvent), client.hub.off(endedFilter, onEvent)]).catch(() => undefined);
+    await client.provider.off("block", onBlock);
   }
 }
 
