@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { expect } from "chai";
-import { parseUnits } from "ethers";
+import { parseUnits, sha256, toUtf8Bytes } from "ethers";
 
 import { freePort } from "./helpers/chain.js";
 import { startMarket, type TestMarket } from "./helpers/market.js";
@@ -149,6 +149,17 @@ describe("sunpool CLI", function () {
       await sunpool(["task", "watch", "--request", ran.requestHash, "--json"]),
     );
     expect(watched.tasks.map((task) => task.outcome)).to.deep.equal(["completed"]);
+  });
+
+  it("dataset deploy --file registers the file's CID and sha256", async function () {
+    writeFileSync(join(project, "corpus.txt"), "to be or not to be\n");
+    const deployed = json<{ id: string; cid: string; checksum: string }>(
+      await sunpool(["dataset", "deploy", "--name", "corpus", "--file", "corpus.txt", "--json"]),
+    );
+    expect(deployed.checksum).to.equal(sha256(toUtf8Bytes("to be or not to be\n")));
+    expect(deployed.cid).to.match(/^bafy/);
+    const shown = json<{ cid: string; checksum: string }>(await sunpool(["dataset", "show", deployed.id, "--json"]));
+    expect(shown).to.deep.include({ cid: deployed.cid, checksum: deployed.checksum });
   });
 
   it("every command has --help with examples", async function () {

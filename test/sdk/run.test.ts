@@ -4,7 +4,15 @@ import { expect } from "chai";
 import { toUtf8String } from "ethers";
 
 import { deposit, getBalance, withdraw } from "../../sdk/src/actions/account.js";
-import { getApp, listApps, registerApp, registerWorkerpool } from "../../sdk/src/actions/assets.js";
+import {
+  getApp,
+  getDataset,
+  listApps,
+  listDatasets,
+  registerApp,
+  registerDataset,
+  registerWorkerpool,
+} from "../../sdk/src/actions/assets.js";
 import { cancelOrder, publishOrder } from "../../sdk/src/actions/market.js";
 import { getResult } from "../../sdk/src/actions/results.js";
 import { run, type RunProgress } from "../../sdk/src/actions/run.js";
@@ -23,7 +31,7 @@ import {
 import { ResultMismatchError, ResultUnavailableError } from "../../sdk/src/errors/results.js";
 import { RunTimeoutError, TaskFailedError } from "../../sdk/src/errors/run.js";
 import { createIpfsNode } from "../../sdk/src/node/ipfs.js";
-import { createAppOrder } from "../../sdk/src/orders/build.js";
+import { createAppOrder, createDatasetOrder } from "../../sdk/src/orders/build.js";
 import { deriveResultKey } from "../../sdk/src/results/encryption.js";
 import { createSchedulerClient, listOrders } from "../../sdk/src/scheduler/client.js";
 import { expectRejection } from "./helpers/assertions.js";
@@ -179,6 +187,24 @@ describe("SDK: run an app end to end", function () {
     expect((await appOwner.hub.consumed(record.hash)) >= 3n).to.equal(true);
     const open = await listOrders(book, { kind: "app", app: market.appId });
     expect(open.orders.map((o) => o.hash)).to.not.include(record.hash);
+  });
+
+  it("a run with a dataset pays its owner too, and the dataset can be looked up", async function () {
+    const owner = await market.client(2);
+    const checksum = `0x${"5a".repeat(32)}`;
+    const { id } = await registerDataset(owner, { name: "corpus", cid: "bafkreigh2akiscaildc", checksum });
+    expect(await getDataset(owner, id)).to.deep.include({ name: "corpus", checksum, owner: market.chain.wallet(2).address });
+    expect((await listDatasets(owner)).map((d) => d.id)).to.deep.equal([id]);
+    const standin = await market.scheduler();
+    const book = createSchedulerClient({ url: standin.url });
+    await publishOrder(owner, book, { kind: "dataset", order: createDatasetOrder({ dataset: id, price: SUN / 2n, volume: 10 }) });
+    const requester = await market.client(1);
+    const before = await getBalance(requester);
+    const ownerBefore = await getBalance(owner);
+    const outcome = await run(requester, { scheduler: book, app: market.appId, dataset: id });
+    expect(outcome.tasks.map((t) => t.outcome)).to.deep.equal(["completed"]);
+    expect((await getBalance(requester)).balance).to.equal(before.balance - APP_PRICE - SUN / 2n - POOL_PRICE);
+    expect((await getBalance(owner)).balance).to.equal(ownerBefore.balance + APP_PRICE + SUN / 2n);
   });
 
   it("apps can be looked up and listed", async function () {

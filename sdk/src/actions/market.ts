@@ -45,7 +45,8 @@ export async function cancelOrder(client: SunpoolClient, scheduler: SchedulerCli
     throw new InvalidInputError("order", parameters.hash, `an order signed by ${address} (this one is ${record.signer}'s)`);
   }
   const computed = hashOrder(record.kind, record.order);
-  if (computed !== record.hash) throw new ChainMismatchError("The order", `hash ${computed}`, `hash ${record.hash}`);
+  if (computed !== record.hash)
+    throw new InvalidInputError("order from the book", record.hash, `an order that hashes to it (got ${computed})`);
   const consumed = await read("consumed", () => client.hub.consumed(record.hash));
   const { transactionHash } = consumed >= record.order.volume ? { transactionHash: undefined } : await sendCancel(client, record);
   const updated = await unpublishOrder(scheduler, record.hash);

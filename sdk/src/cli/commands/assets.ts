@@ -13,6 +13,7 @@ import {
   registerApp,
   registerDataset,
 } from "../../actions/assets.js";
+import { InvalidInputError } from "../../errors/input.js";
 import { sha256File } from "../../node/files.js";
 import type { Context } from "../context.js";
 
@@ -133,7 +134,6 @@ export function registerAssetCommands(program: Command, context: () => Context):
         cid = folder;
       }
       if (cid === undefined || checksum === undefined) {
-        const { InvalidInputError } = await import("../../errors/input.js");
         throw new InvalidInputError(
           "dataset",
           "no --file and no --cid/--checksum",

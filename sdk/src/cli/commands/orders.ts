@@ -55,14 +55,13 @@ export function registerOrderCommands(program: Command, context: () => Context):
         if (value === undefined) throw new InvalidInputError(flag, undefined, `${flag} <id> for a ${options.kind} order`);
         return value;
       };
-      const restrict = (value: string | undefined) => value ?? undefined;
       let record;
       if (options.kind === "app") {
         const built = createAppOrder({
           ...common,
           app: need(options.app, "--app"),
-          ...(restrict(options.dataset) === undefined ? {} : { datasetRestrict: options.dataset! }),
-          ...(restrict(options.workerpool) === undefined ? {} : { workerpoolRestrict: options.workerpool! }),
+          ...(options.dataset === undefined ? {} : { datasetRestrict: options.dataset }),
+          ...(options.workerpool === undefined ? {} : { workerpoolRestrict: options.workerpool }),
         });
         record = await publishOrder(client, scheduler, { kind: "app", order: built });
       } else if (options.kind === "dataset") {
