@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { Signature, ZeroAddress } from "ethers";
 
+import { PERMIT_TYPES } from "../sdk/src/actions/account.js";
 import { TOKEN, deployMarket, ethers, networkHelpers, type Market } from "./helpers/fixture.js";
 
 describe("escrow", function () {
@@ -14,15 +15,7 @@ describe("escrow", function () {
     const { token, hub, chainId } = market;
     const signature = await owner.signTypedData(
       { name: "Sunpool Token", version: "1", chainId, verifyingContract: await token.getAddress() },
-      {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
+      PERMIT_TYPES,
       {
         owner: owner.address,
         spender: await hub.getAddress(),

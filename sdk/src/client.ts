@@ -77,10 +77,17 @@ function rpcProvider(rpcUrl: string | undefined, pollingIntervalMs: number): Jso
       "Pass rpcUrl (CLI: --rpc or SUNPOOL_RPC_URL); the devnet's is http://127.0.0.1:8545.",
     ]);
   }
-  // staticNetwork: ethers would otherwise retry network detection forever on a dead endpoint;
-  // createSunpoolClient checks the chain id itself and fails with a clear error instead.
-  // cacheTimeout -1: ethers reuses identical answers for 250 ms by default, which hands two
-  // transactions sent back to back the same nonce.
+  return createRpcProvider(rpcUrl, pollingIntervalMs);
+}
+
+/**
+ * The JSON-RPC provider every Sunpool part should use.
+ * staticNetwork: ethers would otherwise retry network detection forever on a dead endpoint;
+ * callers check the chain id themselves and fail with a clear error instead.
+ * cacheTimeout -1: ethers reuses identical answers for 250 ms by default, which hands two
+ * transactions sent back to back the same nonce.
+ */
+export function createRpcProvider(rpcUrl: string, pollingIntervalMs = 1000): JsonRpcProvider {
   return new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, pollingInterval: pollingIntervalMs, cacheTimeout: -1 });
 }
 

@@ -2,7 +2,7 @@
 // imports a Node built-in; Node-only helpers are in "@sunpool/sdk/node". The export list is
 // snapshotted by test/sdk/exports.test.ts so that changes to the public surface show in review.
 
-export { createSunpoolClient, requireSigner } from "./client.js";
+export { createRpcProvider, createSunpoolClient, requireSigner } from "./client.js";
 export type { AssetRegistry, CreateSunpoolClientParameters, SunpoolClient, SunpoolHub, SunpoolToken } from "./client.js";
 export { parseDeployment } from "./deployment.js";
 export type { Deployment } from "./deployment.js";
@@ -36,7 +36,7 @@ export { assertSameMarket, cancelOrder, publishOrder } from "./actions/market.js
 export type { PublishOrderParameters } from "./actions/market.js";
 export { quoteRun, run, waitForRequest } from "./actions/run.js";
 export type { Quote, RunParameters, RunProgress, RunResult, WaitForRequestParameters } from "./actions/run.js";
-export { claimExpiredTasks, getDeal, getTask, TASK_OUTCOMES } from "./actions/tasks.js";
+export { claimExpiredTasks, computeTaskId, getDeal, getTask, TASK_OUTCOMES } from "./actions/tasks.js";
 export type { Deal, EnergyReceipt, TaskLocator, TaskOutcomeName, TaskView } from "./actions/tasks.js";
 export { getResult } from "./actions/results.js";
 export type { GetResultParameters, VerifiedResult } from "./actions/results.js";

@@ -86,6 +86,7 @@ describe("sunpool CLI", function () {
     const ran = await sunpool(["run", market.appId, "--arg", "from", "cli", "--out", "out"]);
     expect(ran.code, ran.stderr).to.equal(0);
     expect(ran.stderr).to.match(/Quoted 3\.0 SUN per task/);
+    expect(ran.stderr).to.match(/Request 0x[0-9a-f]{64} handed to the scheduler/);
     expect(ran.stderr).to.match(/Deal 0x[0-9a-f]{8}… created for 1 task/);
     expect(ran.stdout).to.match(/completed; energy 1\.200 Wh \(80% solar\)/);
     expect(ran.stdout).to.match(/verified result \(digest 0x[0-9a-f]{64}\) in .*\/out/);

@@ -80,6 +80,7 @@ describe("SDK: run an app end to end", function () {
     expect(outcome.tasks).to.have.length(1);
     const [task] = outcome.tasks;
     expect(task!.outcome).to.equal("completed");
+    expect(task!.taskId).to.equal(await requester.hub.taskId(task!.dealId, 0));
     expect(task!.energy).to.deep.equal([{ worker: market.chain.wallet(4).address, milliwattHours: 1200, solarShareBps: 8000 }]);
     expect((await getBalance(requester)).balance).to.equal(before.balance - APP_PRICE - POOL_PRICE);
 
@@ -350,6 +351,12 @@ describe("SDK: run an app end to end", function () {
     });
 
     it("InvalidInputError names the field, what was given and what is expected", async function () {
+      const standin = await market.scheduler();
+      await expectRejection(
+        run(await market.client(1), { scheduler: createSchedulerClient({ url: standin.url }), app: market.appId, category: 9 }),
+        InvalidInputError,
+        /Invalid category: 9\.\n\nExpected 0 to 4/,
+      );
       expect(() => createAppOrder({ app: "0x1234", price: 1n })).to.throw(
         InvalidInputError,
         /Invalid app: "0x1234"\.\n\nExpected 32 bytes as 0x-prefixed hex/,

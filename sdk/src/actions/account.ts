@@ -7,6 +7,17 @@ import { InsufficientBalanceError, InsufficientTokensError } from "../errors/acc
 import { InvalidInputError } from "../errors/input.js";
 import { address as parseAddress } from "../orders/build.js";
 
+/** EIP-2612 `Permit` typed-data types (OpenZeppelin ERC20Permit). */
+export const PERMIT_TYPES = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
 export interface GetBalanceParameters {
   /** Defaults to the client's signer. */
   account?: string;
@@ -58,15 +69,7 @@ export async function deposit(client: SunpoolClient, parameters: DepositParamete
   const signature = Signature.from(
     await signer.signTypedData(
       { name, version: "1", chainId: client.deployment.chainId, verifyingContract: client.deployment.token },
-      {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
+      PERMIT_TYPES,
       { owner: address, spender: client.deployment.hub, value: amount, nonce, deadline },
     ),
   );

@@ -12,7 +12,7 @@ import { type SunpoolClient, requireSigner } from "../client.js";
 import { InsufficientBalanceError } from "../errors/account.js";
 import { NoMatchingOrderError } from "../errors/market.js";
 import { RunTimeoutError } from "../errors/run.js";
-import { bytes32, CATEGORY_SECONDS, createRequestOrder } from "../orders/build.js";
+import { bytes32, category, CATEGORY_SECONDS, createRequestOrder, trust } from "../orders/build.js";
 import type { AppOrder, DatasetOrder, OrderOfKind, RequestOrder, WorkerpoolOrder } from "../orders/eip712.js";
 import {
   type Candidate,
@@ -111,8 +111,10 @@ export async function quoteRun(client: SunpoolClient, parameters: RunParameters)
     workerpool: info.workerpool,
     requester: address,
     tag: parameters.tag === undefined ? ZeroHash : bytes32("tag", parameters.tag),
-    category: BigInt(parameters.category ?? 0),
-    trust: BigInt(parameters.trust ?? 1),
+    // Validated here, before order selection, so that a typo is an InvalidInputError rather than
+    // "no workerpool order matches".
+    category: category(parameters.category ?? 0),
+    trust: trust(parameters.trust ?? 1),
     ...(parameters.maxPrice?.app === undefined ? {} : { appMaxPrice: parameters.maxPrice.app }),
     ...(parameters.maxPrice?.dataset === undefined ? {} : { datasetMaxPrice: parameters.maxPrice.dataset }),
     ...(parameters.maxPrice?.workerpool === undefined ? {} : { workerpoolMaxPrice: parameters.maxPrice.workerpool }),
@@ -192,7 +194,7 @@ export async function waitForRequest(
 ): Promise<{ deals: string[]; tasks: TaskView[] }> {
   const requestHash = bytes32("request hash", parameters.requestHash);
   const started = Date.now();
-  const deals = new Map<string, { volume: number; startDeadline: number; refundTried: boolean }>();
+  const deals = new Map<string, FollowedDeal>();
   const ended = new Map<string, TaskView>();
   let scanned = parameters.fromBlock - 1;
   const wake = new Wake();
@@ -206,7 +208,7 @@ export async function waitForRequest(
       } catch (error) {
         parameters.onProgress?.({ type: "retrying", error });
       }
-      const total = [...deals.values()].reduce((sum, deal) => sum + deal.volume, 0);
+      const total = totalVolume(deals);
       if (total >= Number(parameters.request.volume) && ended.size === total) {
         const tasks = [...ended.values()].sort((a, b) =>
           a.dealId === b.dealId ? a.index - b.index : a.dealId < b.dealId ? -1 : 1,
@@ -225,9 +227,17 @@ export async function waitForRequest(
   }
 }
 
+interface FollowedDeal {
+  volume: number;
+  startDeadline: number;
+  /** Block of its DealCreated: the task logs cannot be older. */
+  createdAtBlock: number;
+  refundTried: boolean;
+}
+
 interface ReconcileState extends WaitForRequestParameters {
   requestHash: string;
-  deals: Map<string, { volume: number; startDeadline: number; refundTried: boolean }>;
+  deals: Map<string, FollowedDeal>;
   ended: Map<string, TaskView>;
   scanned: number;
 }
@@ -243,20 +253,31 @@ async function reconcile(client: SunpoolClient, state: ReconcileState): Promise<
   for (const log of created) {
     if (log.args.requestOrderHash !== state.requestHash || state.deals.has(log.args.dealId)) continue;
     const deal = await getDeal(client, log.args.dealId);
-    state.deals.set(deal.dealId, { volume: deal.volume, startDeadline: deal.startDeadline, refundTried: false });
+    state.deals.set(deal.dealId, {
+      volume: deal.volume,
+      startDeadline: deal.startDeadline,
+      createdAtBlock: log.blockNumber,
+      refundTried: false,
+    });
     state.onProgress?.({ type: "deal", dealId: deal.dealId, volume: deal.volume });
   }
-  const total = [...state.deals.values()].reduce((sum, deal) => sum + deal.volume, 0);
+  const total = totalVolume(state.deals);
+  // One scan of the range for every followed deal, rather than one per deal.
+  const endedLogs = await read("TaskEnded events", () =>
+    client.hub.queryFilter(client.hub.filters.TaskEnded(), from, latest.number),
+  );
+  for (const log of endedLogs) {
+    const deal = state.deals.get(log.args.dealId);
+    if (deal === undefined || state.ended.has(log.args.taskId)) continue;
+    const task = await getTask(client, {
+      dealId: log.args.dealId,
+      index: Number(log.args.index),
+      fromBlock: deal.createdAtBlock,
+    });
+    state.ended.set(task.taskId, task);
+    state.onProgress?.({ type: "task", task, ended: state.ended.size, total });
+  }
   for (const [dealId, deal] of state.deals) {
-    const endedLogs = await read("TaskEnded events", () =>
-      client.hub.queryFilter(client.hub.filters.TaskEnded(dealId), from, latest.number),
-    );
-    for (const log of endedLogs) {
-      if (state.ended.has(log.args.taskId)) continue;
-      const task = await getTask(client, { dealId, index: Number(log.args.index) });
-      state.ended.set(task.taskId, task);
-      state.onProgress?.({ type: "task", task, ended: state.ended.size, total });
-    }
     // Unstarted tasks past the start deadline will never run: take the refund (the requester's
     // own transaction), which also records why they ended.
     if (client.signer !== undefined && !deal.refundTried && latest.timestamp > deal.startDeadline) {
@@ -266,6 +287,10 @@ async function reconcile(client: SunpoolClient, state: ReconcileState): Promise<
     }
   }
   return latest.number;
+}
+
+function totalVolume(deals: ReadonlyMap<string, FollowedDeal>): number {
+  return [...deals.values()].reduce((sum, deal) => sum + deal.volume, 0);
 }
 
 /** A wake-up that either an event triggers or a timer fires; abortable. */

@@ -1,6 +1,6 @@
 // Deals and tasks as the chain records them: status, outcome, result digest and location, and
 // the energy receipts the workers reported.
-import { toUtf8String, ZeroHash } from "ethers";
+import { AbiCoder, keccak256, toUtf8String, ZeroHash } from "ethers";
 
 import { read, send } from "../chain.js";
 import { type SunpoolClient, requireSigner } from "../client.js";
@@ -64,20 +64,26 @@ export async function getDeal(client: SunpoolClient, dealId: string): Promise<De
 export interface TaskLocator {
   dealId: string;
   index: number;
+  /** A block at or before the deal's creation: log scans start there (default: the deployment block). */
+  fromBlock?: number;
+}
+
+/** The hub's task id, `keccak256(abi.encode(dealId, index))` (TaskLifecycle._taskId), without an RPC call. */
+export function computeTaskId(dealId: string, index: number | bigint): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], [dealId, index]));
 }
 
 /** The task's state, outcome, result and energy receipts. */
 export async function getTask(client: SunpoolClient, locator: TaskLocator): Promise<TaskView> {
   const dealId = bytes32("deal id", locator.dealId);
-  const index = BigInt(locator.index);
-  const [taskId, outcomeIndex] = await read("task", () =>
-    Promise.all([client.hub.taskId(dealId, index), client.hub.taskOutcome(dealId, index)]),
-  );
-  const [task, ended, accepted] = await read("task", () =>
+  const taskId = computeTaskId(dealId, locator.index);
+  const fromBlock = locator.fromBlock ?? client.deployment.deployedAtBlock;
+  const [outcomeIndex, task, ended, accepted] = await read("task", () =>
     Promise.all([
+      client.hub.taskOutcome(dealId, locator.index),
       client.hub.task(taskId),
-      client.hub.queryFilter(client.hub.filters.TaskEnded(dealId, taskId), client.deployment.deployedAtBlock),
-      client.hub.queryFilter(client.hub.filters.ContributionAccepted(taskId), client.deployment.deployedAtBlock),
+      client.hub.queryFilter(client.hub.filters.TaskEnded(dealId, taskId), fromBlock),
+      client.hub.queryFilter(client.hub.filters.ContributionAccepted(taskId), fromBlock),
     ]),
   );
   const outcome = TASK_OUTCOMES[Number(outcomeIndex)] ?? "none";
@@ -113,12 +119,9 @@ export async function claimExpiredTasks(client: SunpoolClient, dealId: string): 
   const outcomes = await read("taskOutcome", () =>
     Promise.all(Array.from({ length: deal.volume }, (_, i) => client.hub.taskOutcome(deal.dealId, i))),
   );
-  const statuses = await read("task", async () =>
+  const statuses = await read("task", () =>
     Promise.all(
-      Array.from(
-        { length: deal.volume },
-        async (_, i) => (await client.hub.task(await client.hub.taskId(deal.dealId, i))).status,
-      ),
+      Array.from({ length: deal.volume }, async (_, i) => (await client.hub.task(computeTaskId(deal.dealId, i))).status),
     ),
   );
   const refundable = outcomes.map((outcome, i) => (outcome === 0n && statuses[i] === 0n ? i : -1)).filter((i) => i >= 0);

@@ -1,17 +1,22 @@
 // What a command needs, created on first use: settings, the chain client (with the wallet when
 // the command signs), the scheduler client, an IPFS reader. Nothing connects until asked.
 import password from "@inquirer/password";
-import { JsonRpcProvider, type Wallet } from "ethers";
+import type { JsonRpcProvider, Wallet } from "ethers";
 
-import { createSunpoolClient, type SunpoolClient } from "../client.js";
+import { createRpcProvider, createSunpoolClient, type SunpoolClient } from "../client.js";
+import type { Deployment } from "../deployment.js";
+import { SunpoolError } from "../errors/base.js";
 import { RpcUnreachableError } from "../errors/chain.js";
 import { KeystoreError } from "../errors/input.js";
 import { findDeployment, loadSettings, type Settings, type SettingsOverrides } from "../node/config.js";
 import type { IpfsNode } from "../node/ipfs.js";
 import { readKeystore } from "../node/keystore.js";
 import type { ContentReader } from "../results/reader.js";
-import { createSchedulerClient, type SchedulerClient } from "../scheduler/client.js";
+import { createSchedulerClient, getSchedulerInfo, type SchedulerClient } from "../scheduler/client.js";
 import type { Output } from "./output.js";
+
+/** The devnet mines on demand: poll every half second so progress shows promptly. */
+const POLLING_INTERVAL_MS = 500;
 
 export interface GlobalOptions {
   config?: string;
@@ -28,7 +33,8 @@ export class Context {
   #settings: Settings | undefined;
   #wallet: Wallet | undefined;
   #ipfs: IpfsNode | undefined;
-  #providers: JsonRpcProvider[] = [];
+  #chain: Promise<{ provider: JsonRpcProvider; deployment: Deployment }> | undefined;
+  #reader: Promise<ContentReader> | undefined;
 
   constructor(
     readonly options: GlobalOptions,
@@ -36,6 +42,7 @@ export class Context {
   ) {}
 
   async settings(): Promise<Settings> {
+    if (this.#settings !== undefined) return this.#settings;
     const overrides: SettingsOverrides = {};
     if (this.options.rpc !== undefined) overrides.rpcUrl = this.options.rpc;
     if (this.options.scheduler !== undefined) overrides.schedulerUrl = this.options.scheduler;
@@ -43,35 +50,35 @@ export class Context {
     if (this.options.kubo !== undefined) overrides.kuboUrl = this.options.kubo;
     if (this.options.ipfsPeer !== undefined) overrides.ipfsPeers = this.options.ipfsPeer;
     if (this.options.deployment !== undefined) overrides.deploymentFile = this.options.deployment;
-    this.#settings ??= await loadSettings({
+    this.#settings = await loadSettings({
       ...(this.options.config === undefined ? {} : { configPath: this.options.config }),
       overrides,
     });
     return this.#settings;
   }
 
-  /** The chain client; with `signing`, unlocked with the keystore password. */
+  /** The chain client; with `signing`, unlocked with the keystore password. One provider per command. */
   async client(signing = false): Promise<SunpoolClient> {
-    const settings = await this.settings();
-    const provider = new JsonRpcProvider(settings.rpcUrl, undefined, {
-      staticNetwork: true,
-      pollingInterval: 500,
-      cacheTimeout: -1,
-    });
-    this.#providers.push(provider);
-    let chainId: bigint;
-    try {
-      chainId = (await provider.getNetwork()).chainId;
-    } catch (error) {
-      throw new RpcUnreachableError(settings.rpcUrl, error);
-    }
-    const deployment = await findDeployment(settings, chainId);
+    this.#chain ??= this.#connect();
+    const { provider, deployment } = await this.#chain;
     return createSunpoolClient({
       deployment,
       provider,
-      pollingIntervalMs: 500,
+      pollingIntervalMs: POLLING_INTERVAL_MS,
       ...(signing ? { signer: await this.wallet() } : {}),
     });
+  }
+
+  async #connect(): Promise<{ provider: JsonRpcProvider; deployment: Deployment }> {
+    const settings = await this.settings();
+    const provider = createRpcProvider(settings.rpcUrl, POLLING_INTERVAL_MS);
+    try {
+      const { chainId } = await provider.getNetwork();
+      return { provider, deployment: await findDeployment(settings, chainId) };
+    } catch (error) {
+      provider.destroy();
+      throw error instanceof SunpoolError ? error : new RpcUnreachableError(settings.rpcUrl, error);
+    }
   }
 
   async wallet(): Promise<Wallet> {
@@ -97,15 +104,25 @@ export class Context {
     return createSchedulerClient({ url: (await this.settings()).schedulerUrl });
   }
 
-  /** A Kubo reader when configured, else an in-process Helia node dialed to the given peers. */
-  async reader(extraPeers: readonly string[] = []): Promise<ContentReader> {
-    const settings = await this.settings();
-    // IPFS modules load on first use: most commands never need them, and they double start-up time.
-    const { createKuboReader } = await import("../node/ipfs.js");
-    if (settings.kuboUrl !== undefined) return createKuboReader(settings.kuboUrl);
-    const node = await this.ipfsNode();
-    await node.connect([...settings.ipfsPeers, ...extraPeers]);
-    return node;
+  /**
+   * A Kubo reader when configured, else an in-process Helia node dialed to the configured peers
+   * and the scheduler's (asked once per command; a scheduler that does not answer adds none).
+   */
+  async reader(): Promise<ContentReader> {
+    this.#reader ??= (async () => {
+      const settings = await this.settings();
+      // IPFS modules load on first use: most commands never need them, and they double start-up time.
+      const { createKuboReader } = await import("../node/ipfs.js");
+      if (settings.kuboUrl !== undefined) return createKuboReader(settings.kuboUrl);
+      const schedulerPeers = await getSchedulerInfo(await this.scheduler()).then(
+        (info) => info.ipfsPeers,
+        () => [],
+      );
+      const node = await this.ipfsNode();
+      await node.connect([...settings.ipfsPeers, ...schedulerPeers]);
+      return node;
+    })();
+    return this.#reader;
   }
 
   async ipfsNode(): Promise<IpfsNode> {
@@ -116,7 +133,7 @@ export class Context {
   }
 
   async close(): Promise<void> {
-    for (const provider of this.#providers) provider.destroy();
+    if (this.#chain !== undefined) (await this.#chain.catch(() => undefined))?.provider.destroy();
     await this.#ipfs?.stop();
   }
 }

@@ -113,7 +113,8 @@ export function uint(field: string, value: unknown): bigint {
   return parsed;
 }
 
-function category(value: unknown): bigint {
+/** Validates a category index (0 to 4). */
+export function category(value: unknown): bigint {
   const parsed = uint("category", value);
   if (parsed >= BigInt(CATEGORY_SECONDS.length)) {
     throw new InvalidInputError("category", value, `0 to ${CATEGORY_SECONDS.length - 1} (${CATEGORY_SECONDS.join(", ")} s)`);
@@ -121,7 +122,8 @@ function category(value: unknown): bigint {
   return parsed;
 }
 
-function trust(value: unknown): bigint {
+/** Validates a trust level (0 to MAX_TRUST). */
+export function trust(value: unknown): bigint {
   const parsed = uint("trust", value);
   if (parsed > BigInt(MAX_TRUST)) throw new InvalidInputError("trust", value, `0 to ${MAX_TRUST}`);
   return parsed;

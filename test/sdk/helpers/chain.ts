@@ -5,7 +5,9 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
-import { ContractFactory, HDNodeWallet, JsonRpcProvider, NonceManager, type Signer, Wallet } from "ethers";
+import { ContractFactory, HDNodeWallet, type JsonRpcProvider, NonceManager, type Signer, Wallet } from "ethers";
+
+import { createRpcProvider } from "../../../sdk/src/client.js";
 
 import type { Deployment } from "../../../sdk/src/deployment.js";
 
@@ -52,7 +54,7 @@ export async function startChain(): Promise<TestChain> {
     stdio: "ignore",
     detached: true,
   });
-  const provider = new JsonRpcProvider(rpcUrl, 31337, { staticNetwork: true, pollingInterval: 200, cacheTimeout: -1 });
+  const provider = createRpcProvider(rpcUrl, 200);
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {

@@ -179,12 +179,8 @@ export async function startStandinScheduler(options: StandinOptions): Promise<St
           .filter((entry) => entry.kind === kind && !entry.cancelled)
           .map(async (entry) => ({ order: entry.order as OrderOfKind[Kind], remaining: await remaining(entry), entry })),
       );
-    const intent = {
-      ...order,
-      appMaxPrice: order.appMaxPrice,
-      datasetMaxPrice: order.datasetMaxPrice,
-      workerpoolMaxPrice: order.workerpoolMaxPrice,
-    };
+    // A request order is a complete RequestIntent: its max prices are the ceilings.
+    const intent = order;
     const app = selectAppOrder(await open("app"), intent).best as { order: OrderOfKind["app"]; entry: Entry } | undefined;
     const dataset =
       order.dataset === ZeroHash

@@ -4,13 +4,14 @@ import { join, resolve } from "node:path";
 
 import { getResult, type VerifiedResult } from "../../actions/results.js";
 import { run, type RunProgress, waitForRequest } from "../../actions/run.js";
-import { getTask, type TaskView } from "../../actions/tasks.js";
+import { getTask, type TaskLocator, type TaskView } from "../../actions/tasks.js";
+import type { SunpoolClient } from "../../client.js";
 import { formatSun } from "../../errors/account.js";
 import { InvalidInputError } from "../../errors/input.js";
 import { writeResultFolder } from "../../node/files.js";
 import { deriveResultKey } from "../../results/encryption.js";
 import type { TaskParams } from "../../results/params.js";
-import { getOrder, getSchedulerInfo } from "../../scheduler/client.js";
+import { getOrder } from "../../scheduler/client.js";
 import type { Context } from "../context.js";
 import type { Output } from "../output.js";
 import { parseSun } from "./account.js";
@@ -44,7 +45,8 @@ function reportProgress(output: Output) {
         output.progress(`Quoted ${formatSun(event.taskPrice)} per task, ${formatSun(event.total)} in all`);
         break;
       case "published":
-        output.progress(`Request ${event.requestHash.slice(0, 10)}… handed to the scheduler; waiting for a deal`);
+        // In full: after Ctrl-C or a crash, this is what `sunpool task watch --request` needs.
+        output.progress(`Request ${event.requestHash} handed to the scheduler; waiting for a deal`);
         break;
       case "deal":
         output.progress(`Deal ${event.dealId.slice(0, 10)}… created for ${event.volume} task(s); waiting for results`);
@@ -64,19 +66,17 @@ function reportProgress(output: Output) {
   };
 }
 
+/** Fetches, verifies and unpacks one task's result into `out`. */
 async function download(
   ctx: Context,
-  task: TaskView,
+  client: SunpoolClient,
+  task: TaskLocator,
   out: string,
   decryptionKey: string | undefined,
 ): Promise<VerifiedResult & { folder: string }> {
-  const client = await ctx.client();
-  const info = await getSchedulerInfo(await ctx.scheduler()).catch(() => undefined);
-  const reader = await ctx.reader(info?.ipfsPeers ?? []);
   const result = await getResult(client, {
-    dealId: task.dealId,
-    index: task.index,
-    reader,
+    ...task,
+    reader: await ctx.reader(),
     ...(decryptionKey === undefined ? {} : { decryptionKey }),
   });
   const folder = resolve(out);
@@ -142,7 +142,7 @@ Examples:
         }
         ctx.output.progress(`Downloading and verifying task ${task.index}`);
         const folder = outcome.tasks.length === 1 ? options.out : join(options.out, `${task.dealId.slice(2, 10)}-${task.index}`);
-        const verified = await download(ctx, task, folder, resultKey?.privateKey);
+        const verified = await download(ctx, client, task, folder, resultKey?.privateKey);
         results.push({ ...task, folder: verified.folder, files: verified.files.map((f) => f.path) });
       }
       ctx.output.done(true, "Results verified against the on-chain digests");
@@ -212,9 +212,9 @@ Examples:
     )
     .action(async (dealId: string, index: string, options: { out: string; encrypted?: boolean }) => {
       const ctx = context();
-      const view = await getTask(await ctx.client(), { dealId, index: positiveInt("index", index, 0) });
       const key = options.encrypted ? deriveResultKey((await ctx.wallet()).privateKey).privateKey : undefined;
-      const verified = await download(ctx, view, options.out, key);
+      const locator = { dealId, index: positiveInt("index", index, 0) };
+      const verified = await download(ctx, await ctx.client(), locator, options.out, key);
       ctx.output.result(
         {
           taskId: verified.taskId,
