@@ -33,7 +33,7 @@ export type {
   Workerpool,
 } from "./actions/assets.js";
 export { assertSameMarket, cancelOrder, publishOrder } from "./actions/market.js";
-export type { PublishOrderParameters } from "./actions/market.js";
+export type { CancelOrderParameters, PublishOrderParameters } from "./actions/market.js";
 export { quoteRun, run, waitForRequest } from "./actions/run.js";
 export type { Quote, RunParameters, RunProgress, RunResult, WaitForRequestParameters } from "./actions/run.js";
 export { claimExpiredTasks, computeTaskId, getDeal, getTask, TASK_OUTCOMES } from "./actions/tasks.js";

@@ -4,6 +4,7 @@ export { CONFIG_FILE, DEFAULTS, findDeployment, loadSettings, writeConfigFile } 
 export type { ConfigFile, Settings, SettingsOverrides } from "./node/config.js";
 export { readResultFolder, sha256File, writeResultFolder } from "./node/files.js";
 export { createIpfsNode, createKuboReader } from "./node/ipfs.js";
+export { loadRequest, saveRequest } from "./node/requests.js";
 export type { CreateIpfsNodeParameters, IpfsNode } from "./node/ipfs.js";
 export { keystoreAddress, readKeystore, writeKeystore } from "./node/keystore.js";
 export type { WriteKeystoreParameters } from "./node/keystore.js";

@@ -163,6 +163,33 @@ describe("sunpool CLI", function () {
     expect(shown).to.deep.include({ cid: deployed.cid, checksum: deployed.checksum });
   });
 
+  it("a request interrupted before its deal can still be cancelled on-chain after the scheduler is gone", async function () {
+    const silent = await market.scheduler({ matching: false });
+    const child = spawn(process.execPath, [CLI, "run", market.appId, "--scheduler", silent.url], {
+      cwd: project,
+      env: env,
+    });
+    const requestHash = await new Promise<string>((resolve, reject) => {
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const handed = /Request (0x[0-9a-f]{64}) handed to the scheduler/.exec(stderr);
+        if (handed) resolve(handed[1]!);
+      });
+      child.on("exit", () => reject(new Error(`run exited early: ${stderr}`)));
+    });
+    child.kill("SIGINT");
+    await silent.stop();
+    const requester = await market.client(7);
+    expect(await requester.hub.consumed(requestHash)).to.equal(0n);
+    const cancelled = json<{ hash: string; transactionHash: string }>(
+      await sunpool(["order", "cancel", requestHash, "--scheduler", silent.url, "--json"]),
+    );
+    expect(cancelled.hash).to.equal(requestHash);
+    expect(cancelled.transactionHash).to.match(/^0x[0-9a-f]{64}$/);
+    expect(await requester.hub.consumed(requestHash)).to.be.greaterThan(0n);
+  });
+
   it("every command has --help with examples", async function () {
     for (const command of [
       ["run"],

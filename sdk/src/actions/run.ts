@@ -48,6 +48,12 @@ export interface RunParameters {
   /** Give up waiting for the tasks after this long (default: the category's deadlines plus a minute). */
   timeoutMs?: number;
   onProgress?: (event: RunProgress) => void;
+  /**
+   * Called with the request order, salt included, before it is signed and handed to the scheduler.
+   * Keep it: with it the requester can cancel the request on-chain (`cancelOrder`) even if the
+   * scheduler loses it or disappears; without it, only the scheduler holds the salt.
+   */
+  beforePublish?: (request: RequestOrder, params: string) => Promise<void> | void;
   signal?: AbortSignal;
 }
 
@@ -80,6 +86,7 @@ export async function run(client: SunpoolClient, parameters: RunParameters): Pro
   const quote = await quoteRun(client, parameters);
   parameters.onProgress?.({ type: "quoted", taskPrice: quote.taskPrice, total: quote.total, orders: quote.orders });
   const fromBlock = await read("block number", () => client.provider.getBlockNumber());
+  await parameters.beforePublish?.(quote.request, quote.params);
   const record = await publishOrder(client, parameters.scheduler, {
     kind: "request",
     order: quote.request,

@@ -2,6 +2,7 @@
 // the command signs), the scheduler client, an IPFS reader. Nothing connects until asked.
 import password from "@inquirer/password";
 import type { JsonRpcProvider, Wallet } from "ethers";
+import { dirname, join } from "node:path";
 
 import { createRpcProvider, createSunpoolClient, type SunpoolClient } from "../client.js";
 import type { Deployment } from "../deployment.js";
@@ -98,6 +99,11 @@ export class Context {
       ]);
     }
     return password({ message, mask: "*" });
+  }
+
+  /** Where signed requests are kept (next to the keystore): `order cancel` works from them without the book. */
+  async requestsFolder(): Promise<string> {
+    return join(dirname((await this.settings()).keystorePath), "requests");
   }
 
   async scheduler(): Promise<SchedulerClient> {

@@ -3,6 +3,7 @@ import { type Command, Option } from "commander";
 
 import { cancelOrder, publishOrder } from "../../actions/market.js";
 import { InvalidInputError } from "../../errors/input.js";
+import { loadRequest } from "../../node/requests.js";
 import { createAppOrder, createDatasetOrder, createWorkerpoolOrder } from "../../orders/build.js";
 import { ORDER_KINDS, type OrderKind } from "../../orders/eip712.js";
 import { listOrders } from "../../scheduler/client.js";
@@ -116,11 +117,15 @@ export function registerOrderCommands(program: Command, context: () => Context):
     );
   order
     .command("cancel <hash>")
-    .description("Cancel one of your orders on-chain, then remove it from the book")
+    .description(
+      "Cancel one of your orders on-chain, then remove it from the book (requests: works from the local copy when the book is gone)",
+    )
     .addHelpText("after", "\nExamples:\n  $ sunpool order cancel 0x1f2e...")
     .action(async (hash: string) => {
       const ctx = context();
-      const result = await cancelOrder(await ctx.client(true), await ctx.scheduler(), { hash });
+      const saved = await loadRequest(await ctx.requestsFolder(), hash);
+      const target = saved === undefined ? { hash } : { kind: "request" as const, order: saved.order };
+      const result = await cancelOrder(await ctx.client(true), await ctx.scheduler(), target);
       ctx.output.result(result, [
         `Cancelled ${hash}${result.transactionHash ? ` (tx ${result.transactionHash})` : " (already exhausted on-chain)"}`,
       ]);

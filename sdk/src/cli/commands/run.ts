@@ -9,6 +9,7 @@ import type { SunpoolClient } from "../../client.js";
 import { formatSun } from "../../errors/account.js";
 import { InvalidInputError } from "../../errors/input.js";
 import { writeResultFolder } from "../../node/files.js";
+import { saveRequest } from "../../node/requests.js";
 import { deriveResultKey } from "../../results/encryption.js";
 import type { TaskParams } from "../../results/params.js";
 import { getOrder } from "../../scheduler/client.js";
@@ -132,6 +133,7 @@ Examples:
         maxPrice,
         ...(options.timeout === undefined ? {} : { timeoutMs: positiveInt("--timeout", options.timeout) * 1000 }),
         onProgress: reportProgress(ctx.output),
+        beforePublish: async (request, params) => void (await saveRequest(await ctx.requestsFolder(), request, params)),
       });
       ctx.output.done(true, `All ${outcome.tasks.length} task(s) ended`);
       const results = [];
