@@ -42,3 +42,7 @@ execFileSync(
   [join(root, "api/scheduler.openapi.yaml"), "--output", join(out, "scheduler-api.ts"), "--root-types"],
   { stdio: ["ignore", "ignore", "inherit"] },
 );
+// openapi-typescript writes JSDoc `@description` tags, which TSDoc (and so TypeDoc, which the
+// SDK re-exports these types through) does not know; a description is the comment's text anyway.
+const apiTypes = join(out, "scheduler-api.ts");
+writeFileSync(apiTypes, readFileSync(apiTypes, "utf8").replaceAll("@description ", ""));

@@ -99,6 +99,32 @@ export type { TaskParams } from "./results/params.js";
 export type { ContentReader } from "./results/reader.js";
 
 export { createSchedulerClient, getOrder, getSchedulerInfo, listOrders, postOrder, unpublishOrder } from "./scheduler/client.js";
+export {
+  recoverWorkerRequestSigner,
+  signWorkerRequest,
+  WORKER_AUTH_HEADERS,
+  WORKER_REQUEST_MAX_SKEW_MS,
+  workerRequestMessage,
+} from "./scheduler/workerAuth.js";
+export type { WorkerRequest, WorkerRequestScope } from "./scheduler/workerAuth.js";
+export {
+  createWorkerApiClient,
+  pinResult,
+  pullAssignment,
+  registerWorker,
+  reportTask,
+  sendHeartbeat,
+} from "./scheduler/workers.js";
+export type {
+  Assignment,
+  CreateWorkerApiClientParameters,
+  Heartbeat,
+  HeartbeatAck,
+  PinReceipt,
+  TaskReport,
+  WorkerRecord,
+  WorkerRegistration,
+} from "./scheduler/workers.js";
 export type {
   CreateSchedulerClientParameters,
   ListOrdersParameters,

@@ -9,8 +9,7 @@ import { expect } from "chai";
 import { parseUnits, sha256, toUtf8Bytes } from "ethers";
 
 import { freePort } from "./helpers/chain.js";
-import { startMarket, type TestMarket } from "./helpers/market.js";
-import type { StandinScheduler } from "./helpers/standinScheduler.js";
+import { startMarket, type MarketScheduler, type TestMarket } from "./helpers/market.js";
 
 const CLI = new URL("../../sdk/dist/cli/main.js", import.meta.url).pathname;
 const PASSWORD = "cli-test-password";
@@ -24,7 +23,7 @@ interface Outcome {
 describe("sunpool CLI", function () {
   this.timeout(120_000);
   let market: TestMarket;
-  let standin: StandinScheduler;
+  let standin: MarketScheduler;
   let project: string;
   let env: Record<string, string>;
 

@@ -32,6 +32,11 @@ export interface IpfsNode extends ContentReader {
   connect(peers: readonly string[]): Promise<string[]>;
   /** Adds files as one UnixFS folder (CIDv1, raw leaves) and returns the folder's CID. */
   addFiles(files: readonly ResultFile[]): Promise<string>;
+  /**
+   * Fetches every block of `cid` (from connected peers) and pins it; returns the content's size.
+   * Throws once more than `maxBytes` arrived; what was fetched is unpinned again.
+   */
+  pin(cid: string, options: { maxBytes: number; signal?: AbortSignal }): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -98,6 +103,26 @@ export async function createIpfsNode(parameters: CreateIpfsNodeParameters = {}):
       return root.toString();
     },
     readFiles: (location, options) => readFolder(walker, location, options),
+    async pin(location, options) {
+      const root = parseCid(location);
+      let bytes = 0;
+      try {
+        for await (const block of helia.pins.add(root, { signal: options.signal })) {
+          for await (const chunk of helia.blockstore.get(block, { signal: options.signal })) bytes += chunk.length;
+          if (bytes > options.maxBytes) {
+            throw new InvalidInputError(
+              "pinned content",
+              `more than ${options.maxBytes.toString()} bytes`,
+              "a result within the app's output cap",
+            );
+          }
+        }
+      } catch (error) {
+        if (await helia.pins.isPinned(root)) for await (const _ of helia.pins.rm(root)) void _;
+        throw error;
+      }
+      return bytes;
+    },
     async stop() {
       await helia.stop();
     },
@@ -156,4 +181,12 @@ async function readFolder(
   if (await source.isDirectory(location, options.signal)) await walk(location, "");
   else files.push({ path: "result", content: await read(location) });
   return files;
+}
+
+function parseCid(location: string): CID {
+  try {
+    return CID.parse(location);
+  } catch {
+    throw new InvalidInputError("cid", location, "an IPFS CID (e.g. bafy...)");
+  }
 }

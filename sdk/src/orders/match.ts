@@ -24,8 +24,9 @@ export interface Candidate<Order> {
   remaining: bigint;
 }
 
-export interface Selection<Order> {
-  best?: Candidate<Order>;
+/** The cheapest candidate that fits (the caller's own candidate object), and why the others do not. */
+export interface Selection<Chosen> {
+  best?: Chosen;
   reasons: string[];
 }
 
@@ -35,12 +36,12 @@ function restricted(restriction: string, actual: string): boolean {
   return restriction !== ZeroHash && restriction !== ZeroAddress && restriction.toLowerCase() !== actual.toLowerCase();
 }
 
-function select<Order extends { price: bigint; salt: string }>(
-  candidates: readonly Candidate<Order>[],
+function select<Order extends { price: bigint; salt: string }, Chosen extends Candidate<Order>>(
+  candidates: readonly Chosen[],
   problemsOf: (order: Order) => (string | false)[],
-): Selection<Order> {
+): Selection<Chosen> {
   const reasons: string[] = [];
-  let best: Candidate<Order> | undefined;
+  let best: Chosen | undefined;
   for (const candidate of candidates) {
     const problems = problemsOf(candidate.order).filter((problem): problem is string => problem !== false);
     if (candidate.remaining === 0n) problems.push("has no volume left");
@@ -53,8 +54,11 @@ function select<Order extends { price: bigint; salt: string }>(
   return best === undefined ? { reasons } : { best, reasons };
 }
 
-export function selectAppOrder(candidates: readonly Candidate<AppOrder>[], intent: RequestIntent): Selection<AppOrder> {
-  return select(candidates, (order) => [
+export function selectAppOrder<Chosen extends Candidate<AppOrder>>(
+  candidates: readonly Chosen[],
+  intent: RequestIntent,
+): Selection<Chosen> {
+  return select<AppOrder, Chosen>(candidates, (order) => [
     order.app.toLowerCase() !== intent.app.toLowerCase() && "is for another app",
     intent.appMaxPrice !== undefined &&
       order.price > intent.appMaxPrice &&
@@ -65,11 +69,11 @@ export function selectAppOrder(candidates: readonly Candidate<AppOrder>[], inten
   ]);
 }
 
-export function selectDatasetOrder(
-  candidates: readonly Candidate<DatasetOrder>[],
+export function selectDatasetOrder<Chosen extends Candidate<DatasetOrder>>(
+  candidates: readonly Chosen[],
   intent: RequestIntent,
-): Selection<DatasetOrder> {
-  return select(candidates, (order) => [
+): Selection<Chosen> {
+  return select<DatasetOrder, Chosen>(candidates, (order) => [
     order.dataset.toLowerCase() !== intent.dataset.toLowerCase() && "is for another dataset",
     intent.datasetMaxPrice !== undefined &&
       order.price > intent.datasetMaxPrice &&
@@ -81,12 +85,12 @@ export function selectDatasetOrder(
 }
 
 /** `requiredTag` is the union of the request's, the app order's and the dataset order's tags. */
-export function selectWorkerpoolOrder(
-  candidates: readonly Candidate<WorkerpoolOrder>[],
+export function selectWorkerpoolOrder<Chosen extends Candidate<WorkerpoolOrder>>(
+  candidates: readonly Chosen[],
   intent: RequestIntent,
   requiredTag: bigint,
-): Selection<WorkerpoolOrder> {
-  return select(candidates, (order) => [
+): Selection<Chosen> {
+  return select<WorkerpoolOrder, Chosen>(candidates, (order) => [
     restricted(intent.workerpool, order.workerpool) && "is from another workerpool",
     order.category !== intent.category && `serves category ${order.category}, you asked for ${intent.category}`,
     order.trust < intent.trust && `serves trust up to ${order.trust}, you asked for ${intent.trust}`,

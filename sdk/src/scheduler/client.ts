@@ -26,7 +26,8 @@ export function createSchedulerClient(parameters: CreateSchedulerClientParameter
   const baseFetch = parameters.fetch ?? globalThis.fetch;
   const api = createClient<paths>({
     baseUrl: parameters.url.replace(/\/$/, ""),
-    fetch: (request: Request) => baseFetch(request, { signal: AbortSignal.timeout(timeoutMs) }),
+    fetch: (request: Request) =>
+      baseFetch(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]) }),
   });
   return { url: parameters.url, api };
 }
@@ -133,7 +134,7 @@ function parseRecord<Kind extends OrderKind>(record: SchemaOrderRecord): OrderRe
 }
 
 /** Runs one API call: transport failures and problem documents become SunpoolErrors. */
-async function call<T>(
+export async function call<T>(
   scheduler: SchedulerClient,
   request: () => Promise<{ data?: T; error?: unknown; response: Response }>,
 ): Promise<T> {

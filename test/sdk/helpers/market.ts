@@ -1,6 +1,12 @@
 // A market for the SDK and CLI tests: a Hardhat node with the contracts, funded accounts, an app
-// and a workerpool registered, their orders published at a stand-in scheduler, and IPFS nodes.
+// and a workerpool registered, the real scheduler with its orders published, protocol workers
+// (test/helpers/protocolWorker.ts), and IPFS nodes.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { ZeroHash, parseUnits } from "ethers";
+import { pino } from "pino";
 
 import { deposit } from "../../../sdk/src/actions/account.js";
 import { registerApp, registerWorkerpool } from "../../../sdk/src/actions/assets.js";
@@ -9,8 +15,9 @@ import { createSunpoolClient, type SunpoolClient } from "../../../sdk/src/client
 import { createIpfsNode, type IpfsNode } from "../../../sdk/src/node/ipfs.js";
 import { createAppOrder, createWorkerpoolOrder } from "../../../sdk/src/orders/build.js";
 import { createSchedulerClient } from "../../../sdk/src/scheduler/client.js";
+import { startScheduler, type Scheduler, type SchedulerOptions } from "../../../scheduler/src/index.js";
+import { startProtocolWorker, type ProtocolWorker, type TestApp } from "../../helpers/protocolWorker.js";
 import { startChain, type TestChain } from "./chain.js";
-import { type StandinOptions, startStandinScheduler, type StandinScheduler, type TestApp } from "./standinScheduler.js";
 
 export const SUN = 10n ** 18n;
 export const APP_PRICE = 1n * SUN;
@@ -30,9 +37,47 @@ export interface TestMarket {
   requesterIpfs: IpfsNode;
   /** A client signing as the node's account `index` (1 requester, 2 app owner, 3 scheduler, 4 worker). */
   client(index: number): Promise<SunpoolClient>;
-  /** Starts a stand-in scheduler over the same pool and publishes the app and workerpool orders there. */
-  scheduler(options?: Partial<StandinOptions>): Promise<StandinScheduler>;
+  /**
+   * Starts the pool's scheduler (stopping the previous one) with a fresh database, one protocol
+   * worker (account 4), and the app and workerpool orders published.
+   */
+  scheduler(options?: MarketSchedulerOptions): Promise<MarketScheduler>;
   stop(): Promise<void>;
+}
+
+export interface MarketSchedulerOptions {
+  /** The worker publishes content that differs from the digest it submits. */
+  tamper?: boolean;
+  /** Matching paused: requests are accepted but never matched. */
+  matching?: boolean;
+  /** Start no worker: tasks are matched but nobody works on them. */
+  working?: boolean;
+  scheduler?: Partial<SchedulerOptions>;
+}
+
+export interface MarketScheduler {
+  url: string;
+  scheduler: Scheduler;
+  workers: ProtocolWorker[];
+  /** What the workers ran into (a test fails on them). */
+  errors: unknown[];
+  stop(): Promise<void>;
+}
+
+/** A scheduler for `workerpoolId`, run by account 3, on a fresh database in a temporary folder. */
+export async function startPoolScheduler(chain: TestChain, workerpoolId: string, options: Partial<SchedulerOptions> = {}) {
+  return startScheduler({
+    deployment: chain.deployment,
+    rpcUrl: chain.rpcUrl,
+    signer: chain.wallet(3).connect(null),
+    workerpool: workerpoolId,
+    dataDir: mkdtempSync(join(tmpdir(), "sunpool-scheduler-")),
+    port: 0,
+    pollSeconds: 0.2,
+    heartbeatSeconds: 1,
+    logger: pino({ level: process.env.SUNPOOL_LOG_LEVEL ?? "silent" }),
+    ...options,
+  });
 }
 
 export async function startMarket(): Promise<TestMarket> {
@@ -60,7 +105,7 @@ export async function startMarket(): Promise<TestMarket> {
   await deposit(scheduler, { amount: 500n * SUN });
   const workerIpfs = await createIpfsNode();
   const requesterIpfs = await createIpfsNode();
-  const started: StandinScheduler[] = [];
+  let current: MarketScheduler | undefined;
   return {
     chain,
     appId,
@@ -69,26 +114,47 @@ export async function startMarket(): Promise<TestMarket> {
     requesterIpfs,
     client,
     async scheduler(options = {}) {
-      const standin = await startStandinScheduler({
-        deployment: chain.deployment,
-        scheduler: chain.wallet(3),
-        worker: chain.wallet(4),
-        workerpool: workerpoolId,
-        ipfs: workerIpfs,
-        app: echoApp,
-        ...options,
+      await current?.stop();
+      const running = await startPoolScheduler(chain, workerpoolId, {
+        ...(options.matching === false ? { pauseMatching: true } : {}),
+        ...options.scheduler,
       });
-      started.push(standin);
-      const book = createSchedulerClient({ url: standin.url });
+      const workers =
+        options.working === false
+          ? []
+          : [
+              await startProtocolWorker({
+                url: running.url,
+                deployment: chain.deployment,
+                workerpool: workerpoolId,
+                wallet: chain.wallet(4),
+                ipfs: workerIpfs,
+                app: echoApp,
+                ...(options.tamper ? { tamper: true } : {}),
+              }),
+            ];
+      const book = createSchedulerClient({ url: running.url });
       await publishOrder(appOwner, book, { kind: "app", order: createAppOrder({ app: appId, price: APP_PRICE, volume: 1000 }) });
       await publishOrder(scheduler, book, {
         kind: "workerpool",
         order: createWorkerpoolOrder({ workerpool: workerpoolId, price: POOL_PRICE, volume: 1000, trust: 1, tag: ZeroHash }),
       });
-      return standin;
+      current = {
+        url: running.url,
+        scheduler: running,
+        workers,
+        get errors() {
+          return workers.flatMap((worker) => worker.errors);
+        },
+        async stop() {
+          for (const worker of workers) await worker.stop();
+          await running.stop();
+        },
+      };
+      return current;
     },
     async stop() {
-      for (const standin of started) await standin.stop();
+      await current?.stop();
       await workerIpfs.stop();
       await requesterIpfs.stop();
       await chain.stop();

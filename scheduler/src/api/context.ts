@@ -1,0 +1,38 @@
+// What the HTTP routes need from the running scheduler (service.ts provides it).
+import type { WorkerRequestScope } from "@sunpool/sdk";
+
+import type { OrderBook } from "../book/orderBook.js";
+import type { Pinner } from "../ipfs/pinner.js";
+import type { Metrics } from "../metrics.js";
+import type { Database } from "../store/database.js";
+import type { AssignmentJson } from "../tasks/assignments.js";
+import type { Pool } from "../tasks/pool.js";
+
+export interface SchedulerInfoJson {
+  chainId: string;
+  hub: string;
+  workerpool: string;
+  scheduler: string;
+  ipfsPeers: string[];
+}
+
+export interface ApiContext {
+  db: Database;
+  book: OrderBook;
+  pool: Pool;
+  pinner: Pinner;
+  metrics: Metrics;
+  scope: WorkerRequestScope;
+  /** Workers allowed to join; undefined admits anyone who signs. */
+  allowedWorkers: ReadonlySet<string> | undefined;
+  heartbeatSeconds: number;
+  info(): SchedulerInfoJson;
+  /** Something changed: run a scheduling pass soon. */
+  kick(reason: "order" | "worker" | "report"): void;
+  /** The worker's next assignment, if any. */
+  assignmentFor(worker: string): AssignmentJson | undefined;
+  /** Resolves when an assignment may be waiting for `worker` (or after `ms`, or on abort). */
+  waitForAssignment(worker: string, ms: number, signal: AbortSignal): Promise<void>;
+  status(): unknown;
+  health(): { ok: boolean; checks: Record<string, string> };
+}

@@ -1,0 +1,132 @@
+// The HTTP API (fastify): schemas from the OpenAPI document, a body limit, a rate limit, and one
+// error shape for every refusal (RFC 9457 problem: what was wrong, and what to do).
+import rateLimit from "@fastify/rate-limit";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+
+import { Rejection } from "../errors.js";
+import type { ApiContext } from "./context.js";
+import { routeSchema, sharedSchema } from "./openapi.js";
+import { orderRoutes } from "./routes/orders.js";
+import { workerRoutes } from "./routes/workers.js";
+
+export interface ApiOptions {
+  /** Largest request body (default 256 KiB: an order with a 64 KiB params document fits). */
+  bodyLimit?: number;
+  /** Requests per minute per client address. */
+  rateLimitPerMinute: number;
+}
+
+export async function createApi(context: ApiContext, logger: Logger, options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 256 * 1024,
+    // Workers poll and heartbeat all day: per-request logs would drown everything else.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+  });
+  app.addSchema(sharedSchema());
+  // Worker signatures cover the exact body bytes: keep the text next to the parsed value.
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = body as string;
+    request.rawBody = text;
+    if (text.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(
+        new Rejection(
+          400,
+          "invalid JSON",
+          "the request body is not valid JSON",
+          "Send a JSON document with content-type application/json.",
+        ),
+        undefined,
+      );
+    }
+  });
+  await app.register(rateLimit, {
+    max: options.rateLimitPerMinute,
+    timeWindow: 60_000,
+    errorResponseBuilder: (_request, limit) =>
+      new Rejection(
+        429,
+        "too many requests",
+        `more than ${limit.max.toString()} requests per minute from this address`,
+        `Retry after ${limit.after}.`,
+      ),
+  });
+
+  app.setErrorHandler((error: FastifyError | Rejection, request, reply) => {
+    const problem = toProblem(error);
+    context.metrics.requestsRejected.inc({ status: problem.status.toString() });
+    if (problem.status >= 500 && problem.status !== 504) request.log.error({ err: error, url: request.url }, "request failed");
+    return reply.code(problem.status).type("application/problem+json").send(problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .type("application/problem+json")
+      .send({
+        title: "not found",
+        status: 404,
+        detail: `no route ${request.method} ${request.url.split("?")[0]!}`,
+        hint: "See api/scheduler.openapi.yaml for the routes.",
+      }),
+  );
+
+  orderRoutes(app, context);
+  workerRoutes(app, context);
+  app.get("/v1/status", { schema: routeSchema("/v1/status", "get") }, () => context.status());
+  app.get("/healthz", { schema: routeSchema("/healthz", "get"), config: { rateLimit: false } }, (_request, reply) => {
+    const health = context.health();
+    return reply.code(health.ok ? 200 : 503).send({ status: health.ok ? "ok" : "degraded", checks: health.checks });
+  });
+  app.get("/metrics", { config: { rateLimit: false } }, async (_request, reply) =>
+    reply.type(context.metrics.registry.contentType).send(await context.metrics.registry.metrics()),
+  );
+  return app;
+}
+
+interface Problem {
+  title: string;
+  status: number;
+  detail: string;
+  hint?: string;
+  field?: string;
+}
+
+function toProblem(error: FastifyError | Rejection): Problem {
+  if (error instanceof Rejection) {
+    return {
+      title: error.title,
+      status: error.status,
+      detail: error.detail,
+      ...(error.hint === undefined ? {} : { hint: error.hint }),
+      ...(error.field === undefined ? {} : { field: error.field }),
+    };
+  }
+  if (error.validation !== undefined) {
+    const first = error.validation[0];
+    const field = first === undefined ? undefined : `${error.validationContext ?? "body"}${first.instancePath}`;
+    return {
+      title: "invalid request",
+      status: 400,
+      detail: `${field ?? "the request"} ${first?.message ?? "is invalid"}`,
+      hint: "See api/scheduler.openapi.yaml for the expected shape.",
+      ...(field === undefined ? {} : { field }),
+    };
+  }
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    return {
+      title: "body too large",
+      status: 413,
+      detail: error.message,
+      hint: "Keep request bodies under 256 KiB (params documents under 64 KiB).",
+    };
+  }
+  if (error.statusCode !== undefined && error.statusCode < 500) {
+    return { title: "invalid request", status: error.statusCode, detail: error.message };
+  }
+  return { title: "internal error", status: 500, detail: "the scheduler failed to handle this request; its log has the details" };
+}

@@ -1,0 +1,90 @@
+// The operator's config file (scheduler.config.json), validated with zod so that every mistake is
+// reported with its path and what to write instead. Paths are relative to the file's folder.
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+
+import { z } from "zod";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address (0x + 40 hex digits)");
+const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a bytes32 id (0x + 64 hex digits)");
+
+export const configSchema = z
+  .object({
+    rpcUrl: z.url({ message: "an http(s) or ws(s) URL of the chain's JSON-RPC endpoint" }),
+    deployment: z.string().min(1).describe("path of deployments/<chainId>.json"),
+    workerpool: bytes32,
+    keystore: z.string().min(1).describe("the workerpool owner's encrypted keystore"),
+    keystorePasswordFile: z.string().min(1).optional(),
+    dataDir: z.string().min(1).default(".sunpool/scheduler"),
+    listen: z
+      .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(7300) })
+      .strict()
+      .default({ host: "127.0.0.1", port: 7300 }),
+    ipfs: z
+      .object({
+        listen: z.array(z.string()).optional(),
+        maxPinMiB: z.number().positive().max(4096).default(64),
+        pinTimeoutSeconds: z.number().positive().max(3600).default(60),
+      })
+      .strict()
+      .default({ maxPinMiB: 64, pinTimeoutSeconds: 60 }),
+    workers: z
+      .object({
+        heartbeatSeconds: z.number().int().min(1).max(3600).default(15),
+        allow: z.array(address).optional(),
+      })
+      .strict()
+      .default({ heartbeatSeconds: 15 }),
+    chain: z
+      .object({
+        confirmations: z.number().int().min(0).max(1000).default(0),
+        pollSeconds: z.number().positive().max(600).default(2),
+        logsChunk: z.number().int().min(1).max(100_000).default(2000),
+      })
+      .strict()
+      .default({ confirmations: 0, pollSeconds: 2, logsChunk: 2000 }),
+    rateLimitPerMinute: z.number().int().min(1).default(6000),
+    pauseMatching: z.boolean().default(false),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+  })
+  .strict();
+
+export type SchedulerConfig = z.infer<typeof configSchema>;
+
+export class ConfigFileError extends Error {
+  override name = "ConfigFileError";
+}
+
+/** Reads and validates a config file; relative paths in it are resolved against its folder. */
+export async function loadConfig(path: string): Promise<SchedulerConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new ConfigFileError(
+      `No config file at ${path}. Write one (docs/scheduler.md, "Configuration"), or pass --config <file>.`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigFileError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = configSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  - ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
+    throw new ConfigFileError(
+      `${path} is not a valid scheduler config:\n${problems.join("\n")}\nSee docs/scheduler.md, "Configuration".`,
+    );
+  }
+  const base = dirname(resolve(path));
+  const config = parsed.data;
+  return {
+    ...config,
+    deployment: resolve(base, config.deployment),
+    keystore: resolve(base, config.keystore),
+    dataDir: resolve(base, config.dataDir),
+    ...(config.keystorePasswordFile === undefined ? {} : { keystorePasswordFile: resolve(base, config.keystorePasswordFile) }),
+  };
+}

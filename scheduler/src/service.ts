@@ -1,0 +1,326 @@
+// One running scheduler: wires the database, the chain client, the order book, the matcher, the
+// pool, settlement, the IPFS node and the HTTP API, and drives them with one scheduling pass at a
+// time (`tick`), woken by new blocks, by a timer, and by API calls that change something.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+import { createSunpoolClient, signTaskAuthorization, type Deployment, type SunpoolClient } from "@sunpool/sdk";
+import { createIpfsNode } from "@sunpool/sdk/node";
+import type { Provider, Signer } from "ethers";
+import type { FastifyInstance } from "fastify";
+import { pino, type Logger } from "pino";
+
+import type { ApiContext, SchedulerInfoJson } from "./api/context.js";
+import { createApi } from "./api/server.js";
+import { pruneSeenRequests } from "./api/workerAuth.js";
+import { OrderBook } from "./book/orderBook.js";
+import { Reconciler } from "./chain/reconciler.js";
+import { TransactionSender } from "./chain/transactions.js";
+import { DEFAULT_POLICY, Dispatcher, type DispatchPolicy } from "./dispatch/dispatcher.js";
+import { Pinner } from "./ipfs/pinner.js";
+import { Matcher } from "./matching/matcher.js";
+import { createMetrics, registerStateGauges } from "./metrics.js";
+import { openDatabase, type Database } from "./store/database.js";
+import { nextAssignment } from "./tasks/assignments.js";
+import { Pool } from "./tasks/pool.js";
+import { Settlement } from "./tasks/settlement.js";
+
+export interface SchedulerOptions {
+  deployment: Deployment;
+  /** An ethers provider, or rpcUrl. */
+  provider?: Provider;
+  rpcUrl?: string;
+  /** The workerpool owner's key: it matches orders, signs authorizations and settles. */
+  signer: Signer;
+  workerpool: string;
+  /** Folder for the database and the IPFS repository. */
+  dataDir: string;
+  host?: string;
+  port?: number;
+  ipfsListen?: string[];
+  heartbeatSeconds?: number;
+  /** Worker addresses admitted; absent admits any worker that signs its requests. */
+  allowedWorkers?: string[];
+  confirmations?: number;
+  pollSeconds?: number;
+  logsChunk?: number;
+  maxPinBytes?: number;
+  pinTimeoutSeconds?: number;
+  rateLimitPerMinute?: number;
+  /** Accept orders but match none (maintenance, or draining the pool before an upgrade). */
+  pauseMatching?: boolean;
+  dispatch?: Partial<DispatchPolicy>;
+  logger?: Logger;
+}
+
+export interface Scheduler {
+  url: string;
+  info: SchedulerInfoJson;
+  db: Database;
+  pool: Pool;
+  /** Runs one scheduling pass now (tests and the CLI's status use it). */
+  tick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
+  const log = options.logger ?? pino({ level: process.env.SUNPOOL_LOG_LEVEL ?? "info" });
+  const pollMs = (options.pollSeconds ?? 2) * 1000;
+  const heartbeatSeconds = options.heartbeatSeconds ?? 15;
+  mkdirSync(options.dataDir, { recursive: true });
+
+  const chain: SunpoolClient = await createSunpoolClient({
+    deployment: options.deployment,
+    ...(options.provider === undefined ? {} : { provider: options.provider }),
+    ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
+    signer: options.signer,
+    pollingIntervalMs: Math.min(pollMs, 1000),
+  });
+  const schedulerAddress = await options.signer.getAddress();
+  await assertOwnsWorkerpool(chain, options.workerpool, schedulerAddress);
+
+  const db = openDatabase(join(options.dataDir, "scheduler.sqlite"));
+  const metrics = createMetrics();
+  const ipfs = await createIpfsNode({
+    repo: join(options.dataDir, "ipfs"),
+    ...(options.ipfsListen ? { listen: options.ipfsListen } : {}),
+  });
+  const dispatcher = new Dispatcher({
+    ...DEFAULT_POLICY,
+    offlineAfterMs: heartbeatSeconds * 3000,
+    ...options.dispatch,
+  });
+  const pool = new Pool(db, dispatcher);
+  const book = new OrderBook(db, chain, chain.domain, options.workerpool);
+  const sender = new TransactionSender(log, metrics);
+  const pinner = new Pinner(ipfs, db, {
+    maxBytes: options.maxPinBytes ?? 64 * 1024 * 1024,
+    timeoutMs: (options.pinTimeoutSeconds ?? 60) * 1000,
+  });
+  const reconciler = new Reconciler(
+    db,
+    chain,
+    pool,
+    book,
+    {
+      workerpool: options.workerpool,
+      fromBlock: options.deployment.deployedAtBlock ?? 0,
+      confirmations: options.confirmations ?? 0,
+      chunk: options.logsChunk ?? 2000,
+    },
+    log,
+  );
+  const matcher = new Matcher(db, chain, book, sender, log);
+  const settlement = new Settlement(chain, pool, sender, pinner, log);
+
+  const info: SchedulerInfoJson = {
+    chainId: options.deployment.chainId.toString(),
+    hub: options.deployment.hub,
+    workerpool: options.workerpool,
+    scheduler: schedulerAddress,
+    ipfsPeers: ipfs.multiaddrs(),
+  };
+
+  // ---- waiting pulls (long poll)
+  const waiters = new Map<string, Set<() => void>>();
+  const wakeWorkers = () => {
+    for (const [worker, resolvers] of waiters) {
+      if (pool.pendingFor(worker) === 0) continue;
+      for (const resolve of resolvers) resolve();
+      waiters.delete(worker);
+    }
+  };
+
+  // ---- the scheduling pass
+  let running: Promise<void> | undefined;
+  let again = false;
+  let lastError: string | undefined;
+  let lastPrune = 0;
+  const pass = async () => {
+    const now = Date.now();
+    await reconciler.sync();
+    if (options.pauseMatching !== true && (await matcher.matchOpenRequests(now)) > 0) await reconciler.sync();
+    await settlement.settle(reconciler.now());
+    pool.expireOffline(now);
+    await dispatch(now);
+    wakeWorkers();
+    if (now - lastPrune > 60_000) {
+      pruneSeenRequests({ db }, now);
+      lastPrune = now;
+    }
+  };
+  const dispatch = async (now: number) => {
+    const plan = pool.planOffers(now, reconciler.now());
+    if (plan.length === 0) return;
+    try {
+      const offers = [];
+      for (const item of plan) {
+        offers.push({
+          ...item,
+          authorization: await signTaskAuthorization(options.signer, chain.domain, item.taskId, item.worker),
+        });
+      }
+      pool.recordOffers(offers, Date.now());
+    } catch (error) {
+      pool.cancelPlan(plan);
+      throw error;
+    }
+    for (const item of plan) metrics.assignmentLatency.observe(Math.max(0, (Date.now() - item.queuedAt) / 1000));
+    metrics.offers.inc(plan.length);
+    log.debug({ offers: plan.length }, "offered tasks");
+  };
+  const tick = (): Promise<void> => {
+    if (running !== undefined) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await pass();
+          lastError = undefined;
+        } catch (error) {
+          lastError = error instanceof Error ? error.message : String(error);
+          log.error({ err: error }, "scheduling pass failed; retrying on the next one");
+        }
+      } while (again);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const kick = () => void tick();
+
+  const context: ApiContext = {
+    db,
+    book,
+    pool,
+    pinner,
+    metrics,
+    scope: { chainId: options.deployment.chainId, workerpool: options.workerpool },
+    allowedWorkers:
+      options.allowedWorkers === undefined ? undefined : new Set(options.allowedWorkers.map((address) => address.toLowerCase())),
+    heartbeatSeconds,
+    info: () => info,
+    kick,
+    assignmentFor: (worker) => nextAssignment(pool, worker, info.ipfsPeers),
+    waitForAssignment: (worker, ms, signal) =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          waiters.get(worker)?.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal.addEventListener("abort", done, { once: true });
+        const set = waiters.get(worker) ?? new Set();
+        set.add(done);
+        waiters.set(worker, set);
+      }),
+    status: () => poolStatus(pool, dispatcher, reconciler, db),
+    health: () => {
+      const checks: Record<string, string> = {};
+      const syncAge = Date.now() - reconciler.lastSyncMs;
+      checks.chain =
+        syncAge <= pollMs * 3 + 30_000
+          ? `synced ${Math.round(syncAge / 1000).toString()} s ago`
+          : `not synced for ${Math.round(syncAge / 1000).toString()} s`;
+      checks.pass = lastError === undefined ? "ok" : `last pass failed: ${lastError}`;
+      return { ok: syncAge <= pollMs * 3 + 30_000 && lastError === undefined, checks };
+    },
+  };
+  registerStateGauges(metrics, {
+    workers: () => {
+      const { workers } = poolStatus(pool, dispatcher, reconciler, db);
+      return workers;
+    },
+    tasks: () => pool.counts(),
+    outlook: () => poolStatus(pool, dispatcher, reconciler, db).outlook,
+  });
+
+  await tick();
+  const api: FastifyInstance = await createApi(context, log, { rateLimitPerMinute: options.rateLimitPerMinute ?? 6000 });
+  await api.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 7300 });
+  const address = api.server.address();
+  const url = `http://${options.host ?? "127.0.0.1"}:${(typeof address === "object" && address !== null ? address.port : 0).toString()}`;
+  const onBlock = () => kick();
+  await chain.provider.on("block", onBlock);
+  const timer = setInterval(kick, pollMs);
+  log.info({ url, workerpool: options.workerpool, scheduler: schedulerAddress, ipfs: info.ipfsPeers }, "scheduler started");
+
+  let stopped = false;
+  return {
+    url,
+    info,
+    db,
+    pool,
+    tick,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      await chain.provider.off("block", onBlock);
+      for (const resolvers of waiters.values()) for (const resolve of resolvers) resolve();
+      await api.close();
+      await running;
+      await ipfs.stop();
+      if (options.provider === undefined) chain.provider.destroy();
+      db.close();
+      log.info("scheduler stopped");
+    },
+  };
+}
+
+async function assertOwnsWorkerpool(chain: SunpoolClient, workerpool: string, scheduler: string): Promise<void> {
+  const owner = await chain.registry.ownerOf(2, workerpool).catch(() => undefined);
+  if (owner === undefined || BigInt(owner) === 0n) {
+    throw new Error(
+      `workerpool ${workerpool} is not registered on this hub; register it first: sunpool workerpool register --name <name>`,
+    );
+  }
+  if (owner !== scheduler) {
+    throw new Error(
+      `workerpool ${workerpool} belongs to ${owner}, not to this scheduler's key ${scheduler}; use the owner's keystore`,
+    );
+  }
+}
+
+function poolStatus(pool: Pool, dispatcher: Dispatcher, reconciler: Reconciler, db: Database) {
+  const now = Date.now();
+  let online = 0;
+  let busy = 0;
+  let solarWorkers = 0;
+  let pvWatts = 0;
+  const awake: number[] = [];
+  for (const worker of dispatcher.workers.values()) {
+    if (!dispatcher.isOnline(worker.address, now)) continue;
+    online += 1;
+    if (worker.active > 0) busy += 1;
+    if (worker.outlook !== undefined) {
+      pvWatts += worker.outlook.pvWatts;
+      if (worker.outlook.pvWatts >= worker.outlook.loadWatts) solarWorkers += 1;
+      awake.push(worker.outlook.awakeSeconds);
+    }
+  }
+  awake.sort((a, b) => a - b);
+  const counts = pool.counts();
+  const { n: deals } = db.prepare("SELECT count(*) AS n FROM deals").get() as { n: number };
+  return {
+    workers: { online, offline: dispatcher.workers.size - online, busy },
+    tasks: {
+      waiting: counts.waiting,
+      running: counts.active,
+      revealing: counts.revealing,
+      completed: counts.completed,
+      expired: counts.expired,
+    },
+    deals,
+    outlook: {
+      solarWorkers,
+      medianAwakeSeconds: awake[Math.floor(awake.length / 2)] ?? 0,
+      pvWatts: Math.round(pvWatts * 10) / 10,
+    },
+    chain: { block: reconciler.cursor },
+  };
+}

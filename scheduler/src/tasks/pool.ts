@@ -1,0 +1,534 @@
+// The pool's tasks and who works on them. Chain events move tasks (waiting -> active ->
+// revealing -> ended); worker reports and heartbeats move replicas (offered -> running ->
+// contributed -> reveal -> revealed -> done, or failed / lost / silent). Everything is in SQLite,
+// and the in-memory Dispatcher is rebuilt from it at start, so a restarted scheduler picks up
+// exactly where it stopped.
+import { computeTaskId, PLATFORM_BITS, type App, type Dataset, type Platform } from "@sunpool/sdk";
+
+import type { Dispatcher } from "../dispatch/dispatcher.js";
+import { type EnergyOutlook, type TaskNeeds, type WorkerState } from "../dispatch/dispatcher.js";
+import { transaction, type Database } from "../store/database.js";
+
+export type TaskStatus = "waiting" | "active" | "revealing" | "ended";
+export type ReplicaState = "offered" | "running" | "contributed" | "reveal" | "revealed" | "done" | "failed" | "lost" | "silent";
+
+/** Replica states that occupy one of the worker's slots. */
+const BUSY: readonly ReplicaState[] = ["offered", "running"];
+/** Replica states that still count toward a task's result. */
+const LIVE: readonly ReplicaState[] = ["offered", "running", "contributed", "reveal", "revealed"];
+/** At most this many contributions per task (TaskLifecycle's cap). */
+const MAX_CONTRIBUTIONS = 8;
+
+export interface DealInfo {
+  dealId: string;
+  requestHash: string;
+  requester: string;
+  trust: number;
+  category: number;
+  volume: number;
+  startDeadline: number;
+  app: App;
+  dataset?: Dataset;
+  params?: string;
+  block: number;
+}
+
+export interface TaskRow {
+  task_id: string;
+  deal_id: string;
+  idx: number;
+  status: TaskStatus;
+  outcome: string | null;
+  deadline: number;
+  final_deadline: number | null;
+  consensus_hash: string | null;
+  result_digest: string | null;
+  queued_at: number;
+}
+
+export interface ReplicaRow {
+  task_id: string;
+  worker: string;
+  state: ReplicaState;
+  authorization: string;
+  offered_at: number;
+  updated_at: number;
+  location: string | null;
+  reason: string | null;
+  log_tail: string | null;
+}
+
+interface DealRow {
+  deal_id: string;
+  request_hash: string;
+  requester: string;
+  trust: number;
+  category: number;
+  volume: number;
+  start_deadline: number;
+  app: string;
+  dataset: string | null;
+  params: string | null;
+}
+
+export interface WorkerRegistration {
+  address: string;
+  platforms: Platform[];
+  cores: number;
+  memoryMiB: number;
+  slots: number;
+  board?: string;
+  version?: string;
+  ipfsPeers: string[];
+}
+
+export interface Offer {
+  taskId: string;
+  worker: string;
+  authorization: string;
+}
+
+/** Replicas a trust level needs from new workers (weight 2 each) to reach consensus alone. */
+export function initialReplicas(trust: number): number {
+  if (trust <= 2) return 1;
+  for (let count = 1; ; count++) {
+    const group = 2 ** count;
+    if (group * trust > (1 + group) * (trust - 1)) return count;
+  }
+}
+
+export class Pool {
+  readonly dispatcher: Dispatcher;
+
+  constructor(
+    private readonly db: Database,
+    dispatcher: Dispatcher,
+  ) {
+    this.dispatcher = dispatcher;
+    this.loadWorkers();
+  }
+
+  // ---- workers
+
+  register(registration: WorkerRegistration, now: number): { registeredAt: string } {
+    const registeredAt = new Date(now).toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO workers (address, platforms, cores, memory_mib, slots, board, version, ipfs_peers, registered_at, last_seen)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (address) DO UPDATE SET platforms = excluded.platforms, cores = excluded.cores,
+           memory_mib = excluded.memory_mib, slots = excluded.slots, board = excluded.board,
+           version = excluded.version, ipfs_peers = excluded.ipfs_peers, last_seen = excluded.last_seen`,
+      )
+      .run(
+        registration.address,
+        JSON.stringify(registration.platforms),
+        registration.cores,
+        registration.memoryMiB,
+        registration.slots,
+        registration.board ?? null,
+        registration.version ?? null,
+        JSON.stringify(registration.ipfsPeers),
+        registeredAt,
+        now,
+      );
+    this.loadWorkers(registration.address);
+    const row = this.db.prepare("SELECT registered_at FROM workers WHERE address = ?").get(registration.address) as {
+      registered_at: string;
+    };
+    return { registeredAt: row.registered_at };
+  }
+
+  isRegistered(address: string): boolean {
+    return this.dispatcher.workers.has(address);
+  }
+
+  heartbeat(address: string, outlook: EnergyOutlook, now: number): void {
+    this.db.prepare("UPDATE workers SET last_seen = ?, outlook = ? WHERE address = ?").run(now, JSON.stringify(outlook), address);
+    const worker = this.dispatcher.workers.get(address);
+    if (worker !== undefined) {
+      worker.lastSeenMs = now;
+      worker.outlook = outlook;
+    }
+  }
+
+  /** Seen now (any signed request counts as a sign of life). */
+  touch(address: string, now: number): void {
+    const worker = this.dispatcher.workers.get(address);
+    if (worker === undefined) return;
+    worker.lastSeenMs = now;
+    this.db.prepare("UPDATE workers SET last_seen = ? WHERE address = ?").run(now, address);
+  }
+
+  workerPeers(address: string): string[] {
+    const row = this.db.prepare("SELECT ipfs_peers FROM workers WHERE address = ?").get(address) as
+      { ipfs_peers: string } | undefined;
+    return row === undefined ? [] : (JSON.parse(row.ipfs_peers) as string[]);
+  }
+
+  /** Replicas held by workers that went offline are lost: their tasks go to others. */
+  expireOffline(now: number): string[] {
+    const lost: string[] = [];
+    for (const worker of this.dispatcher.workers.values()) {
+      if (this.dispatcher.isOnline(worker.address, now)) continue;
+      const busy = this.db
+        .prepare(`SELECT task_id FROM replicas WHERE worker = ? AND state IN ('offered', 'running')`)
+        .all(worker.address) as { task_id: string }[];
+      if (busy.length === 0) continue;
+      transaction(this.db, () => {
+        for (const { task_id } of busy) {
+          this.setReplicaState(task_id, worker.address, "lost", now, "missed heartbeats");
+          lost.push(task_id);
+        }
+        this.db.prepare("UPDATE workers SET bad = bad + ? WHERE address = ?").run(busy.length, worker.address);
+      });
+      worker.bad += busy.length;
+      worker.active = 0;
+    }
+    return lost;
+  }
+
+  private loadWorkers(only?: string): void {
+    const rows = this.db
+      .prepare(`SELECT * FROM workers ${only === undefined ? "" : "WHERE address = ?"}`)
+      .all(...(only === undefined ? [] : [only])) as {
+      address: string;
+      platforms: string;
+      cores: number;
+      memory_mib: number;
+      slots: number;
+      last_seen: number;
+      outlook: string | null;
+      good: number;
+      bad: number;
+    }[];
+    for (const row of rows) {
+      const busy = this.db
+        .prepare(`SELECT count(*) AS n FROM replicas WHERE worker = ? AND state IN ('offered', 'running')`)
+        .get(row.address) as { n: number };
+      const previous = this.dispatcher.workers.get(row.address);
+      const state: WorkerState = {
+        address: row.address,
+        platforms: (JSON.parse(row.platforms) as Platform[]).reduce((mask, platform) => mask | PLATFORM_BITS[platform], 0),
+        cores: row.cores,
+        memoryMiB: row.memory_mib,
+        slots: row.slots,
+        active: busy.n,
+        lastSeenMs: row.last_seen,
+        good: row.good,
+        bad: row.bad,
+        lastAssignedMs: previous?.lastAssignedMs ?? 0,
+      };
+      if (row.outlook !== null) state.outlook = JSON.parse(row.outlook) as EnergyOutlook;
+      this.dispatcher.upsert(state);
+    }
+  }
+
+  // ---- deals and tasks (driven by chain events; called inside the reconciler's transaction)
+
+  addDeal(deal: DealInfo, now: number): boolean {
+    const inserted = this.db
+      .prepare(
+        `INSERT INTO deals (deal_id, request_hash, requester, trust, category, volume, start_deadline, app, dataset, params, block)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      )
+      .run(
+        deal.dealId,
+        deal.requestHash,
+        deal.requester,
+        deal.trust,
+        deal.category,
+        deal.volume,
+        deal.startDeadline,
+        JSON.stringify(deal.app),
+        deal.dataset === undefined ? null : JSON.stringify(deal.dataset),
+        deal.params ?? null,
+        deal.block,
+      );
+    if (inserted.changes === 0) return false;
+    const insertTask = this.db.prepare(
+      "INSERT INTO tasks (task_id, deal_id, idx, status, deadline, queued_at) VALUES (?, ?, ?, 'waiting', ?, ?)",
+    );
+    for (let index = 0; index < deal.volume; index++) {
+      insertTask.run(computeTaskId(deal.dealId, index), deal.dealId, index, deal.startDeadline, now);
+    }
+    return true;
+  }
+
+  /** Attaches the params document to deals that were matched before the book knew it. */
+  attachParams(requestHash: string, params: string): void {
+    this.db
+      .prepare("UPDATE deals SET params = ? WHERE request_hash = ? AND params IS NULL")
+      .run(params, requestHash.toLowerCase());
+  }
+
+  task(taskId: string): TaskRow | undefined {
+    return this.db.prepare("SELECT * FROM tasks WHERE task_id = ?").get(taskId.toLowerCase()) as TaskRow | undefined;
+  }
+
+  onTaskStarted(taskId: string, contributionDeadline: number, finalDeadline: number): void {
+    this.db
+      .prepare("UPDATE tasks SET status = 'active', deadline = ?, final_deadline = ? WHERE task_id = ? AND status = 'waiting'")
+      .run(contributionDeadline, finalDeadline, taskId);
+  }
+
+  onContribution(taskId: string, worker: string, resultHash: string, now: number): void {
+    const { n } = this.db.prepare("SELECT count(*) AS n FROM contributions WHERE task_id = ?").get(taskId) as { n: number };
+    this.db
+      .prepare("INSERT INTO contributions (task_id, seq, worker, result_hash) VALUES (?, ?, ?, ?)")
+      .run(taskId, n, worker, resultHash);
+    this.upsertReplica(taskId, worker, "contributed", now);
+  }
+
+  onConsensus(taskId: string, consensusHash: string, revealDeadline: number, now: number): void {
+    this.db
+      .prepare("UPDATE tasks SET status = 'revealing', consensus_hash = ?, deadline = ? WHERE task_id = ?")
+      .run(consensusHash, revealDeadline, taskId);
+    const winners = this.db
+      .prepare("SELECT worker FROM contributions WHERE task_id = ? AND result_hash = ?")
+      .all(taskId, consensusHash) as { worker: string }[];
+    for (const { worker } of winners) this.setReplicaState(taskId, worker, "reveal", now, undefined, ["contributed"]);
+  }
+
+  onRevealed(taskId: string, worker: string, digest: string, now: number): void {
+    this.db.prepare("UPDATE tasks SET result_digest = ? WHERE task_id = ?").run(digest, taskId);
+    this.upsertReplica(taskId, worker, "revealed", now);
+  }
+
+  onReopened(taskId: string, voidedHash: string, now: number): void {
+    this.db
+      .prepare(
+        "UPDATE tasks SET status = 'active', consensus_hash = NULL, deadline = coalesce(final_deadline, deadline) WHERE task_id = ?",
+      )
+      .run(taskId);
+    const voided = this.db
+      .prepare("SELECT worker FROM contributions WHERE task_id = ? AND result_hash = ?")
+      .all(taskId, voidedHash) as { worker: string }[];
+    for (const { worker } of voided) this.setReplicaState(taskId, worker, "silent", now, "did not reveal in time");
+  }
+
+  onEnded(taskId: string, outcome: string, now: number): void {
+    this.db.prepare("UPDATE tasks SET status = 'ended', outcome = ? WHERE task_id = ?").run(outcome, taskId);
+    const replicas = this.replicas(taskId);
+    for (const replica of replicas) {
+      if (!LIVE.includes(replica.state)) continue;
+      const done = outcome === "completed" && replica.state !== "offered";
+      this.setReplicaState(taskId, replica.worker, done ? "done" : "lost", now, done ? undefined : `task ended: ${outcome}`);
+      if (done) this.db.prepare("UPDATE workers SET good = good + 1 WHERE address = ?").run(replica.worker);
+    }
+  }
+
+  // ---- replicas
+
+  replicas(taskId: string): ReplicaRow[] {
+    return this.db.prepare("SELECT * FROM replicas WHERE task_id = ? ORDER BY offered_at").all(taskId) as unknown as ReplicaRow[];
+  }
+
+  replica(taskId: string, worker: string): ReplicaRow | undefined {
+    return this.db.prepare("SELECT * FROM replicas WHERE task_id = ? AND worker = ?").get(taskId.toLowerCase(), worker) as
+      ReplicaRow | undefined;
+  }
+
+  /** The worker's next action: a reveal it owes, else the oldest task offered to it. */
+  nextFor(worker: string): { replica: ReplicaRow; task: TaskRow; deal: DealRow } | undefined {
+    const replica = this.db
+      .prepare(
+        `SELECT r.* FROM replicas r JOIN tasks t USING (task_id)
+         WHERE r.worker = ? AND r.state IN ('reveal', 'offered') AND t.status != 'ended'
+         ORDER BY r.state = 'reveal' DESC, t.deadline, r.offered_at LIMIT 1`,
+      )
+      .get(worker) as ReplicaRow | undefined;
+    if (replica === undefined) return undefined;
+    const task = this.task(replica.task_id)!;
+    return { replica, task, deal: this.deal(task.deal_id)! };
+  }
+
+  pendingFor(worker: string): number {
+    const { n } = this.db
+      .prepare("SELECT count(*) AS n FROM replicas WHERE worker = ? AND state IN ('reveal', 'offered')")
+      .get(worker) as { n: number };
+    return n;
+  }
+
+  deal(dealId: string): DealRow | undefined {
+    return this.db.prepare("SELECT * FROM deals WHERE deal_id = ?").get(dealId) as DealRow | undefined;
+  }
+
+  /** Applies a worker's report; returns the new state. */
+  report(
+    taskId: string,
+    worker: string,
+    report: {
+      state: "running" | "submitted" | "contributed" | "revealed" | "failed";
+      resultLocation?: string;
+      reason?: string;
+      logTail?: string;
+    },
+    now: number,
+  ): ReplicaState {
+    const replica = this.replica(taskId, worker)!;
+    const next: ReplicaState =
+      report.state === "failed"
+        ? "failed"
+        : report.state === "running" || report.state === "submitted"
+          ? replica.state === "offered"
+            ? "running"
+            : replica.state
+          : report.state === "contributed"
+            ? replica.state === "reveal" || replica.state === "revealed" || replica.state === "done"
+              ? replica.state
+              : "contributed"
+            : replica.state === "done"
+              ? "done"
+              : "revealed";
+    transaction(this.db, () => {
+      this.db
+        .prepare(
+          "UPDATE replicas SET state = ?, updated_at = ?, location = coalesce(?, location), reason = coalesce(?, reason), log_tail = coalesce(?, log_tail) WHERE task_id = ? AND worker = ?",
+        )
+        .run(next, now, report.resultLocation ?? null, report.reason ?? null, report.logTail ?? null, replica.task_id, worker);
+      if (next === "failed" && replica.state !== "failed")
+        this.db.prepare("UPDATE workers SET bad = bad + 1 WHERE address = ?").run(worker);
+    });
+    if (BUSY.includes(replica.state) && !BUSY.includes(next)) this.dispatcher.release(worker);
+    if (next === "failed" && replica.state !== "failed") {
+      const state = this.dispatcher.workers.get(worker);
+      if (state !== undefined) state.bad += 1;
+    }
+    return next;
+  }
+
+  private upsertReplica(taskId: string, worker: string, state: ReplicaState, now: number): void {
+    const existing = this.replica(taskId, worker);
+    if (existing === undefined) {
+      // A contribution from a worker we did not offer the task to in this database (e.g. the
+      // offer was made before a restore): record it so finalize and claim see every contributor.
+      this.db
+        .prepare(
+          "INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at) VALUES (?, ?, ?, '0x', ?, ?)",
+        )
+        .run(taskId, worker, state, now, now);
+      return;
+    }
+    this.setReplicaState(taskId, worker, state, now);
+  }
+
+  private setReplicaState(
+    taskId: string,
+    worker: string,
+    state: ReplicaState,
+    now: number,
+    reason?: string,
+    onlyFrom?: readonly ReplicaState[],
+  ): void {
+    const existing = this.replica(taskId, worker);
+    if (existing === undefined || (onlyFrom !== undefined && !onlyFrom.includes(existing.state))) return;
+    this.db
+      .prepare("UPDATE replicas SET state = ?, updated_at = ?, reason = coalesce(?, reason) WHERE task_id = ? AND worker = ?")
+      .run(state, now, reason ?? null, taskId, worker);
+    if (BUSY.includes(existing.state) && !BUSY.includes(state)) this.dispatcher.release(worker);
+  }
+
+  // ---- dispatch
+
+  /**
+   * Decides the replicas to offer now, earliest deadline first. The caller signs an authorization
+   * for each and commits them with `recordOffers`.
+   */
+  planOffers(now: number, chainNow: number, limit = 1000): { taskId: string; worker: string; queuedAt: number }[] {
+    const tasks = this.db
+      .prepare(
+        `SELECT t.*, d.trust, d.app, d.params FROM tasks t JOIN deals d USING (deal_id)
+         WHERE t.status IN ('waiting', 'active') AND d.params IS NOT NULL AND t.deadline > ?
+         ORDER BY t.deadline, t.queued_at, t.idx LIMIT ?`,
+      )
+      .all(chainNow, limit) as unknown as (TaskRow & { trust: number; app: string })[];
+    const plan: { taskId: string; worker: string; queuedAt: number }[] = [];
+    for (const task of tasks) {
+      const replicas = this.replicas(task.task_id);
+      const live = replicas.filter((replica) => LIVE.includes(replica.state));
+      const { n: contributions } = this.db
+        .prepare("SELECT count(*) AS n FROM contributions WHERE task_id = ?")
+        .get(task.task_id) as { n: number };
+      let wanted = initialReplicas(task.trust) - live.length;
+      if (wanted <= 0 && task.trust >= 2 && live.length > 0 && live.every((replica) => !BUSY.includes(replica.state))) {
+        // Everyone contributed and there is no consensus yet: one more opinion.
+        wanted = contributions < MAX_CONTRIBUTIONS ? 1 : 0;
+      }
+      if (wanted <= 0) continue;
+      const app = JSON.parse(task.app) as App;
+      const needs: TaskNeeds = {
+        platforms: app.platforms.reduce((mask, platform) => mask | PLATFORM_BITS[platform], 0),
+        memoryMiB: app.resources.memoryMiB,
+        cpuMillicores: app.resources.cpuMillicores,
+        expectedSeconds: app.resources.expectedSeconds,
+        exclude: new Set(replicas.map((replica) => replica.worker)),
+      };
+      for (let i = 0; i < wanted; i++) {
+        const worker = this.dispatcher.select(needs, now);
+        if (worker === undefined) break;
+        this.dispatcher.assign(worker, now);
+        (needs.exclude as Set<string>).add(worker.address);
+        plan.push({ taskId: task.task_id, worker: worker.address, queuedAt: task.queued_at });
+      }
+    }
+    return plan;
+  }
+
+  /** Undoes the in-memory side of planned offers that could not be recorded. */
+  cancelPlan(plan: readonly { worker: string }[]): void {
+    for (const { worker } of plan) this.dispatcher.release(worker);
+  }
+
+  recordOffers(offers: readonly Offer[], now: number): void {
+    transaction(this.db, () => {
+      const insert = this.db.prepare(
+        `INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at) VALUES (?, ?, 'offered', ?, ?, ?)`,
+      );
+      for (const offer of offers) insert.run(offer.taskId, offer.worker, offer.authorization, now, now);
+    });
+  }
+
+  // ---- settlement views
+
+  contributors(taskId: string): string[] {
+    const rows = this.db.prepare("SELECT worker FROM contributions WHERE task_id = ? ORDER BY seq").all(taskId) as {
+      worker: string;
+    }[];
+    return rows.map((row) => row.worker);
+  }
+
+  /** Tasks whose next on-chain deadline has passed, or that wait for finalization. */
+  tasksToSettle(chainNow: number): (TaskRow & { trust: number })[] {
+    return this.db
+      .prepare(
+        `SELECT t.*, d.trust FROM tasks t JOIN deals d USING (deal_id)
+         WHERE t.status = 'revealing' OR (t.status IN ('waiting', 'active') AND coalesce(t.final_deadline, t.deadline) <= ?)
+         ORDER BY t.deal_id, t.idx`,
+      )
+      .all(chainNow) as unknown as (TaskRow & { trust: number })[];
+  }
+
+  revealedLocation(taskId: string): { worker: string; location: string } | undefined {
+    const row = this.db
+      .prepare(
+        "SELECT worker, location FROM replicas WHERE task_id = ? AND state IN ('revealed', 'done') AND location IS NOT NULL ORDER BY updated_at LIMIT 1",
+      )
+      .get(taskId) as { worker: string; location: string } | undefined;
+    return row;
+  }
+
+  counts(): Record<TaskStatus, number> & { completed: number; expired: number } {
+    const rows = this.db.prepare("SELECT status, outcome, count(*) AS n FROM tasks GROUP BY status, outcome").all() as {
+      status: TaskStatus;
+      outcome: string | null;
+      n: number;
+    }[];
+    const counts = { waiting: 0, active: 0, revealing: 0, ended: 0, completed: 0, expired: 0 };
+    for (const row of rows) {
+      counts[row.status] += row.n;
+      if (row.status === "ended") counts[row.outcome === "completed" ? "completed" : "expired"] += row.n;
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,158 @@
+// A worker that speaks the scheduler's worker API and the hub's task protocol, running a
+// JavaScript "app" instead of a container. It stands in for the worker agent (issue 4) in the
+// scheduler and SDK tests: everything it does goes over real HTTP (signed requests), a real
+// chain and real IPFS, and it can misbehave on purpose (a wrong result, published content that
+// differs from its digest, a brown-out in the middle of a task).
+import { AbiCoder, Contract, keccak256, sha256, toUtf8Bytes, type Wallet } from "ethers";
+
+import { sunpoolHubAbi } from "../../sdk/src/generated/abis.js";
+import type { SunpoolHub } from "../../sdk/src/generated/contracts/hub/SunpoolHub.js";
+import type { Deployment } from "../../sdk/src/deployment.js";
+import type { IpfsNode } from "../../sdk/src/node/ipfs.js";
+import type { Platform } from "../../sdk/src/actions/assets.js";
+import { resultDigest, type ResultFile } from "../../sdk/src/results/digest.js";
+import { encryptResult, ENCRYPTED_RESULT_FILE } from "../../sdk/src/results/encryption.js";
+import { decodeTaskParams, type TaskParams } from "../../sdk/src/results/params.js";
+import {
+  createWorkerApiClient,
+  pinResult,
+  pullAssignment,
+  registerWorker,
+  reportTask,
+  sendHeartbeat,
+  type Assignment,
+  type Heartbeat,
+} from "../../sdk/src/scheduler/workers.js";
+
+/** The "app" a test worker runs for each task. */
+export type TestApp = (params: TaskParams, index: number) => ResultFile[];
+
+export interface ProtocolWorkerOptions {
+  url: string;
+  deployment: Deployment;
+  workerpool: string;
+  /** The worker's wallet, connected to the chain. */
+  wallet: Wallet;
+  ipfs: IpfsNode;
+  app: TestApp;
+  platforms?: Platform[];
+  memoryMiB?: number;
+  outlook?: Heartbeat["outlook"];
+  heartbeatMs?: number;
+  /** Computes a wrong result (a dishonest or broken worker). */
+  dishonest?: boolean;
+  /** Publishes content that differs from the digest it submits. */
+  tamper?: boolean;
+  /** Loses power after pulling its first task: no report, no heartbeat, nothing more. */
+  brownOutOnFirstTask?: boolean;
+}
+
+export interface ProtocolWorker {
+  address: string;
+  /** Tasks it acted on, by action. */
+  done: { action: string; taskId: string }[];
+  errors: unknown[];
+  stop(): Promise<void>;
+}
+
+export async function startProtocolWorker(options: ProtocolWorkerOptions): Promise<ProtocolWorker> {
+  const client = createWorkerApiClient({
+    url: options.url,
+    signer: options.wallet,
+    scope: { chainId: options.deployment.chainId, workerpool: options.workerpool },
+  });
+  const hub = new Contract(options.deployment.hub, sunpoolHubAbi, options.wallet) as unknown as SunpoolHub;
+  const address = options.wallet.address;
+  const outlook = options.outlook ?? { stateOfChargePct: 80, pvWatts: 6, loadWatts: 4, awakeSeconds: 36_000 };
+  const done: ProtocolWorker["done"] = [];
+  const errors: unknown[] = [];
+  // What a real agent journals before contributing: the digest (to reveal) and the location.
+  const committed = new Map<string, { digest: string; location: string }>();
+  let stopped = false;
+  let poweredOff = false;
+
+  await registerWorker(client, {
+    platforms: options.platforms ?? ["linux/amd64"],
+    cores: 4,
+    slots: 1,
+    memoryMiB: options.memoryMiB ?? 4096,
+    board: "test",
+    ipfsPeers: options.ipfs.multiaddrs(),
+  });
+  await sendHeartbeat(client, { outlook });
+  const heartbeats = setInterval(() => {
+    if (!poweredOff) sendHeartbeat(client, { outlook }).catch((error: unknown) => errors.push(error));
+  }, options.heartbeatMs ?? 500);
+
+  async function runTask(assignment: Assignment): Promise<void> {
+    const { taskId, dealId, index } = assignment;
+    await reportTask(client, taskId, { state: "running" });
+    const params = decodeTaskParams(assignment.params, sha256(toUtf8Bytes(assignment.params)));
+    let files = options.app(params, index);
+    if (options.dishonest) files = [...files, { path: "wrong.txt", content: toUtf8Bytes(address) }];
+    const digest = resultDigest(files);
+    const published = options.tamper ? files.map((file) => ({ ...file, content: toUtf8Bytes("tampered") })) : files;
+    const stored =
+      params.resultEncryption === undefined
+        ? published
+        : [{ path: ENCRYPTED_RESULT_FILE, content: await encryptResult(published, params.resultEncryption.publicKey) }];
+    const location = await options.ipfs.addFiles(stored);
+    await pinResult(client, { cid: location, providers: options.ipfs.multiaddrs() });
+    const energy = { milliwattHours: 1200 + index, solarShareBps: 8000 };
+    if (BigInt(assignment.trust) <= 1n) {
+      const receipt = await (
+        await hub.submitResult(dealId, index, digest, toUtf8Bytes(location), energy, assignment.authorization)
+      ).wait();
+      await reportTask(client, taskId, { state: "submitted", resultLocation: location, transaction: receipt!.hash });
+    } else {
+      const coder = AbiCoder.defaultAbiCoder();
+      const resultHash = keccak256(coder.encode(["bytes32", "bytes32"], [taskId, digest]));
+      const seal = keccak256(coder.encode(["address", "bytes32", "bytes32"], [address, taskId, digest]));
+      committed.set(taskId, { digest, location });
+      const receipt = await (await hub.contribute(dealId, index, resultHash, seal, energy, assignment.authorization)).wait();
+      await reportTask(client, taskId, { state: "contributed", resultLocation: location, transaction: receipt!.hash });
+    }
+  }
+
+  async function reveal(assignment: Assignment): Promise<void> {
+    const commitment = committed.get(assignment.taskId);
+    if (commitment === undefined) throw new Error(`asked to reveal ${assignment.taskId}, which this worker never contributed to`);
+    const receipt = await (await hub.reveal(assignment.dealId, assignment.index, commitment.digest)).wait();
+    await reportTask(client, assignment.taskId, {
+      state: "revealed",
+      resultLocation: commitment.location,
+      transaction: receipt!.hash,
+    });
+  }
+
+  const loop = (async () => {
+    while (!stopped && !poweredOff) {
+      try {
+        const assignment = await pullAssignment(client, { waitSeconds: 1 });
+        if (assignment === undefined || stopped) continue;
+        if (options.brownOutOnFirstTask) {
+          poweredOff = true;
+          done.push({ action: "brown-out", taskId: assignment.taskId });
+          break;
+        }
+        if (assignment.action === "reveal") await reveal(assignment);
+        else await runTask(assignment);
+        done.push({ action: assignment.action, taskId: assignment.taskId });
+      } catch (error) {
+        if (!stopped) errors.push(error);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  })();
+
+  return {
+    address,
+    done,
+    errors,
+    async stop() {
+      stopped = true;
+      clearInterval(heartbeats);
+      await loop;
+    },
+  };
+}
