@@ -70,6 +70,19 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
   const committed = new Map<string, { digest: string; location: string }>();
   let stopped = false;
   let poweredOff = false;
+  const running = new Set<string>();
+  // Like an agent with a journal: a step that fails for want of the scheduler is retried, not dropped.
+  const persist = async <T>(step: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await step();
+      } catch (error) {
+        if (stopped || poweredOff) throw error;
+        errors.push(error);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  };
 
   await registerWorker(client, {
     platforms: options.platforms ?? ["linux/amd64"],
@@ -79,14 +92,15 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
     board: "test",
     ipfsPeers: options.ipfs.multiaddrs(),
   });
-  await sendHeartbeat(client, { outlook });
+  await sendHeartbeat(client, { outlook, running: [] });
   const heartbeats = setInterval(() => {
-    if (!poweredOff) sendHeartbeat(client, { outlook }).catch((error: unknown) => errors.push(error));
+    if (!poweredOff) sendHeartbeat(client, { outlook, running: [...running] }).catch((error: unknown) => errors.push(error));
   }, options.heartbeatMs ?? 500);
 
   async function runTask(assignment: Assignment): Promise<void> {
     const { taskId, dealId, index } = assignment;
-    await reportTask(client, taskId, { state: "running" });
+    running.add(taskId);
+    await persist(() => reportTask(client, taskId, { state: "running" }));
     const params = decodeTaskParams(assignment.params, sha256(toUtf8Bytes(assignment.params)));
     let files = options.app(params, index);
     if (options.dishonest) files = [...files, { path: "wrong.txt", content: toUtf8Bytes(address) }];
@@ -97,21 +111,26 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
         ? published
         : [{ path: ENCRYPTED_RESULT_FILE, content: await encryptResult(published, params.resultEncryption.publicKey) }];
     const location = await options.ipfs.addFiles(stored);
-    await pinResult(client, { cid: location, providers: options.ipfs.multiaddrs() });
+    await persist(() => pinResult(client, { cid: location, providers: options.ipfs.multiaddrs() }));
     const energy = { milliwattHours: 1200 + index, solarShareBps: 8000 };
     if (BigInt(assignment.trust) <= 1n) {
       const receipt = await (
         await hub.submitResult(dealId, index, digest, toUtf8Bytes(location), energy, assignment.authorization)
       ).wait();
-      await reportTask(client, taskId, { state: "submitted", resultLocation: location, transaction: receipt!.hash });
+      await persist(() =>
+        reportTask(client, taskId, { state: "submitted", resultLocation: location, transaction: receipt!.hash }),
+      );
     } else {
       const coder = AbiCoder.defaultAbiCoder();
       const resultHash = keccak256(coder.encode(["bytes32", "bytes32"], [taskId, digest]));
       const seal = keccak256(coder.encode(["address", "bytes32", "bytes32"], [address, taskId, digest]));
       committed.set(taskId, { digest, location });
       const receipt = await (await hub.contribute(dealId, index, resultHash, seal, energy, assignment.authorization)).wait();
-      await reportTask(client, taskId, { state: "contributed", resultLocation: location, transaction: receipt!.hash });
+      await persist(() =>
+        reportTask(client, taskId, { state: "contributed", resultLocation: location, transaction: receipt!.hash }),
+      );
     }
+    running.delete(taskId);
   }
 
   async function reveal(assignment: Assignment): Promise<void> {

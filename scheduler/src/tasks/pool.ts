@@ -143,13 +143,27 @@ export class Pool {
     return this.dispatcher.workers.has(address);
   }
 
-  heartbeat(address: string, outlook: EnergyOutlook, now: number): void {
+  /**
+   * Records a heartbeat. When the worker lists what it runs, a task it reported running long ago
+   * but no longer lists (it crashed and forgot, or gave up without a word) is lost and goes to
+   * another worker; the grace period covers a report racing its heartbeat.
+   */
+  heartbeat(address: string, outlook: EnergyOutlook, now: number, running?: readonly string[]): string[] {
     this.db.prepare("UPDATE workers SET last_seen = ?, outlook = ? WHERE address = ?").run(now, JSON.stringify(outlook), address);
     const worker = this.dispatcher.workers.get(address);
     if (worker !== undefined) {
       worker.lastSeenMs = now;
       worker.outlook = outlook;
     }
+    if (running === undefined) return [];
+    const listed = new Set(running.map((taskId) => taskId.toLowerCase()));
+    const forgotten = (
+      this.db
+        .prepare("SELECT task_id FROM replicas WHERE worker = ? AND state = 'running' AND updated_at < ?")
+        .all(address, now - this.dispatcher.policy.offlineAfterMs) as { task_id: string }[]
+    ).filter((row) => !listed.has(row.task_id));
+    for (const { task_id } of forgotten) this.loseReplica(task_id, address, now, "the worker stopped running it");
+    return forgotten.map((row) => row.task_id);
   }
 
   /** Seen now (any signed request counts as a sign of life). */
@@ -177,15 +191,20 @@ export class Pool {
       if (busy.length === 0) continue;
       transaction(this.db, () => {
         for (const { task_id } of busy) {
-          this.setReplicaState(task_id, worker.address, "lost", now, "missed heartbeats");
+          this.loseReplica(task_id, worker.address, now, "missed heartbeats");
           lost.push(task_id);
         }
-        this.db.prepare("UPDATE workers SET bad = bad + ? WHERE address = ?").run(busy.length, worker.address);
       });
-      worker.bad += busy.length;
-      worker.active = 0;
     }
     return lost;
+  }
+
+  /** A replica its worker will not finish: it counts against the worker's record. */
+  private loseReplica(taskId: string, worker: string, now: number, reason: string): void {
+    this.setReplicaState(taskId, worker, "lost", now, reason, BUSY);
+    this.db.prepare("UPDATE workers SET bad = bad + 1 WHERE address = ?").run(worker);
+    const state = this.dispatcher.workers.get(worker);
+    if (state !== undefined) state.bad += 1;
   }
 
   private loadWorkers(only?: string): void {

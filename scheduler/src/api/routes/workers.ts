@@ -33,8 +33,8 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
 
   app.post("/v1/workers/heartbeat", { schema: routeSchema("/v1/workers/heartbeat", "post") }, (request) => {
     const worker = authenticateWorker(context, request, { mustBeRegistered: true });
-    const body = request.body as { outlook: EnergyOutlook };
-    context.pool.heartbeat(worker, body.outlook, Date.now());
+    const body = request.body as { outlook: EnergyOutlook; running?: string[] };
+    context.pool.heartbeat(worker, body.outlook, Date.now(), body.running);
     context.kick("worker");
     return { heartbeatSeconds: context.heartbeatSeconds, pending: context.pool.pendingFor(worker) };
   });

@@ -1,0 +1,211 @@
+// Every endpoint of the scheduler against bad input: malformed, oversized, wrongly signed,
+// replayed. Each refusal must be an RFC 9457 problem that says what was wrong and what to do,
+// and must change nothing.
+import { expect } from "chai";
+import { Wallet, ZeroHash, type Signer } from "ethers";
+
+import { createAppOrder, createWorkerpoolOrder } from "../../sdk/src/orders/build.js";
+import { orderToJson } from "../../sdk/src/orders/json.js";
+import { signOrder } from "../../sdk/src/orders/sign.js";
+import { signWorkerRequest, WORKER_AUTH_HEADERS } from "../../sdk/src/scheduler/workerAuth.js";
+import type { Scheduler } from "../../scheduler/src/index.js";
+import { APP_PRICE, startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
+
+interface Problem {
+  title: string;
+  status: number;
+  detail: string;
+  hint?: string;
+  field?: string;
+}
+
+describe("scheduler: API input handling", function () {
+  this.timeout(120_000);
+  let market: TestMarket;
+  let scheduler: Scheduler;
+  let worker: Wallet;
+  const stranger = Wallet.createRandom();
+
+  before(async function () {
+    market = await startMarket();
+    worker = market.chain.wallet(4);
+    scheduler = await startPoolScheduler(market.chain, market.workerpoolId, {
+      allowedWorkers: [worker.address, market.chain.wallet(6).address],
+      rateLimitPerMinute: 100_000,
+    });
+  });
+
+  after(async function () {
+    await scheduler.stop();
+    await market.stop();
+  });
+
+  const scope = () => ({ chainId: market.chain.deployment.chainId, workerpool: market.workerpoolId });
+
+  async function send(method: string, path: string, body?: string, headers: Record<string, string> = {}) {
+    const response = await fetch(`${scheduler.url}${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      ...(body === undefined ? {} : { body }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      type: response.headers.get("content-type") ?? "",
+      json: text.length > 0 ? (JSON.parse(text) as unknown) : undefined,
+    };
+  }
+
+  async function signed(signer: Signer, method: string, path: string, body: unknown, timestamp = Date.now()) {
+    const text = body === undefined ? "" : JSON.stringify(body);
+    const headers = await signWorkerRequest(signer, scope(), { method, path, timestamp, body: text });
+    return { text, headers };
+  }
+
+  function expectProblem(response: { status: number; type: string; json: unknown }, status: number, detail: RegExp) {
+    expect(response.status, JSON.stringify(response.json)).to.equal(status);
+    expect(response.type).to.match(/application\/problem\+json/);
+    const problem = response.json as Problem;
+    expect(problem.status).to.equal(status);
+    expect(problem.detail).to.match(detail);
+    return problem;
+  }
+
+  async function appOrderBody(overrides: { signer?: Wallet; price?: bigint } = {}) {
+    const order = createAppOrder({ app: market.appId, price: overrides.price ?? APP_PRICE, volume: 5 });
+    const signature = await signOrder(overrides.signer ?? market.chain.wallet(2), (await market.client(2)).domain, "app", order);
+    return { kind: "app", order: orderToJson(order), signature };
+  }
+
+  describe("order book", function () {
+    it("refuses malformed, oversized and unknown-field bodies with the offending field", async function () {
+      expectProblem(await send("POST", "/v1/orders", "{not json"), 400, /not valid JSON/);
+      const body = await appOrderBody();
+      const extra = expectProblem(
+        await send("POST", "/v1/orders", JSON.stringify({ ...body, order: { ...body.order, evil: "1" } })),
+        400,
+        /order/,
+      );
+      expect(extra.hint).to.match(/openapi/);
+      const badHash = expectProblem(
+        await send("POST", "/v1/orders", JSON.stringify({ ...body, order: { ...body.order, app: "0x1234" } })),
+        400,
+        /must/,
+      );
+      expect(badHash.field).to.match(/^body\/order/);
+      const huge = JSON.stringify({ ...body, params: "x".repeat(300 * 1024) });
+      expectProblem(await send("POST", "/v1/orders", huge), 413, /too large|body/i);
+      expectProblem(await send("GET", "/v1/orders?kind=bogus"), 400, /querystring\/kind/);
+      expectProblem(await send("GET", "/v1/orders?kind=app&cursor=-3"), 400, /cursor/);
+      expectProblem(await send("GET", "/v1/orders/0x1234"), 400, /params\/hash/);
+      expectProblem(await send("GET", `/v1/orders/${ZeroHash}`), 404, /no order/);
+      expectProblem(await send("GET", "/v1/nowhere"), 404, /no route GET \/v1\/nowhere/);
+      const listed = (await send("GET", "/v1/orders?kind=app&status=any")).json as { orders: unknown[] };
+      expect(listed.orders).to.deep.equal([]);
+    });
+
+    it("refuses orders signed by the wrong key or for another pool, and a replayed order changes nothing", async function () {
+      const forged = await appOrderBody({ signer: market.chain.wallet(5) });
+      const problem = expectProblem(await send("POST", "/v1/orders", JSON.stringify(forged)), 422, /signed by 0x.*, not by 0x/);
+      expect(problem.field).to.equal("/signature");
+      const garbage = { ...(await appOrderBody()), signature: `0x${"11".repeat(65)}` };
+      expectProblem(await send("POST", "/v1/orders", JSON.stringify(garbage)), 422, /not a valid signature|signed by/);
+
+      const other = createWorkerpoolOrder({ workerpool: `0x${"ab".repeat(32)}`, price: 1n, volume: 1, trust: 1, tag: ZeroHash });
+      const otherBody = {
+        kind: "workerpool",
+        order: orderToJson(other),
+        signature: await signOrder(market.chain.wallet(3), (await market.client(3)).domain, "workerpool", other),
+      };
+      expectProblem(await send("POST", "/v1/orders", JSON.stringify(otherBody)), 422, /this book serves workerpool/);
+
+      const good = await appOrderBody({ price: 7n });
+      expect((await send("POST", "/v1/orders", JSON.stringify(good))).status).to.equal(201);
+      const again = await send("POST", "/v1/orders", JSON.stringify(good));
+      expect(again.status).to.equal(200);
+      const listed = (await send("GET", "/v1/orders?kind=app")).json as { orders: { hash: string }[] };
+      expect(listed.orders).to.have.length(1);
+      // Unpublishing a live order is refused: only its signer can end it, on-chain.
+      expectProblem(await send("DELETE", `/v1/orders/${listed.orders[0]!.hash}`), 409, /still has volume on-chain/);
+    });
+  });
+
+  describe("worker API", function () {
+    const registration = { platforms: ["linux/arm64"], cores: 4, memoryMiB: 4096, slots: 1 };
+
+    it("refuses unsigned, wrongly signed, altered, stale and replayed requests", async function () {
+      const path = "/v1/workers";
+      expectProblem(await send("POST", path, JSON.stringify(registration)), 401, /x-sunpool-worker header is missing/);
+
+      const { text, headers } = await signed(worker, "POST", path, registration);
+      const impostor = { ...headers, [WORKER_AUTH_HEADERS.worker]: market.chain.wallet(6).address };
+      expectProblem(await send("POST", path, text, impostor), 401, /signed by 0x.*, not by 0x/);
+      expectProblem(
+        await send("POST", path, JSON.stringify({ ...registration, cores: 64 }), headers),
+        401,
+        /signed by .* \(wrong key, or the request was altered\)/,
+      );
+      const otherPool = await signWorkerRequest(
+        worker,
+        { ...scope(), workerpool: `0x${"cd".repeat(32)}` },
+        { method: "POST", path, timestamp: Date.now(), body: text },
+      );
+      expectProblem(await send("POST", path, text, otherPool), 401, /not by/);
+      const stale = await signed(worker, "POST", path, registration, Date.now() - 10 * 60_000);
+      expectProblem(await send("POST", path, stale.text, stale.headers), 401, /more than 5 minutes/);
+
+      expect((await send("POST", path, text, headers)).status).to.equal(200);
+      expectProblem(await send("POST", path, text, headers), 401, /already accepted once/);
+    });
+
+    it("refuses workers not admitted or not registered, and bad reports, outlooks and pins", async function () {
+      const outsider = await signed(stranger, "POST", "/v1/workers", registration);
+      expectProblem(await send("POST", "/v1/workers", outsider.text, outsider.headers), 403, /not on this pool's list/);
+
+      const newcomer = market.chain.wallet(6);
+      const early = await signed(newcomer, "POST", "/v1/workers/heartbeat", {
+        outlook: { stateOfChargePct: 50, pvWatts: 1, loadWatts: 3, awakeSeconds: 600 },
+      });
+      expectProblem(await send("POST", "/v1/workers/heartbeat", early.text, early.headers), 404, /has not registered/);
+
+      const joined = await signed(worker, "POST", "/v1/workers", registration);
+      expect((await send("POST", "/v1/workers", joined.text, joined.headers)).status).to.equal(200);
+      const badOutlook = await signed(worker, "POST", "/v1/workers/heartbeat", {
+        outlook: { stateOfChargePct: 140, pvWatts: 1, loadWatts: 3, awakeSeconds: 600 },
+      });
+      expectProblem(
+        await send("POST", "/v1/workers/heartbeat", badOutlook.text, badOutlook.headers),
+        400,
+        /stateOfChargePct must be <= 100/,
+      );
+
+      const taskPath = `/v1/workers/tasks/${ZeroHash}/report`;
+      const report = await signed(worker, "POST", taskPath, { state: "submitted" });
+      expectProblem(await send("POST", taskPath, report.text, report.headers), 404, /is not assigned to/);
+      const badState = await signed(worker, "POST", taskPath, { state: "finished" });
+      expectProblem(
+        await send("POST", taskPath, badState.text, badState.headers),
+        400,
+        /state must be equal to one of the allowed values/,
+      );
+
+      const pin = await signed(worker, "POST", "/v1/workers/pins", { cid: "not-a-cid" });
+      expectProblem(await send("POST", "/v1/workers/pins", pin.text, pin.headers), 400, /not-a-cid/);
+
+      const pull = await signed(worker, "POST", "/v1/workers/assignments?waitSeconds=0", undefined);
+      const nothing = await send("POST", "/v1/workers/assignments?waitSeconds=0", undefined, pull.headers);
+      expect(nothing.status).to.equal(204);
+    });
+
+    it("reports health, status and metrics", async function () {
+      const health = await send("GET", "/healthz");
+      expect(health.status).to.equal(200);
+      expect((health.json as { status: string }).status).to.equal("ok");
+      const status = (await send("GET", "/v1/status")).json as { workers: { online: number } };
+      expect(status.workers.online).to.equal(1);
+      const metrics = await fetch(`${scheduler.url}/metrics`).then((response) => response.text());
+      expect(metrics).to.match(/sunpool_scheduler_workers\{state="online"\} 1/);
+      expect(metrics).to.match(/sunpool_scheduler_requests_rejected_total\{status="401"\} [1-9]/);
+    });
+  });
+});
