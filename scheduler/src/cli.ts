@@ -2,12 +2,13 @@
 // sunpool-scheduler: run a workerpool's scheduler (`start`) and look at one (`status`).
 import { readFile } from "node:fs/promises";
 
-import { parseDeployment } from "@sunpool/sdk";
+import { isSunpoolError, parseDeployment } from "@sunpool/sdk";
 import { readKeystore } from "@sunpool/sdk/node";
 import { Command } from "commander";
 import { pino } from "pino";
 
-import { ConfigFileError, loadConfig } from "./config.js";
+import { loadConfig } from "./config.js";
+import { SetupError } from "./errors.js";
 import { startScheduler } from "./service.js";
 
 const program = new Command("sunpool-scheduler")
@@ -62,9 +63,7 @@ program
   .option("--url <url>", "the scheduler's URL", "http://127.0.0.1:7300")
   .action(async (options: { url: string }) => {
     const response = await fetch(`${options.url.replace(/\/$/, "")}/v1/status`).catch((error: unknown) => {
-      throw new ConfigFileError(
-        `No scheduler answers at ${options.url} (${(error as Error).message}). Is it running? Check --url.`,
-      );
+      throw new SetupError(`No scheduler answers at ${options.url} (${(error as Error).message}). Is it running? Check --url.`);
     });
     console.log(JSON.stringify(await response.json(), null, 2));
   });
@@ -73,14 +72,14 @@ async function keystorePassword(file: string | undefined): Promise<string> {
   const fromEnv = process.env.SUNPOOL_SCHEDULER_PASSWORD;
   if (fromEnv !== undefined && fromEnv.length > 0) return fromEnv;
   if (file !== undefined) return (await readFile(file, "utf8")).replace(/\r?\n$/, "");
-  throw new ConfigFileError(
+  throw new SetupError(
     "No keystore password: set SUNPOOL_SCHEDULER_PASSWORD, or keystorePasswordFile in the config (a file only the scheduler's user can read).",
   );
 }
 
 program.parseAsync().catch((error: unknown) => {
-  const known =
-    error instanceof ConfigFileError || (error instanceof Error && error.name.endsWith("Error") && "shortMessage" in error);
+  // Operator mistakes (config, keystore, unreachable RPC, wrong key) get their message only.
+  const known = error instanceof SetupError || isSunpoolError(error);
   console.error(`sunpool-scheduler: ${error instanceof Error ? error.message : String(error)}`);
   if (!known && process.env.SUNPOOL_SHOW_STACK === "1") console.error(error);
   process.exit(known ? 3 : 1);

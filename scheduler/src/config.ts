@@ -5,6 +5,8 @@ import { dirname, resolve } from "node:path";
 
 import { z } from "zod";
 
+import { SetupError } from "./errors.js";
+
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address (0x + 40 hex digits)");
 const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a bytes32 id (0x + 64 hex digits)");
 
@@ -51,30 +53,24 @@ export const configSchema = z
 
 export type SchedulerConfig = z.infer<typeof configSchema>;
 
-export class ConfigFileError extends Error {
-  override name = "ConfigFileError";
-}
-
 /** Reads and validates a config file; relative paths in it are resolved against its folder. */
 export async function loadConfig(path: string): Promise<SchedulerConfig> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch {
-    throw new ConfigFileError(
-      `No config file at ${path}. Write one (docs/scheduler.md, "Configuration"), or pass --config <file>.`,
-    );
+    throw new SetupError(`No config file at ${path}. Write one (docs/scheduler.md, "Configuration"), or pass --config <file>.`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigFileError(`${path} is not valid JSON: ${(error as Error).message}`);
+    throw new SetupError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
   const parsed = configSchema.safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  - ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
-    throw new ConfigFileError(
+    throw new SetupError(
       `${path} is not a valid scheduler config:\n${problems.join("\n")}\nSee docs/scheduler.md, "Configuration".`,
     );
   }

@@ -16,3 +16,8 @@ export class Rejection extends Error {
 export const notFound = (detail: string, hint?: string) => new Rejection(404, "not found", detail, hint);
 export const unprocessable = (detail: string, hint?: string, field?: string) =>
   new Rejection(422, "order refused", detail, hint, field);
+
+/** Something the operator must fix before the scheduler can start (config, key, workerpool). */
+export class SetupError extends Error {
+  override name = "SetupError";
+}

@@ -11,6 +11,7 @@ import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 
 import type { ApiContext, SchedulerInfoJson } from "./api/context.js";
+import { SetupError } from "./errors.js";
 import { createApi } from "./api/server.js";
 import { pruneSeenRequests } from "./api/workerAuth.js";
 import { OrderBook } from "./book/orderBook.js";
@@ -275,12 +276,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 async function assertOwnsWorkerpool(chain: SunpoolClient, workerpool: string, scheduler: string): Promise<void> {
   const owner = await chain.registry.ownerOf(2, workerpool).catch(() => undefined);
   if (owner === undefined || BigInt(owner) === 0n) {
-    throw new Error(
+    throw new SetupError(
       `workerpool ${workerpool} is not registered on this hub; register it first: sunpool workerpool register --name <name>`,
     );
   }
   if (owner !== scheduler) {
-    throw new Error(
+    throw new SetupError(
       `workerpool ${workerpool} belongs to ${owner}, not to this scheduler's key ${scheduler}; use the owner's keystore`,
     );
   }

@@ -3,7 +3,14 @@
 // pool's record of the worker, the longest-idle worker on ties).
 import { expect } from "chai";
 
-import { DEFAULT_POLICY, Dispatcher, type TaskNeeds, type WorkerState } from "../../scheduler/src/dispatch/dispatcher.js";
+import {
+  DEFAULT_POLICY,
+  Dispatcher,
+  dispatchScore,
+  ineligibility,
+  type TaskNeeds,
+  type WorkerState,
+} from "../../scheduler/src/dispatch/dispatcher.js";
 import { initialReplicas } from "../../scheduler/src/tasks/pool.js";
 import { ranges } from "../../scheduler/src/tasks/settlement.js";
 
@@ -54,7 +61,7 @@ describe("scheduler: dispatch decision", function () {
       worker("fit"),
     );
     expect(dispatcher.select(needs({ memoryMiB: 512, cpuMillicores: 2000 }), NOW)?.address).to.equal("fit");
-    dispatcher.workers.delete("fit");
+    dispatcher.remove("fit");
     expect(dispatcher.select(needs({ memoryMiB: 512, cpuMillicores: 2000 }), NOW)).to.equal(undefined);
   });
 
@@ -110,6 +117,54 @@ describe("scheduler: dispatch decision", function () {
     expect(dispatcher.select(needs(), NOW)).to.equal(undefined);
     dispatcher.release(first.address);
     expect(dispatcher.select(needs(), NOW)?.address).to.equal(first.address);
+  });
+
+  it("the column scan decides exactly as the reference rules, through assignments and releases", function () {
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const workers = Array.from({ length: 300 }, (_, i) =>
+      worker(`w${i.toString()}`, {
+        platforms: random() < 0.7 ? ARM : AMD,
+        cores: random() < 0.5 ? 4 : 1,
+        memoryMiB: random() < 0.3 ? 128 : 2048,
+        slots: random() < 0.5 ? 1 : 3,
+        lastSeenMs: NOW - Math.floor(random() * 60_000),
+        outlook:
+          random() < 0.1
+            ? undefined
+            : { stateOfChargePct: 50, pvWatts: 8 * random(), loadWatts: 4, awakeSeconds: Math.floor(3000 * random()) },
+        good: Math.floor(10 * random()),
+        bad: Math.floor(2 * random()),
+        lastAssignedMs: Math.floor(10 * random()),
+      }),
+    );
+    const dispatcher = pool(...workers);
+    const reference = (task: TaskNeeds) => {
+      const eligible = workers.filter((w) => ineligibility(w, task, NOW, DEFAULT_POLICY) === undefined);
+      eligible.sort(
+        (a, b) => dispatchScore(a, DEFAULT_POLICY) - dispatchScore(b, DEFAULT_POLICY) || a.lastAssignedMs - b.lastAssignedMs,
+      );
+      return eligible[0];
+    };
+    const held: string[] = [];
+    for (let round = 0; round < 500; round++) {
+      const task = needs({
+        platforms: random() < 0.5 ? ARM : ARM | AMD,
+        memoryMiB: random() < 0.5 ? 256 : 1024,
+        cpuMillicores: random() < 0.8 ? 1000 : 2000,
+        expectedSeconds: Math.floor(1500 * random()),
+        exclude: new Set(held.slice(-3)),
+      });
+      const expected = reference(task);
+      const chosen = dispatcher.select(task, NOW);
+      expect(chosen?.address, `round ${round.toString()}`).to.equal(expected?.address);
+      if (chosen !== undefined && random() < 0.7) {
+        dispatcher.assign(chosen, NOW - 1000 + round);
+        held.push(chosen.address);
+      } else if (held.length > 0) {
+        dispatcher.release(held.splice(Math.floor(random() * held.length), 1)[0]!);
+      }
+    }
   });
 
   it("starts enough replicas for the trust level from new workers, and batches refunds by range", function () {

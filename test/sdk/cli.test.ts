@@ -12,6 +12,7 @@ import { freePort } from "./helpers/chain.js";
 import { startMarket, type MarketScheduler, type TestMarket } from "./helpers/market.js";
 
 const CLI = new URL("../../sdk/dist/cli/main.js", import.meta.url).pathname;
+const SCHEDULER_CLI = new URL("../../scheduler/dist/cli.js", import.meta.url).pathname;
 const PASSWORD = "cli-test-password";
 
 interface Outcome {
@@ -203,6 +204,103 @@ describe("sunpool CLI", function () {
       expect(help.code, command.join(" ")).to.equal(0);
       expect(help.stdout, command.join(" ")).to.match(/Examples:\n {2}\$ sunpool /);
     }
+  });
+
+  it("an operator registers a workerpool, starts sunpool-scheduler from a config file, and publishes the pool's orders", async function () {
+    const registered = json<{ id: string }>(await sunpool(["workerpool", "register", "--name", "cli-pool", "--json"]));
+    const shown = json<{ owner: string; workerStakeRatio: number }>(
+      await sunpool(["workerpool", "show", registered.id, "--json"]),
+    );
+    expect(shown).to.deep.include({ owner: market.chain.wallet(7).address, workerStakeRatio: 30 });
+    json(await sunpool(["account", "deposit", "5", "--json"]));
+    const port = await freePort();
+    writeFileSync(
+      join(project, "scheduler.config.json"),
+      JSON.stringify({
+        rpcUrl: market.chain.rpcUrl,
+        deployment: "deployment.json",
+        workerpool: registered.id,
+        keystore: ".sunpool/keystore.json",
+        dataDir: ".sunpool/scheduler",
+        listen: { port },
+        logLevel: "warn",
+      }),
+    );
+    const url = `http://127.0.0.1:${port.toString()}`;
+    const scheduler = spawn(process.execPath, [SCHEDULER_CLI, "start"], {
+      cwd: project,
+      env: { ...env, SUNPOOL_SCHEDULER_PASSWORD: PASSWORD },
+    });
+    const exited = new Promise<number | null>((resolve) => scheduler.once("exit", resolve));
+    try {
+      for (let i = 0; i < 200 && !(await fetch(`${url}/healthz`).catch(() => undefined))?.ok; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      json(
+        await sunpool([
+          "order",
+          "publish",
+          "--kind",
+          "workerpool",
+          "--workerpool",
+          registered.id,
+          "--price",
+          "1",
+          "--volume",
+          "10",
+          "--scheduler",
+          url,
+          "--json",
+        ]),
+      );
+      const listed = json<{ signer: string }[]>(
+        await sunpool(["order", "list", "--kind", "workerpool", "--scheduler", url, "--json"]),
+      );
+      expect(listed.map((order) => order.signer)).to.deep.equal([market.chain.wallet(7).address]);
+      const status = await new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, [SCHEDULER_CLI, "status", "--url", url]);
+        let out = "";
+        child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+        child.on("exit", () => resolve(out));
+      });
+      expect(JSON.parse(status)).to.deep.include({ deals: 0 });
+    } finally {
+      scheduler.kill("SIGTERM");
+    }
+    // SIGTERM stops it cleanly (exit code 0).
+    expect(await exited).to.equal(0);
+  });
+
+  it("sunpool-scheduler refuses a bad config file with what to fix, and a key that does not own the workerpool", async function () {
+    writeFileSync(
+      join(project, "bad.config.json"),
+      JSON.stringify({ rpcUrl: "nope", workerpool: "0x12", keystore: "k", deployment: "d", extra: 1 }),
+    );
+    const bad = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [SCHEDULER_CLI, "start", "--config", "bad.config.json"], { cwd: project, env });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on("exit", (code) => resolve({ code, stderr }));
+    });
+    expect(bad.code).to.equal(3);
+    expect(bad.stderr).to.match(
+      /not a valid scheduler config:[\s\S]*rpcUrl: an http\(s\) or ws\(s\) URL[\s\S]*workerpool: a bytes32 id[\s\S]*Unrecognized key[\s\S]*docs\/scheduler\.md/,
+    );
+    expect(bad.stderr).to.not.match(/ {4}at /);
+
+    const config = JSON.parse(readFileSync(join(project, "scheduler.config.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(join(project, "foreign.config.json"), JSON.stringify({ ...config, workerpool: market.workerpoolId }));
+    const foreign = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [SCHEDULER_CLI, "start", "--config", "foreign.config.json"], {
+        cwd: project,
+        env: { ...env, SUNPOOL_SCHEDULER_PASSWORD: PASSWORD },
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on("exit", (code) => resolve({ code, stderr }));
+    });
+    expect(foreign.stderr).to.match(/belongs to 0x[0-9a-fA-F]{40}, not to this scheduler's key/);
+    expect(foreign.code).to.equal(3);
   });
 
   it("user errors print what to do, no stack trace, and a documented exit code", async function () {

@@ -154,6 +154,7 @@ export class Pool {
     if (worker !== undefined) {
       worker.lastSeenMs = now;
       worker.outlook = outlook;
+      this.dispatcher.upsert(worker);
     }
     if (running === undefined) return [];
     const listed = new Set(running.map((taskId) => taskId.toLowerCase()));
@@ -171,6 +172,7 @@ export class Pool {
     const worker = this.dispatcher.workers.get(address);
     if (worker === undefined) return;
     worker.lastSeenMs = now;
+    this.dispatcher.upsert(worker);
     this.db.prepare("UPDATE workers SET last_seen = ? WHERE address = ?").run(now, address);
   }
 
@@ -202,9 +204,16 @@ export class Pool {
   /** A replica its worker will not finish: it counts against the worker's record. */
   private loseReplica(taskId: string, worker: string, now: number, reason: string): void {
     this.setReplicaState(taskId, worker, "lost", now, reason, BUSY);
-    this.db.prepare("UPDATE workers SET bad = bad + 1 WHERE address = ?").run(worker);
+    this.recordOutcome(worker, "bad");
+  }
+
+  /** Counts a task toward a worker's record with this pool (its dispatch weight). */
+  private recordOutcome(worker: string, outcome: "good" | "bad"): void {
+    this.db.prepare(`UPDATE workers SET ${outcome} = ${outcome} + 1 WHERE address = ?`).run(worker);
     const state = this.dispatcher.workers.get(worker);
-    if (state !== undefined) state.bad += 1;
+    if (state === undefined) return;
+    state[outcome] += 1;
+    this.dispatcher.upsert(state);
   }
 
   private loadWorkers(only?: string): void {
@@ -333,7 +342,7 @@ export class Pool {
       if (!LIVE.includes(replica.state)) continue;
       const done = outcome === "completed" && replica.state !== "offered";
       this.setReplicaState(taskId, replica.worker, done ? "done" : "lost", now, done ? undefined : `task ended: ${outcome}`);
-      if (done) this.db.prepare("UPDATE workers SET good = good + 1 WHERE address = ?").run(replica.worker);
+      if (done) this.recordOutcome(replica.worker, "good");
     }
   }
 
@@ -406,14 +415,9 @@ export class Pool {
           "UPDATE replicas SET state = ?, updated_at = ?, location = coalesce(?, location), reason = coalesce(?, reason), log_tail = coalesce(?, log_tail) WHERE task_id = ? AND worker = ?",
         )
         .run(next, now, report.resultLocation ?? null, report.reason ?? null, report.logTail ?? null, replica.task_id, worker);
-      if (next === "failed" && replica.state !== "failed")
-        this.db.prepare("UPDATE workers SET bad = bad + 1 WHERE address = ?").run(worker);
+      if (next === "failed" && replica.state !== "failed") this.recordOutcome(worker, "bad");
     });
     if (BUSY.includes(replica.state) && !BUSY.includes(next)) this.dispatcher.release(worker);
-    if (next === "failed" && replica.state !== "failed") {
-      const state = this.dispatcher.workers.get(worker);
-      if (state !== undefined) state.bad += 1;
-    }
     return next;
   }
 

@@ -1,4 +1,4 @@
-// sunpool app deploy|show|list, sunpool dataset deploy|show
+// sunpool app deploy|show|list, sunpool dataset deploy|show, sunpool workerpool register|show
 import { type Command, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
@@ -7,11 +7,13 @@ import {
   type App,
   getApp,
   getDataset,
+  getWorkerpool,
   listApps,
   type Platform,
   PLATFORM_BITS,
   registerApp,
   registerDataset,
+  registerWorkerpool,
 } from "../../actions/assets.js";
 import { InvalidInputError } from "../../errors/input.js";
 import { sha256File } from "../../node/files.js";
@@ -161,6 +163,48 @@ export function registerAssetCommands(program: Command, context: () => Context):
         `  name      ${found.name} (owner ${found.owner})`,
         `  cid       ${found.cid}`,
         `  checksum  ${found.checksum}`,
+      ]);
+    });
+
+  const workerpool = program.command("workerpool").description("Workerpools: what a scheduler operator runs");
+  workerpool
+    .command("register")
+    .description("Register a workerpool owned by your wallet (the scheduler signs with this key)")
+    .requiredOption("--name <name>", "unique among your workerpools")
+    .option("--worker-stake <percent>", "share of the workerpool price a worker stakes per contribution", int, 30)
+    .option("--scheduler-reward <percent>", "share of the workerpool price the scheduler keeps", int, 10)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ sunpool workerpool register --name solar-pool\n  $ sunpool workerpool register --name strict-pool --worker-stake 50 --scheduler-reward 5",
+    )
+    .action(async (options: { name: string; workerStake: number; schedulerReward: number }) => {
+      const ctx = context();
+      const client = await ctx.client(true);
+      const { id, transactionHash } = await registerWorkerpool(client, {
+        name: options.name,
+        workerStakeRatio: options.workerStake,
+        schedulerRewardRatio: options.schedulerReward,
+      });
+      ctx.output.result({ id, transactionHash }, [
+        `Workerpool ${id} registered (tx ${transactionHash})`,
+        "",
+        `Next: put "workerpool": "${id}" in scheduler.config.json, deposit the scheduler's stake`,
+        "(sunpool account deposit <SUN>), start sunpool-scheduler, then publish the pool's orders:",
+        `  sunpool order publish --kind workerpool --workerpool ${id} --price <SUN> --volume <tasks> --scheduler <url>`,
+      ]);
+    });
+  workerpool
+    .command("show <id>")
+    .description("Show a registered workerpool")
+    .addHelpText("after", "\nExamples:\n  $ sunpool workerpool show 0x9c0d...")
+    .action(async (id: string) => {
+      const ctx = context();
+      const found = await getWorkerpool(await ctx.client(), id);
+      ctx.output.result(found, [
+        `Workerpool ${found.id}`,
+        `  name              ${found.name} (owner ${found.owner})`,
+        `  worker stake      ${found.workerStakeRatio.toString()} % of the price per contribution`,
+        `  scheduler reward  ${found.schedulerRewardRatio.toString()} % of the price`,
       ]);
     });
 }
