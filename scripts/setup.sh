@@ -33,6 +33,7 @@ if find node_modules -name binding.gyp -not -path '*/node-gyp/*' -print -quit | 
   log "rebuilding native addons for $(node_modules/.bin/node --version)"
   PATH="$PWD/node_modules/.bin:$PATH" npm_config_nodedir="$PWD/$node24" npm rebuild --no-audit --no-fund
 fi
+bash scripts/docker.sh ensure # Docker engine + local registry for the worker executor and its tests
 log "building the contracts, the SDK and the sunpool CLI"
 npm run build
 # npm links a workspace's bin only when its target exists, so the `sunpool` link needs a second,

@@ -1,5 +1,5 @@
 // Energy-aware dispatch against energy-blind least-loaded dispatch on a simulated week of a mixed
-// solar fleet, driven by real hourly irradiance (NREL TMY3, ../shared/data/solar or
+// solar fleet, driven by real hourly irradiance (NREL TMY3, worker/data/solar or
 // SUNPOOL_SOLAR_DIR). Both runs use the scheduler's own Dispatcher; only the policy differs.
 //   node scheduler/bench/energy-week.ts [startDayOfYear=172] [days=7] [tasksPerHour=20]
 //
@@ -20,7 +20,7 @@ import { DEFAULT_POLICY, Dispatcher, type DispatchPolicy, type WorkerState } fro
 const startDay = Number(process.argv[2] ?? 172);
 const days = Number(process.argv[3] ?? 7);
 const tasksPerHour = Number(process.argv[4] ?? 20);
-const solarDir = process.env.SUNPOOL_SOLAR_DIR ?? join(import.meta.dirname, "../../../shared/data/solar");
+const solarDir = process.env.SUNPOOL_SOLAR_DIR ?? join(import.meta.dirname, "../../worker/data/solar");
 
 const IDLE_W = 2.7;
 const BUSY_W = 6.4;

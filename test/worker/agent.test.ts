@@ -1,0 +1,205 @@
+// The worker agent end to end: a real Hardhat node, the real scheduler, real Docker with images
+// pulled by digest from the local registry, and real IPFS. The requester uses the SDK's `run`.
+import { expect } from "chai";
+import { parseUnits } from "ethers";
+
+import { deposit, getBalance } from "../../sdk/src/actions/account.js";
+import { getResult } from "../../sdk/src/actions/results.js";
+import { run } from "../../sdk/src/actions/run.js";
+import { createIpfsNode, type IpfsNode } from "../../sdk/src/node/ipfs.js";
+import { getSchedulerInfo } from "../../sdk/src/scheduler/client.js";
+import { findTaskContainers } from "../../worker/src/executor/recovery.js";
+import { createBoard } from "../../worker/src/hardware/board.js";
+import { createSimulatedBoard } from "../../worker/src/simulator/board.js";
+import type { RunningWorker } from "../../worker/src/runtime.js";
+import { dockerClient, ensureDocker } from "../helpers/docker.js";
+import { startMarket, startPoolScheduler, SUN, type TestMarket } from "../sdk/helpers/market.js";
+import { ALBUQUERQUE } from "./simulator/fixtures.js";
+import { publishPoolOrders, registerWordcountApp, startTestWorker } from "./helpers.js";
+
+const WORKERS = [4, 6, 7];
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+describe("worker agent: tasks end to end", function () {
+  this.timeout(300_000);
+  let market: TestMarket;
+  let appId: string;
+  let workers: RunningWorker[] = [];
+  const ipfsNodes: IpfsNode[] = [];
+
+  before(async function () {
+    await ensureDocker();
+    market = await startMarket();
+    appId = await registerWordcountApp(market);
+    const deployer = await market.client(0);
+    for (const index of WORKERS) {
+      await (await deployer.token.transfer(market.chain.wallet(index).address, parseUnits("100", 18))).wait();
+      await deposit(await market.client(index), { amount: 10n * SUN });
+    }
+    await deposit(await market.client(1), { amount: 100n * SUN });
+  });
+
+  afterEach(async function () {
+    for (const worker of workers) await worker.stop();
+    workers = [];
+  });
+
+  after(async function () {
+    for (const node of ipfsNodes) await node.stop();
+    await market.stop();
+  });
+
+  async function ipfsNode() {
+    const node = await createIpfsNode();
+    ipfsNodes.push(node);
+    return node;
+  }
+
+  it("a mains-powered worker runs the app's container for a trust-1 request; the requester gets the verified result", async function () {
+    const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
+    try {
+      const book = await publishPoolOrders(market, scheduler.url, appId, 1);
+      const worker = await startTestWorker(market, scheduler.url, WORKERS[0]!, { ipfs: await ipfsNode() });
+      workers.push(worker);
+      const requester = await market.client(1);
+
+      const outcome = await run(requester, { scheduler: book, app: appId, params: { args: ["hello", "sun"] } });
+
+      const [task] = outcome.tasks;
+      expect(task!.outcome).to.equal("completed");
+      expect(task!.energy).to.deep.equal([{ worker: worker.agent.address, milliwattHours: 0, solarShareBps: 0 }]);
+      const reader = await ipfsNode();
+      await reader.connect((await getSchedulerInfo(book)).ipfsPeers);
+      expect(worker.journal.get(task!.taskId)).to.include({ step: "done", digest: task!.resultDigest });
+      // Served by the scheduler's node alone: the worker is gone.
+      await worker.stop();
+      const result = await getResult(requester, { dealId: task!.dealId, index: 0, reader });
+      const files = Object.fromEntries(result.files.map((file) => [file.path, text(file.content)]));
+      expect(files).to.deep.equal({ "args.txt": "hello sun\n", "meta/index.txt": "task index 0\n" });
+      expect((await findTaskContainers(dockerClient())).filter((c) => c.taskId === task!.taskId)).to.deep.equal([]);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it("trust 3: three agents contribute, reveal and are paid; the consensus digest is the app's output", async function () {
+    const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
+    try {
+      const book = await publishPoolOrders(market, scheduler.url, appId, 3);
+      for (const account of WORKERS)
+        workers.push(await startTestWorker(market, scheduler.url, account, { ipfs: await ipfsNode() }));
+      const before = await Promise.all(WORKERS.map(async (account) => getBalance(await market.client(account))));
+      const requester = await market.client(1);
+
+      const outcome = await run(requester, { scheduler: book, app: appId, trust: 3, params: { args: ["replicated"] } });
+
+      const [task] = outcome.tasks;
+      expect(task!.outcome).to.equal("completed");
+      // Two agreeing fresh workers already reach trust 3's confidence; a third offer may come too late.
+      const contributors = task!.energy.map((receipt) => receipt.worker);
+      expect(contributors.length).to.be.at.least(2);
+      for (const [i, account] of WORKERS.entries()) {
+        if (!contributors.includes(workers[i]!.agent.address)) continue;
+        const after = await getBalance(await market.client(account));
+        expect(after.locked).to.equal(0n);
+        // The stake came back, with a share of the pool price on top.
+        expect(after.balance).to.be.above(before[i]!.balance);
+        expect(workers[i]!.journal.get(task!.taskId)).to.include({ step: "done", digest: task!.resultDigest });
+      }
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it("an app that fails is reported with its reason and log tail; nothing is contributed", async function () {
+    const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
+    try {
+      const book = await publishPoolOrders(market, scheduler.url, appId, 1);
+      const worker = await startTestWorker(market, scheduler.url, WORKERS[1]!, { ipfs: await ipfsNode() });
+      workers.push(worker);
+      const requester = await market.client(1);
+      const controller = new AbortController();
+
+      const running = run(requester, {
+        scheduler: book,
+        app: appId,
+        params: { args: ["fail"] },
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.type === "deal") controller.abort(new Error("seen the deal"));
+        },
+      }).catch((error: unknown) => error);
+
+      let failed;
+      for (let i = 0; i < 200 && failed === undefined; i++) {
+        failed = worker.journal.recent(5).find((task) => task.step === "failed");
+        if (failed === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await running;
+      if (failed === undefined) throw new Error("the worker never journaled the failed task");
+      expect(failed.reason).to.equal("failed: exited with code 3");
+      expect(failed.logTail).to.contain("the app was asked to fail");
+      const replicas = scheduler.pool.replicas(failed.taskId);
+      expect(replicas[0]).to.include({ worker: worker.agent.address, state: "failed" });
+      expect(replicas[0]!.reason).to.contain("exited with code 3");
+      const { hub } = await market.client(1);
+      expect(await hub.queryFilter(hub.filters.ContributionAccepted(failed.taskId), 0)).to.deep.equal([]);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it("a solar worker on the simulated board sends its outlook with each heartbeat and meters the task's energy", async function () {
+    // Noon on 21 June in Albuquerque, 60 simulated seconds per real second.
+    const sim = createSimulatedBoard({
+      start: Date.UTC(2026, 5, 21, 19, 0, 0),
+      mode: "scaled",
+      speed: 60,
+      solar: { tmy3: ALBUQUERQUE },
+      panel: { ratedWatts: 30 },
+      battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, stateOfCharge: 0.7 },
+    });
+    const board = createBoard(
+      sim.openBus(),
+      sim.gpio,
+      sim.clock,
+      {
+        battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, initialStateOfCharge: 0.7 },
+        lowVoltageCutoff: 11.6,
+        recoveryVoltage: 12.8,
+        powerCutDelaySeconds: 25,
+        monitor: { chip: "ina226", address: 0x40, shuntOhms: 0.01, maxAmps: 5 },
+      },
+      { kind: "simulated", powerOff: () => Promise.resolve(sim.halt()) },
+    );
+    const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
+    try {
+      const book = await publishPoolOrders(market, scheduler.url, appId, 1);
+      const worker = await startTestWorker(market, scheduler.url, WORKERS[2]!, {
+        ipfs: await ipfsNode(),
+        board,
+        config: { board: { kind: "simulated", battery: { capacityAh: 6 } } },
+        simulatedLoad: (busy) => sim.setLoad(busy ? "busy" : "idle"),
+      });
+      workers.push(worker);
+      const row = scheduler.db.prepare("SELECT outlook FROM workers WHERE address = ?").get(worker.agent.address) as {
+        outlook: string;
+      };
+      const outlook = JSON.parse(row.outlook) as { stateOfChargePct: number; pvWatts: number; awakeSeconds: number };
+      expect(outlook.stateOfChargePct).to.be.within(60, 80);
+      expect(outlook.pvWatts).to.be.above(10); // a 30 W panel at a clear June noon
+      expect(outlook.awakeSeconds).to.be.above(4 * 3600);
+
+      const outcome = await run(await market.client(1), { scheduler: book, app: appId, params: { args: ["sleep", "3"] } });
+
+      const [receipt] = outcome.tasks[0]!.energy;
+      // About 3 simulated minutes at 6.4 W: ~0.3 Wh, all of it covered by the panel.
+      expect(receipt!.milliwattHours).to.be.within(100, 2000);
+      expect(receipt!.solarShareBps).to.be.above(9000);
+      expect(sim.truth().piState).to.equal("running");
+    } finally {
+      await scheduler.stop();
+      sim.close();
+    }
+  });
+});

@@ -1,0 +1,181 @@
+// The energy manager's rules (worker/src/energy), then a simulated week on each TMY3 site: the real
+// drivers over the register-level simulator, the real energy manager, an accelerated clock.
+
+import "../helpers/numericCloseTo.js";
+import { expect } from "chai";
+
+import { PvForecast, slotOf } from "../../worker/src/energy/forecast.js";
+import { EnergyMeter } from "../../worker/src/energy/meter.js";
+import {
+  awakeSeconds,
+  decideIdle,
+  decideStart,
+  DEFAULT_ENERGY_POLICY,
+  expectedTaskEnergy,
+  restoredStateOfCharge,
+  type EnergyPolicyConfig,
+} from "../../worker/src/energy/policy.js";
+import { daytimeShare, simulateWeek, type WeekOptions } from "../../worker/bench/solar-week.js";
+
+const POLICY: EnergyPolicyConfig = { ...DEFAULT_ENERGY_POLICY, batteryWattHours: 76.8 };
+const NOON = Date.UTC(2026, 5, 21, 12, 0, 0);
+const HOUR = 3_600_000;
+
+/** A learned profile: `watts` between 06:00 and 18:00 UTC, 0 otherwise. */
+function dayProfile(watts: number): Map<number, number> {
+  const profile = new Map<number, number>();
+  for (let slot = 0; slot < 96; slot++) profile.set(slot, slot >= 24 && slot < 72 ? watts : 0);
+  return profile;
+}
+
+describe("worker energy manager: rules", function () {
+  it("a task whose trough would fall below the floor is refused, with the numbers in the reason", function () {
+    const night = NOON + 12 * HOUR;
+    const forecast = new PvForecast(dayProfile(15), night, 0);
+    // 3.2 Wh x 1.25 margin = 4 Wh = 5.2 % of 76.8 Wh: from 24 % that is below 20 %.
+    const decision = decideStart(POLICY, { nowMs: night, stateOfCharge: 0.24, pvWatts: 0 }, forecast, {
+      seconds: 1800,
+      wattHours: 3.2,
+    });
+    expect(decision.start).to.equal(false);
+    expect(decision.troughSoc).to.be.closeTo(0.24 - 4 / 76.8, 1e-9);
+    expect(decision.start === false && decision.reason).to.equal("the battery would fall to 19 % during the task (floor 20 %)");
+  });
+
+  it("a task ending in the dark must leave the night reserve; the same task at noon may start", function () {
+    const task = { seconds: 1800, wattHours: 3.2 };
+    const evening = NOON + 7 * HOUR;
+    const dark = decideStart(
+      POLICY,
+      { nowMs: evening, stateOfCharge: 0.38, pvWatts: 0 },
+      new PvForecast(dayProfile(15), evening, 0),
+      task,
+    );
+    expect(dark.start === false && dark.reason).to.match(
+      /^the task ends after sunset with 3[0-9] % left \(night reserve 35 %\)$/,
+    );
+    const noon = decideStart(
+      POLICY,
+      { nowMs: NOON, stateOfCharge: 0.38, pvWatts: 15 },
+      new PvForecast(dayProfile(15), NOON, 15),
+      task,
+    );
+    expect(noon).to.include({ start: true });
+    // At noon the panel (15 W x 0.8) covers the 8 W draw: the charge rises.
+    expect(noon.endSoc).to.be.above(0.38);
+  });
+
+  it("expected energy comes from the app's declared needs until this worker has measured it", function () {
+    expect(expectedTaskEnergy(POLICY, { expectedSeconds: 3600, cpuMillicores: 4000 })).to.deep.equal({
+      seconds: 3600,
+      wattHours: 6.4,
+    });
+    // One core of four: idle draw plus a quarter of the difference.
+    expect(expectedTaskEnergy(POLICY, { expectedSeconds: 3600, cpuMillicores: 1000 }).wattHours).to.be.closeTo(
+      2.7 + 3.7 / 4,
+      1e-9,
+    );
+    expect(
+      expectedTaskEnergy(POLICY, { expectedSeconds: 3600, cpuMillicores: 1000 }, { runs: 3, wattHours: 1.5, seconds: 900 }),
+    ).to.deep.equal({ seconds: 900, wattHours: 1.5 });
+  });
+
+  it("awake time runs the battery down under load to the floor, and lasts all day when the sun covers the load", function () {
+    const night = NOON + 12 * HOUR;
+    // (0.8 - 0.2) x 76.8 Wh / 6.4 W = 7.2 h, in 5-minute steps.
+    expect(awakeSeconds(POLICY, { nowMs: night, stateOfCharge: 0.8, pvWatts: 0 }, new PvForecast(new Map(), night, 0))).to.equal(
+      25_800,
+    );
+    expect(
+      awakeSeconds(POLICY, { nowMs: NOON, stateOfCharge: 0.8, pvWatts: 30 }, new PvForecast(dayProfile(30), NOON, 30)),
+    ).to.be.above(10 * 3600);
+  });
+
+  it("an idle worker that cannot take a typical task sleeps until the panel can carry one", function () {
+    const night = Date.UTC(2026, 5, 21, 22, 0, 0);
+    const typical = { seconds: 600, wattHours: 0.6 };
+    const idle = decideIdle(
+      POLICY,
+      { nowMs: night, stateOfCharge: 0.3, pvWatts: 0 },
+      new PvForecast(dayProfile(15), night, 0),
+      typical,
+    );
+    expect(idle).to.include({ sleep: true, wakeAtMs: Date.UTC(2026, 5, 22, 6, 0, 0) });
+    // Enough charge: stays up.
+    expect(
+      decideIdle(POLICY, { nowMs: night, stateOfCharge: 0.9, pvWatts: 0 }, new PvForecast(dayProfile(15), night, 0), typical),
+    ).to.deep.equal({
+      sleep: false,
+    });
+    // A first night with nothing learned: look again in two hours.
+    const unknown = decideIdle(
+      POLICY,
+      { nowMs: night, stateOfCharge: 0.3, pvWatts: 0 },
+      new PvForecast(new Map(), night, 0),
+      typical,
+    );
+    expect(unknown).to.include({ sleep: true, wakeAtMs: night + 2 * HOUR });
+  });
+
+  it("the forecast blends persistence into the learned profile over an hour", function () {
+    const profile = dayProfile(10);
+    const forecast = new PvForecast(profile, NOON, 5); // a cloudy noon: half the usual
+    expect(forecast.wattsAt(NOON)).to.equal(5);
+    expect(forecast.wattsAt(NOON + 2 * HOUR)).to.equal(5); // profile x ratio 0.5
+    expect(forecast.wattsAt(NOON + 9 * HOUR)).to.equal(0);
+    expect(slotOf(NOON)).to.equal(48);
+  });
+
+  it("after a short planned sleep the saved charge is advanced by half the expected sun; after a long one it is dropped", function () {
+    const saved = { stateOfCharge: 0.5, atMs: NOON };
+    const forecast = new PvForecast(dayProfile(20), NOON, 20);
+    // 30 min of 20 W x 0.9 x 0.5 = 4.5 Wh = 5.9 % of 76.8 Wh.
+    expect(restoredStateOfCharge(POLICY, saved, forecast, NOON + HOUR / 2)).to.be.closeTo(0.5 + 4.5 / 76.8, 1e-6);
+    expect(restoredStateOfCharge(POLICY, saved, forecast, NOON + 2 * HOUR)).to.equal(undefined);
+  });
+
+  it("the meter integrates the load and counts the part the panel covered as solar", function () {
+    const meter = new EnergyMeter(0);
+    meter.add(0, 6, 6);
+    meter.add(1_800_000, 6, 6); // 30 min fully solar
+    meter.add(3_600_000, 6, 0); // then the sun fades linearly to 0
+    expect(meter.wattHours).to.be.closeTo(6, 1e-9);
+    expect(meter.receipt()).to.deep.equal({ milliwattHours: 6000, solarShareBps: 7500 });
+    expect(meter.seconds).to.equal(3600);
+  });
+});
+
+describe("worker energy manager: a simulated week on each TMY3 site", function () {
+  this.timeout(120_000);
+  const base: Omit<WeekOptions, "site" | "startDay" | "policy"> = {
+    days: 7,
+    tasksPerHour: 2,
+    taskMinutes: 20,
+    maxWaitMinutes: 240,
+    panelWatts: 20,
+    capacityAh: 6,
+  };
+
+  for (const site of ["albuquerque", "greensboro"] as const) {
+    for (const [season, startDay] of [
+      ["summer", 172],
+      ["winter", 1],
+    ] as const) {
+      it(`${site}, ${season}: no brown-out mid-task, no start below the floor, work concentrated in daylight`, async function () {
+        const aware = await simulateWeek({ ...base, site, startDay, policy: "energy-aware" });
+        const blind = await simulateWeek({ ...base, site, startDay, policy: "energy-blind" });
+        expect(aware.tasksCut).to.equal(0);
+        expect(aware.lowVoltageShutdowns).to.equal(0);
+        expect(aware.startsBelowFloor).to.equal(0);
+        // The simulator's true charge, not the agent's estimate: never near the cut-off while working.
+        expect(aware.minStateOfChargeWhileBusy).to.be.above(0.1);
+        // The same week without the energy manager browns out: the assertions above can fail.
+        expect(blind.tasksCut).to.be.above(0);
+        // Arrivals are uniform (42 % of them between 08:00 and 18:00); starts lean to daylight.
+        expect(daytimeShare(aware)).to.be.above(0.6);
+        // And the caution costs little: at least 85 % of the energy-blind worker's completed tasks.
+        expect(aware.tasksDone).to.be.at.least(Math.floor(blind.tasksDone * 0.85));
+      });
+    }
+  }
+});

@@ -1,0 +1,74 @@
+// The agent's footprint while idle: resident memory and CPU of a `sunpool-worker` process joined
+// to a scheduler on a local Hardhat node, sampled from /proc over a minute with no work to do
+// (it heartbeats every 15 s and long-polls for assignments, as in production).
+// Target (issue 4): RSS <= 80 MB, CPU < 1 % idle.
+//   npx tsx worker/bench/footprint.ts [seconds=60]      (needs `npm run build`)
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { deposit } from "../../sdk/src/actions/account.js";
+import { writeKeystore } from "../../sdk/src/node/keystore.js";
+import { startMarket, startPoolScheduler, SUN } from "../../test/sdk/helpers/market.js";
+
+const seconds = Number(process.argv[2] ?? 60);
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+const WORKER = 4;
+
+const market = await startMarket();
+await deposit(await market.client(WORKER), { amount: 1n * SUN }).catch(() => undefined);
+const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
+const folder = mkdtempSync(join(tmpdir(), "sunpool-footprint-"));
+const { chainId, ...addresses } = market.chain.deployment;
+writeFileSync(join(folder, "deployment.json"), JSON.stringify({ chainId: Number(chainId), ...addresses }));
+await writeKeystore({
+  path: join(folder, "keystore.json"),
+  password: "footprint",
+  privateKey: market.chain.wallet(WORKER).privateKey,
+});
+writeFileSync(
+  join(folder, "worker.config.json"),
+  JSON.stringify({
+    scheduler: scheduler.url,
+    rpcUrl: market.chain.rpcUrl,
+    deployment: "deployment.json",
+    workerpool: market.workerpoolId,
+    keystore: "keystore.json",
+    dataDir: "data",
+    logLevel: "warn",
+  }),
+);
+const cli = new URL("../dist/cli.js", import.meta.url).pathname;
+// The flags of the bin's shebang (worker/src/cli.ts).
+const child = spawn(process.execPath, ["--max-semi-space-size=1", cli, "start", "--config", join(folder, "worker.config.json")], {
+  env: { ...process.env, SUNPOOL_WORKER_PASSWORD: "footprint" },
+  stdio: ["ignore", "ignore", "inherit"],
+});
+
+const stat = () => {
+  const fields = readFileSync(`/proc/${child.pid!.toString()}/stat`, "utf8").split(") ")[1]!.split(" ");
+  const cpuTicks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid!.toString()}/status`, "utf8"))![1]);
+  return { cpuTicks, rssKiB };
+};
+// Let it start, register and settle (start-up work is not idle work).
+await new Promise((resolve) => setTimeout(resolve, 15_000));
+const first = stat();
+let peakRss = first.rssKiB;
+const started = performance.now();
+while (performance.now() - started < seconds * 1000) {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  peakRss = Math.max(peakRss, stat().rssKiB);
+}
+const last = stat();
+const wall = (performance.now() - started) / 1000;
+const cpu = (last.cpuTicks - first.cpuTicks) / TICKS_PER_SECOND / wall;
+console.log(`sunpool-worker idle over ${wall.toFixed(0)} s (mains host, Helia node, heartbeats every 15 s):`);
+console.log(
+  `  RSS ${(last.rssKiB / 1024).toFixed(1)} MiB (peak ${(peakRss / 1024).toFixed(1)} MiB); CPU ${(cpu * 100).toFixed(2)} % of one core`,
+);
+child.kill("SIGTERM");
+await new Promise((resolve) => child.once("exit", resolve));
+await scheduler.stop();
+await market.stop();

@@ -1,0 +1,141 @@
+// Runs a journaled task's container through the executor: fetches and checks the dataset,
+// writes the inputs, meters the energy while the container runs, and keeps the output folder
+// until the task is done (the pipeline publishes it from there, also after a restart).
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+import { sha256, toUtf8Bytes } from "ethers";
+import type Docker from "dockerode";
+
+import { assertSafeResultPath, decodeTaskParams, resultDigest } from "@sunpool/sdk";
+import type { IpfsNode } from "@sunpool/sdk/node";
+
+import type { EnergyManager } from "../energy/manager.js";
+import { EnergyMeter } from "../energy/meter.js";
+import { collectOutput } from "../executor/output.js";
+import { removeTaskContainer } from "../executor/recovery.js";
+import { runTask } from "../executor/run.js";
+import { maxOutputBytes } from "../executor/sandbox.js";
+import type { JournaledTask } from "../journal/journal.js";
+import { failpoint, tampering } from "./failpoints.js";
+import type { ExecutionOutcome, PipelineContext } from "./pipeline.js";
+
+/** Datasets larger than this are refused (a Pi's SD card and RAM are small). */
+const MAX_DATASET_BYTES = 256 * 1024 * 1024;
+const METER_EVERY_MS = 2000;
+const DATASET_TIMEOUT_MS = 120_000;
+
+export interface ExecutionOptions {
+  docker: Docker;
+  ipfs: IpfsNode;
+  energy: EnergyManager;
+  /** Folder under which each task gets `<taskId>/in` and `<taskId>/out`. */
+  tasksDir: string;
+  /** Unix milliseconds (the board's clock). */
+  now(): number;
+}
+
+export function createExecution(options: ExecutionOptions): Pick<PipelineContext, "execute" | "readResult" | "cleanUp"> {
+  const folders = (task: JournaledTask) => {
+    const root = join(options.tasksDir, task.taskId);
+    return { root, input: join(root, "in"), output: join(root, "out") };
+  };
+
+  return {
+    async execute(task, signal) {
+      const { input, output } = folders(task);
+      const { assignment } = task;
+      // A container left by a run this agent did not see finish (killed, crashed) is discarded:
+      // its output may be partial, and the energy it used was not metered.
+      await removeTaskContainer(options.docker, task.taskId);
+      await rm(folders(task).root, { recursive: true, force: true });
+      await mkdir(input, { recursive: true });
+      await chmod(input, 0o755);
+
+      const params = decodeTaskParams(assignment.params, sha256(toUtf8Bytes(assignment.params)));
+      await writeFile(join(input, "params.json"), assignment.params, { mode: 0o644 });
+      if (assignment.dataset !== undefined) {
+        const problem = await fetchDataset(options.ipfs, assignment, input, signal);
+        if (problem !== undefined) return { ok: false, reason: problem, logTail: "" };
+      }
+
+      const meter = new EnergyMeter(options.now());
+      const read = async () => {
+        const sample = await options.energy.sample().catch(() => undefined);
+        if (sample !== undefined) meter.add(sample.at, sample.loadWatts, sample.pvWatts);
+      };
+      options.energy.setBusy(true);
+      await read();
+      const metering = setInterval(() => void read(), METER_EVERY_MS);
+      const startedAt = options.now();
+      try {
+        const result = await runTask(
+          options.docker,
+          {
+            taskId: task.taskId,
+            index: task.index,
+            app: { image: assignment.app.image, imageDigest: assignment.app.imageDigest, resources: assignment.app.needs },
+            params,
+            inputDir: input,
+            outputDir: output,
+          },
+          { signal, onStarted: () => failpoint("container-started") },
+        );
+        await read();
+        const logTail = [result.logs.stderr, result.logs.stdout].filter((text) => text.length > 0).join("\n--- stdout ---\n");
+        if (result.status !== "succeeded" || result.digest === undefined || result.files === undefined) {
+          return { ok: false, reason: `${result.status}: ${result.reason ?? "the app failed"}`, logTail };
+        }
+        if (tampering) {
+          await writeFile(join(output, "tampered.txt"), "made up by a dishonest worker\n");
+          const { files } = await collectOutput(output, maxOutputBytes(assignment.app.needs));
+          result.files = files;
+          result.digest = resultDigest(files);
+        }
+        const seconds = meter.seconds > 0 ? meter.seconds : (options.now() - startedAt) / 1000;
+        return {
+          ok: true,
+          files: result.files,
+          digest: result.digest,
+          energy: meter.receipt(),
+          seconds,
+          wattHours: meter.wattHours,
+        } satisfies ExecutionOutcome;
+      } finally {
+        clearInterval(metering);
+        options.energy.setBusy(false);
+      }
+    },
+    async readResult(task) {
+      const { files } = await collectOutput(folders(task).output, maxOutputBytes(task.assignment.app.needs));
+      return files;
+    },
+    async cleanUp(task) {
+      await removeTaskContainer(options.docker, task.taskId).catch(() => undefined);
+      await rm(folders(task).root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fetches the dataset into `input` and checks it against its registered checksum. */
+async function fetchDataset(
+  ipfs: IpfsNode,
+  assignment: JournaledTask["assignment"],
+  input: string,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const dataset = assignment.dataset!;
+  await ipfs.connect(assignment.ipfsPeers);
+  const files = await ipfs.readFiles(dataset.cid, {
+    signal: AbortSignal.any([signal, AbortSignal.timeout(DATASET_TIMEOUT_MS)]),
+    maxBytes: MAX_DATASET_BYTES,
+  });
+  if (files.length !== 1) return `the dataset ${dataset.cid} holds ${files.length.toString()} files, not one`;
+  const file = files[0]!;
+  assertSafeResultPath(file.path);
+  if (sha256(file.content) !== dataset.checksum.toLowerCase()) {
+    return `the dataset ${dataset.cid} does not match its registered checksum ${dataset.checksum}`;
+  }
+  await writeFile(join(input, file.path.split("/").pop()!), file.content, { mode: 0o644 });
+  return undefined;
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env -S node --max-semi-space-size=1
+// sunpool-worker: run the worker agent (`start`) and look at its journal (`status`).
+// --max-semi-space-size=1: a smaller young generation keeps start-up (keystore scrypt, module
+// loading) from growing the heap to ~350 MiB on a 1 GB Pi; idle CPU drops too (bench:footprint).
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+import { isSunpoolError } from "@sunpool/sdk";
+import { readKeystore } from "@sunpool/sdk/node";
+import { Command } from "commander";
+import { pino } from "pino";
+
+import { createBoardSource } from "./boardFactory.js";
+import { loadConfig, SetupError } from "./config.js";
+import { Journal } from "./journal/journal.js";
+import { startWorker } from "./runtime.js";
+
+const program = new Command("sunpool-worker")
+  .description("The Sunpool worker agent: energy-aware Docker tasks for a workerpool, on a solar Pi or any Linux host.")
+  .showHelpAfterError();
+
+program
+  .command("start")
+  .description("Start the worker described by a config file (runs until SIGINT/SIGTERM, or until the Pi goes to sleep)")
+  .option("-c, --config <file>", "config file", "worker.config.json")
+  .addHelpText(
+    "after",
+    "\nThe keystore password comes from SUNPOOL_WORKER_PASSWORD or the file named by keystorePasswordFile.\n\nExample:\n  $ SUNPOOL_WORKER_PASSWORD=... sunpool-worker start --config worker.config.json",
+  )
+  .action(async (options: { config: string }) => {
+    // Signals are handled from the first instant: a stop during start-up is a clean stop too.
+    let stopping = false;
+    let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+    const shutdown = () => {
+      stopping = true;
+      void (worker?.stop() ?? Promise.resolve()).then(() => process.exit(0));
+    };
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+    const config = await loadConfig(options.config);
+    const logger = pino({ level: config.logLevel });
+    const password = await keystorePassword(config.keystorePasswordFile);
+    const wallet = await readKeystore(config.keystore, password);
+    const source = createBoardSource(config);
+    // One pass per power cycle. On a real Pi a sleep ends the process (the Witty Pi cuts power and
+    // boots it again later); a simulated board lives in this process, so the loop waits for its
+    // simulated power-on and starts the agent again, as a reboot would.
+    for (;;) {
+      if (stopping) return;
+      worker = await startWorker({
+        config,
+        wallet,
+        ...(source === undefined ? {} : { boardSource: source }),
+        ...(source?.simulator === undefined
+          ? {}
+          : { simulatedLoad: (busy: boolean) => source.simulator?.setLoad(busy ? "busy" : "idle") }),
+        logger,
+      });
+      logger.info({ address: wallet.address, metrics: worker.metricsUrl }, "worker started");
+      const exit = await worker.agent.exited;
+      if (stopping || exit.reason !== "sleep") return;
+      logger.info({ wakeAt: new Date(exit.wakeAtMs).toISOString(), why: exit.why }, "asleep until the wake-up alarm");
+      await worker.stop();
+      if (source?.simulator === undefined) process.exit(0);
+      const woke = await source.simulator.waitForPowerOn(7 * 24 * 3600 * 1000);
+      if (woke === undefined) throw new SetupError("the simulated board did not power on again within a simulated week");
+      logger.info({ reason: woke.reason }, "simulated power-on");
+    }
+  });
+
+program
+  .command("status")
+  .description("Print what the worker's journal says: tasks by step, open tasks, recent outcomes")
+  .option("-c, --config <file>", "config file (for its dataDir)", "worker.config.json")
+  .option("--json", "machine-readable output")
+  .action(async (options: { config: string; json?: boolean }) => {
+    const config = await loadConfig(options.config);
+    const path = join(config.dataDir, "journal.sqlite");
+    if (!existsSync(path)) throw new SetupError(`No journal at ${path}: this worker has not started yet (sunpool-worker start).`);
+    const journal = new Journal(path);
+    try {
+      const summary = {
+        steps: journal.counts(),
+        open: journal.open().map((task) => ({ taskId: task.taskId, step: task.step, deadline: task.deadline })),
+        recent: journal.recent(10).map((task) => ({
+          taskId: task.taskId,
+          step: task.step,
+          ...(task.reason === undefined ? {} : { reason: task.reason }),
+          ...(task.energy === undefined ? {} : { energy: task.energy }),
+        })),
+      };
+      if (options.json) {
+        console.log(JSON.stringify(summary, null, 2));
+        return;
+      }
+      console.log(
+        `tasks by step: ${
+          Object.entries(summary.steps)
+            .map(([step, n]) => `${step} ${n.toString()}`)
+            .join(", ") || "none"
+        }`,
+      );
+      for (const task of summary.open)
+        console.log(`  open ${task.taskId} ${task.step} (deadline ${new Date(task.deadline * 1000).toISOString()})`);
+      for (const task of summary.recent) {
+        const energy = task.energy
+          ? ` ${(task.energy.milliwattHours / 1000).toFixed(3)} Wh, ${(task.energy.solarShareBps / 100).toFixed(0)} % solar`
+          : "";
+        console.log(`  ${task.taskId} ${task.step}${energy}${task.reason ? ` — ${task.reason}` : ""}`);
+      }
+    } finally {
+      journal.close();
+    }
+  });
+
+async function keystorePassword(file: string | undefined): Promise<string> {
+  const fromEnv = process.env.SUNPOOL_WORKER_PASSWORD;
+  if (fromEnv !== undefined && fromEnv.length > 0) return fromEnv;
+  if (file !== undefined) return (await readFile(file, "utf8")).replace(/\r?\n$/, "");
+  throw new SetupError(
+    "No keystore password: set SUNPOOL_WORKER_PASSWORD, or keystorePasswordFile in the config (a file only the worker's user can read).",
+  );
+}
+
+program.parseAsync().catch((error: unknown) => {
+  // Owner mistakes (config, keystore, unreachable RPC or Docker) get their message only.
+  const known = error instanceof SetupError || isSunpoolError(error);
+  console.error(`sunpool-worker: ${error instanceof Error ? error.message : String(error)}`);
+  if (!known && process.env.SUNPOOL_SHOW_STACK === "1") console.error(error);
+  process.exit(known ? 3 : 1);
+});

@@ -1,0 +1,181 @@
+// When to work, when to sleep. The rules, in the order they bind:
+// 1. Never start a task whose planned state-of-charge trough falls below `floor` (kept above the
+//    Witty Pi's low-voltage cutoff, so a task is never cut by a brown-out).
+// 2. A task that ends after the panel stops covering the idle load must leave `nightReserve` in
+//    the battery: the Pi has to get through the evening, shut down cleanly and wake at sunrise.
+// 3. Idle, not charging, and unable to take a typical task: shut down and let the Witty Pi wake
+//    the Pi when the forecast (or the battery's recovery voltage) allows work again.
+// Plans are pessimistic on purpose: the task's energy is inflated and the sun's discounted.
+import type { PvForecast } from "./forecast.js";
+
+export interface EnergyPolicyConfig {
+  /** Usable battery energy between empty and full, Wh. */
+  batteryWattHours: number;
+  /** The lowest state of charge a plan may reach (0..1). */
+  floor: number;
+  /** What a task ending in the dark must leave (0..1). */
+  nightReserve: number;
+  /** The Pi's draw idle and under full load (measured by the agent once it has samples), W. */
+  idleWatts: number;
+  busyWatts: number;
+  /** Charge controller and battery round-trip efficiency (0..1). */
+  chargeEfficiency: number;
+  /** Shortest and longest sleep, seconds: booting costs energy; a long sleep misses clearings. */
+  minSleepSeconds: number;
+  maxSleepSeconds: number;
+}
+
+export const DEFAULT_ENERGY_POLICY: Omit<EnergyPolicyConfig, "batteryWattHours"> = {
+  floor: 0.2,
+  nightReserve: 0.35,
+  idleWatts: 2.7,
+  busyWatts: 6.4,
+  chargeEfficiency: 0.9,
+  minSleepSeconds: 15 * 60,
+  maxSleepSeconds: 20 * 3600,
+};
+
+/**
+ * The state of charge to start counting from after a planned sleep: the one persisted before it,
+ * plus half of what the learned panel profile says was charged meanwhile (the charge controller
+ * keeps charging while the Pi is off, but the INA cannot count it; half, to stay on the safe side).
+ * After a sleep longer than an hour, undefined: the battery monitor starts from the voltage, which
+ * knows about the unseen charge (and sags under the Pi's load, which errs on the safe side).
+ */
+export function restoredStateOfCharge(
+  config: Pick<EnergyPolicyConfig, "batteryWattHours" | "chargeEfficiency">,
+  persisted: { stateOfCharge: number; atMs: number },
+  forecast: PvForecast,
+  nowMs: number,
+): number | undefined {
+  const asleepSeconds = Math.max(0, (nowMs - persisted.atMs) / 1000);
+  if (asleepSeconds > STALE_CHARGE_SECONDS) return undefined;
+  const charged = (forecast.wattHours(persisted.atMs, asleepSeconds) * config.chargeEfficiency * 0.5) / config.batteryWattHours;
+  return Math.min(1, persisted.stateOfCharge + charged);
+}
+
+const TASK_ENERGY_MARGIN = 1.25;
+const UNKNOWN_SKY_SLEEP_SECONDS = 2 * 3600;
+/** After a longer sleep, the charge the controller added unseen outweighs the saved figure. */
+const STALE_CHARGE_SECONDS = 3600;
+const SUN_DISCOUNT = 0.8;
+const STEP_SECONDS = 300;
+
+export interface EnergyState {
+  nowMs: number;
+  stateOfCharge: number;
+  pvWatts: number;
+}
+
+export interface TaskEnergy {
+  seconds: number;
+  wattHours: number;
+}
+
+export type StartDecision =
+  { start: true; troughSoc: number; endSoc: number } | { start: false; troughSoc: number; endSoc: number; reason: string };
+
+/** Expected energy of a task: this worker's history of the app if any, else its declared needs. */
+export function expectedTaskEnergy(
+  config: EnergyPolicyConfig,
+  needs: { expectedSeconds: number; cpuMillicores: number },
+  history?: { runs: number; wattHours: number; seconds: number },
+): TaskEnergy {
+  if (history !== undefined && history.runs > 0) return { seconds: history.seconds, wattHours: history.wattHours };
+  // A Pi 4 reaches busyWatts with 4 cores loaded; a 1-core app adds a quarter of the difference.
+  const cores = Math.min(4, Math.max(0.25, needs.cpuMillicores / 1000));
+  const watts = config.idleWatts + ((config.busyWatts - config.idleWatts) * cores) / 4;
+  return { seconds: needs.expectedSeconds, wattHours: (watts * needs.expectedSeconds) / 3600 };
+}
+
+/** Walks the state of charge forward under a constant draw; returns the trough and the end. */
+export function planCharge(
+  config: EnergyPolicyConfig,
+  state: EnergyState,
+  forecast: PvForecast,
+  drawWatts: number,
+  seconds: number,
+): { troughSoc: number; endSoc: number } {
+  let soc = state.stateOfCharge;
+  let trough = soc;
+  for (let t = 0; t < seconds; t += STEP_SECONDS) {
+    const step = Math.min(STEP_SECONDS, seconds - t);
+    const pv = forecast.wattsAt(state.nowMs + (t + step / 2) * 1000) * SUN_DISCOUNT;
+    const net = pv >= drawWatts ? (pv - drawWatts) * config.chargeEfficiency : pv - drawWatts;
+    soc = Math.min(1, soc + (net * step) / 3600 / config.batteryWattHours);
+    trough = Math.min(trough, soc);
+  }
+  return { troughSoc: trough, endSoc: soc };
+}
+
+/** Rules 1 and 2: may this worker start a task with this energy now? */
+export function decideStart(
+  config: EnergyPolicyConfig,
+  state: EnergyState,
+  forecast: PvForecast,
+  task: TaskEnergy,
+): StartDecision {
+  const seconds = Math.max(1, task.seconds * TASK_ENERGY_MARGIN);
+  const draw = (task.wattHours * TASK_ENERGY_MARGIN * 3600) / seconds;
+  const { troughSoc, endSoc } = planCharge(config, state, forecast, draw, seconds);
+  if (troughSoc < config.floor) {
+    return {
+      start: false,
+      troughSoc,
+      endSoc,
+      reason: `the battery would fall to ${pct(troughSoc)} during the task (floor ${pct(config.floor)})`,
+    };
+  }
+  const endsInDark = forecast.wattsAt(state.nowMs + seconds * 1000) < config.idleWatts;
+  if (endsInDark && endSoc < config.nightReserve) {
+    return {
+      start: false,
+      troughSoc,
+      endSoc,
+      reason: `the task ends after sunset with ${pct(endSoc)} left (night reserve ${pct(config.nightReserve)})`,
+    };
+  }
+  return { start: true, troughSoc, endSoc };
+}
+
+/** How long this worker can stay up running tasks back to back before reaching the floor. */
+export function awakeSeconds(config: EnergyPolicyConfig, state: EnergyState, forecast: PvForecast): number {
+  const horizon = 24 * 3600;
+  let soc = state.stateOfCharge;
+  for (let t = 0; t < horizon; t += STEP_SECONDS) {
+    const pv = forecast.wattsAt(state.nowMs + (t + STEP_SECONDS / 2) * 1000) * SUN_DISCOUNT;
+    const net = pv >= config.busyWatts ? (pv - config.busyWatts) * config.chargeEfficiency : pv - config.busyWatts;
+    soc = Math.min(1, soc + (net * STEP_SECONDS) / 3600 / config.batteryWattHours);
+    if (soc < config.floor) return t;
+  }
+  return horizon;
+}
+
+export type IdleDecision = { sleep: false } | { sleep: true; wakeAtMs: number; reason: string };
+
+/** Rule 3: idle with nothing to do that the battery allows — sleep until when? */
+export function decideIdle(
+  config: EnergyPolicyConfig,
+  state: EnergyState,
+  forecast: PvForecast,
+  typicalTask: TaskEnergy,
+): IdleDecision {
+  if (state.pvWatts >= config.idleWatts) return { sleep: false };
+  const decision = decideStart(config, state, forecast, typicalTask);
+  if (decision.start) return { sleep: false };
+  // Wake when the panel should carry a task; on a grey day that never comes, at the day's
+  // brightest hour (charging went on while asleep, and that is when work is likeliest to fit).
+  const sunrise = forecast.nextTimeAbove(state.nowMs, config.busyWatts, config.maxSleepSeconds);
+  const peak = forecast.peakTime(state.nowMs, config.maxSleepSeconds);
+  // Nothing learned about the panel yet (a first night): look again in two hours.
+  const target = sunrise ?? (peak.watts > 0.5 ? peak.atMs : state.nowMs + UNKNOWN_SKY_SLEEP_SECONDS * 1000);
+  const wake = Math.min(
+    state.nowMs + config.maxSleepSeconds * 1000,
+    Math.max(state.nowMs + config.minSleepSeconds * 1000, target),
+  );
+  return { sleep: true, wakeAtMs: wake, reason: decision.reason };
+}
+
+function pct(value: number): string {
+  return `${(value * 100).toFixed(0)} %`;
+}

@@ -1,0 +1,218 @@
+// The container a task runs in, as one pure function of the task, so the whole isolation policy
+// can be read (and asserted by tests) in one place.
+//
+// Threat model: the app image and its parameters come from strangers. The image owner controls
+// every byte that runs, so the sandbox does not try to limit *what* code runs; it limits what that
+// code can reach and consume on a worker that is somebody's Raspberry Pi on a battery.
+//
+// Isolation policy (each line: setting, why):
+// - Image `repo@sha256:…` only      run the verified, registered bytes; a tag could move under us.
+// - NetworkMode "none"              no network unless the app registered `network: true` (then the
+//                                   default bridge: outbound only, no published ports). A bridged
+//                                   task can reach services the host binds on 0.0.0.0: the agent
+//                                   and devnet bind to 127.0.0.1, which the bridge cannot reach.
+// - User 65534:65534 (nobody)       never root in the container, whatever the image says; nothing
+//                                   the task writes on the host is owned by a real user.
+// - CapDrop ALL, no CapAdd          no raw sockets, chown, mknod, setuid... even for nobody.
+// - no-new-privileges               setuid binaries in the image cannot raise privileges.
+// - Privileged false, no Devices    no host devices (I2C, GPIO, disks) inside tasks.
+// - default seccomp/AppArmor kept   never `unconfined`: the engine's default syscall filter applies.
+// - ReadonlyRootfs                  the image cannot be modified and nothing persists between runs;
+//                                   writable places are exactly /tmp and /sunpool/out.
+// - tmpfs /tmp nosuid,nodev,size    scratch space in RAM, charged to the task's memory cgroup, so
+//                                   it can never exceed the memory limit. Not `noexec`: the image
+//                                   owner already chooses every binary that runs, so noexec would
+//                                   protect nothing and breaks JITs, Python wheels, compilers.
+// - Mounts: /sunpool/in read-only   the dataset and params; nothing else of the host is mounted
+//           /sunpool/out read-write (no docker.sock, no /proc or /sys of the host, no home).
+// - Memory == MemorySwap            a hard RAM cap with no swap: exceeding it OOM-kills the task
+//                                   (reported as "oom") instead of thrashing the SD card.
+// - OomScoreAdj 500                 when the whole host runs short, the kernel kills tasks before
+//                                   the agent, the scheduler client or the system.
+// - NanoCpus                        the registered cpuMillicores, so a task cannot starve the agent.
+// - PidsLimit                       a fork bomb stops at PIDS_LIMIT processes.
+// - Ulimits fsize = output cap + 1  no single file (in /tmp or /sunpool/out) can grow past one
+//                                   byte over the cap: the write fails (EFBIG, or SIGXFSZ where
+//                                   not ignored) and the file left behind is over the cap, which
+//                                   the executor reports as "output-too-large". The total size of
+//                                   /sunpool/out is measured while the task runs (run.ts), and the
+//                                   task is stopped when it exceeds the cap.
+//           nofile, core 0          bounded descriptors; no core dumps.
+// - IpcMode private, own PID/UTS    no shared memory or process view with the host or other tasks.
+// - Hostname "sunpool"              does not reveal the container id.
+// - LogConfig json-file, max-size   the engine keeps at most LOG_MAX_SIZE of output on disk; the
+//                                   executor reports a bounded tail (logs.ts).
+// - Labels sunpool.*                an agent restarted after a power cut finds its task containers
+//                                   (and their output folder and cap) from the engine alone.
+// - No RestartPolicy, no AutoRemove the executor removes the container itself after collecting.
+import type { ContainerCreateOptions } from "dockerode";
+
+import type { AppResources, TaskParams } from "@sunpool/sdk";
+
+import { InvalidTaskError } from "./errors.js";
+import { imageReference } from "./images.js";
+
+/** What the executor needs to run one task. */
+export interface ExecutorTask {
+  /** The task id (bytes32, 0x + 64 hex). */
+  taskId: string;
+  /** The task's index in its deal (the app sees it as SUNPOOL_TASK_INDEX). */
+  index?: number;
+  /** The app as registered: image, digest and resources. */
+  app: { image: string; imageDigest: string; resources: AppResources };
+  /** The params document (already checked against the order's params digest). */
+  params: TaskParams;
+  /**
+   * Host folder mounted read-only at /sunpool/in (the dataset and the params file), or none.
+   * Its files must be readable by uid 65534 (mode o+r).
+   */
+  inputDir?: string;
+  /** Host folder mounted read-write at /sunpool/out: the result. Created if absent; must be empty. */
+  outputDir: string;
+  /** Wall-clock limit; default `defaultTimeoutSeconds(app.resources)`. */
+  timeoutSeconds?: number;
+}
+
+export const UID = 65534;
+export const GID = 65534;
+export const IN_DIR = "/sunpool/in";
+export const OUT_DIR = "/sunpool/out";
+export const PIDS_LIMIT = 256;
+export const NOFILE_LIMIT = 1024;
+export const LOG_MAX_SIZE = "1m";
+export const HOSTNAME = "sunpool";
+/** Docker sends SIGTERM, then SIGKILL this many seconds later (stop on timeout, abort or cap). */
+export const STOP_GRACE_SECONDS = 5;
+
+export const LABEL_MANAGED = "sunpool.managed";
+export const LABEL_TASK = "sunpool.task";
+export const LABEL_OUTPUT = "sunpool.output";
+export const LABEL_MAX_OUTPUT = "sunpool.max-output-bytes";
+
+const MiB = 1024 * 1024;
+const TASK_ID = /^0x[0-9a-f]{64}$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
+
+/** The output cap in bytes. */
+export function maxOutputBytes(resources: AppResources): number {
+  return resources.maxOutputMiB * MiB;
+}
+
+/** expectedSeconds is measured on a Pi 4 core: allow 3x, and never less than 30 s. */
+export function defaultTimeoutSeconds(resources: AppResources): number {
+  return Math.max(30, resources.expectedSeconds * 3);
+}
+
+/** The container name of a task (one container per task and worker). */
+export function containerName(taskId: string): string {
+  return `sunpool-task-${checkTaskId(taskId).slice(2)}`;
+}
+
+/** The engine's create options for `task` (image must already be verified by pullImageByDigest). */
+export function containerSpec(task: ExecutorTask): ContainerCreateOptions {
+  const taskId = checkTaskId(task.taskId);
+  const resources = checkResources(task.app.resources);
+  const memory = resources.memoryMiB * MiB;
+  const outputCap = maxOutputBytes(resources);
+  const env = Object.entries(task.params.env ?? {}).map(([name, value]) => {
+    if (!ENV_NAME.test(name) || name.startsWith("SUNPOOL_") || value.includes("\0")) {
+      throw new InvalidTaskError(
+        `env ${name}`,
+        JSON.stringify(value),
+        "an upper-case name (not SUNPOOL_*) with a value without NUL",
+      );
+    }
+    return `${name}=${value}`;
+  });
+  env.push(`SUNPOOL_TASK_ID=${taskId}`, `SUNPOOL_OUT=${OUT_DIR}`);
+  if (task.index !== undefined) env.push(`SUNPOOL_TASK_INDEX=${checkIndex(task.index).toString()}`);
+  if (task.inputDir !== undefined) env.push(`SUNPOOL_IN=${IN_DIR}`);
+
+  const mounts: NonNullable<NonNullable<ContainerCreateOptions["HostConfig"]>["Mounts"]> = [
+    { Type: "bind", Source: checkAbsolute("outputDir", task.outputDir), Target: OUT_DIR, ReadOnly: false },
+  ];
+  if (task.inputDir !== undefined) {
+    mounts.unshift({ Type: "bind", Source: checkAbsolute("inputDir", task.inputDir), Target: IN_DIR, ReadOnly: true });
+  }
+
+  return {
+    name: containerName(taskId),
+    Image: imageReference(task.app),
+    ...(task.params.args === undefined ? {} : { Cmd: [...task.params.args] }),
+    Env: env,
+    User: `${UID}:${GID}`,
+    Hostname: HOSTNAME,
+    Labels: {
+      [LABEL_MANAGED]: "true",
+      [LABEL_TASK]: taskId,
+      [LABEL_OUTPUT]: task.outputDir,
+      [LABEL_MAX_OUTPUT]: String(outputCap),
+    },
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    OpenStdin: false,
+    Tty: false,
+    StopSignal: "SIGTERM",
+    StopTimeout: STOP_GRACE_SECONDS,
+    NetworkDisabled: !resources.network,
+    HostConfig: {
+      NetworkMode: resources.network ? "bridge" : "none",
+      ReadonlyRootfs: true,
+      Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${resources.memoryMiB}m,mode=1777` },
+      Mounts: mounts,
+      Memory: memory,
+      MemorySwap: memory,
+      OomKillDisable: false,
+      OomScoreAdj: 500,
+      NanoCpus: resources.cpuMillicores * 1_000_000,
+      PidsLimit: PIDS_LIMIT,
+      CapDrop: ["ALL"],
+      CapAdd: [],
+      SecurityOpt: ["no-new-privileges:true"],
+      Privileged: false,
+      Devices: [],
+      IpcMode: "private",
+      Ulimits: [
+        { Name: "nofile", Soft: NOFILE_LIMIT, Hard: NOFILE_LIMIT },
+        { Name: "fsize", Soft: outputCap + 1, Hard: outputCap + 1 },
+        { Name: "core", Soft: 0, Hard: 0 },
+      ],
+      LogConfig: { Type: "json-file", Config: { "max-size": LOG_MAX_SIZE, "max-file": "1" } },
+      RestartPolicy: { Name: "no" },
+      AutoRemove: false,
+    },
+  };
+}
+
+function checkTaskId(taskId: string): string {
+  if (!TASK_ID.test(taskId)) throw new InvalidTaskError("task id", taskId, "0x followed by 64 lower-case hex digits");
+  return taskId;
+}
+
+function checkAbsolute(field: string, path: string): string {
+  if (!path.startsWith("/") || path.includes(",") || path.includes("\0")) {
+    throw new InvalidTaskError(field, path, "an absolute host path without commas");
+  }
+  return path;
+}
+
+function checkResources(resources: AppResources): AppResources {
+  const positiveInt = (value: number) => Number.isSafeInteger(value) && value > 0;
+  // The engine refuses memory limits under 6 MiB; a container needs a little for itself.
+  if (!positiveInt(resources.memoryMiB) || resources.memoryMiB < 8) {
+    throw new InvalidTaskError("memoryMiB", String(resources.memoryMiB), "an integer of at least 8");
+  }
+  if (!positiveInt(resources.cpuMillicores))
+    throw new InvalidTaskError("cpuMillicores", String(resources.cpuMillicores), "a positive integer");
+  if (!positiveInt(resources.maxOutputMiB))
+    throw new InvalidTaskError("maxOutputMiB", String(resources.maxOutputMiB), "a positive integer");
+  if (!(resources.expectedSeconds > 0))
+    throw new InvalidTaskError("expectedSeconds", String(resources.expectedSeconds), "a positive number");
+  return resources;
+}
+
+function checkIndex(index: number): number {
+  if (!Number.isSafeInteger(index) || index < 0) throw new InvalidTaskError("index", String(index), "a task index >= 0");
+  return index;
+}

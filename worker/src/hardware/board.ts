@@ -1,0 +1,259 @@
+// The board facade the energy manager uses: one sample of the power system, the Witty Pi boot routine,
+// and "sleep until T". It is the same code on a Pi and against the board simulator; only the bus, the
+// GPIO lines, the clock and the power-off action differ.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+import type { I2cBus } from "./bus.js";
+import type { Clock } from "./clock.js";
+import type { GpioLine } from "./gpio.js";
+import { Ina2xx } from "./ina2xx.js";
+import { CoulombCounter, type Chemistry } from "./stateOfCharge.js";
+import { WittyPi4 } from "./wittyPi4.js";
+
+export type { Clock } from "./clock.js";
+export { systemClock } from "./clock.js";
+
+export interface PowerSample {
+  /** Board clock, ms since epoch. */
+  at: number;
+  batteryVolts: number;
+  /** + charging, − discharging. */
+  batteryAmps: number;
+  /** 0..1, coulomb counted, OCV-corrected. */
+  stateOfCharge: number;
+  /** Panel power: the panel INA if fitted, else estimated as battery power + load / converter efficiency. */
+  pvWatts: number;
+  /** The Pi's draw: Witty Pi Vout × Iout. */
+  loadWatts: number;
+  atRest: boolean;
+  /** Whether the panel figure was measured (panel INA) or estimated. */
+  pvMeasured: boolean;
+}
+
+export interface Board {
+  readonly clock: Clock;
+  readonly kind: "witty-pi-4" | "simulated";
+  sample(): Promise<PowerSample>;
+  /** Boot routine (§1.10 steps 1-6): probe, log+clear reason, RTC sync, SYS_UP, thresholds, power-cut delay. Returns why we are up. */
+  start(): Promise<{ reason: string; lowVoltageShutdown: boolean } & StartDetails>;
+  /** Program the startup alarm for `at` and request a clean power-off (the caller has already stopped work). */
+  sleepUntil(at: Date): Promise<void>;
+  onShutdownRequest(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+export interface StartDetails {
+  /** ACTION_REASON code (§1.3). */
+  reasonCode: number;
+  firmwareId: number;
+  firmwareRevision: number;
+  /** Which alarms had fired (regs 39/40) before they were cleared. */
+  alarmFlags: { alarm1: boolean; alarm2: boolean };
+  /** The RTC minus the board clock before the sync, ms; undefined if the RTC had lost its time. */
+  rtcDriftMs: number | undefined;
+  /** Whether SYS_UP was sent (it cannot be without the GPIO lines; then LV protection stays disarmed). */
+  sysUpSent: boolean;
+  /** The power-cut delay in force after start. */
+  powerCutDelaySeconds: number;
+}
+
+export interface MonitorConfig {
+  chip: "ina219" | "ina226";
+  address: number;
+  shuntOhms: number;
+  maxAmps: number;
+  /** -1 if the shunt is wired so that charging reads negative. */
+  polarity?: 1 | -1;
+}
+
+export interface BoardConfig {
+  battery: {
+    chemistry: "lifepo4" | "li-ion";
+    cells: number;
+    capacityAh: number;
+    /** SoC persisted before the last power-off; without it the counter starts from the first voltage read. */
+    initialStateOfCharge?: number;
+    coulombicEfficiency?: number;
+  };
+  /** Witty Pi low-voltage cut-off, V (reg 19). */
+  lowVoltageCutoff: number;
+  /** Witty Pi recovery voltage, V (reg 22). */
+  recoveryVoltage: number;
+  /** Minimum power-cut delay, s (reg 21, ≤ 25): time for containers to stop after an MCU-initiated shutdown. */
+  powerCutDelaySeconds: number;
+  monitor: MonitorConfig;
+  panelMonitor?: MonitorConfig;
+  /** Witty Pi DC-DC efficiency, for estimating PV power without a panel monitor. Default 0.9. */
+  converterEfficiency?: number;
+  /** Witty Pi I²C address (reg 16). Default 0x08. */
+  wittyPiAddress?: number;
+}
+
+export interface BoardHooks {
+  /** How to power the Pi off once the alarm is set. Default `systemctl poweroff`. */
+  powerOff?: () => Promise<void>;
+  kind?: Board["kind"];
+  /** Retry delay for I²C (UUGear: 1 s). */
+  retryDelayMs?: number;
+}
+
+const execFileAsync = promisify(execFile);
+
+const systemctlPowerOff = async (): Promise<void> => {
+  await execFileAsync("systemctl", ["poweroff"]);
+};
+
+export function createBoard(
+  bus: I2cBus,
+  gpio: { sysUp: GpioLine; halt: GpioLine } | undefined,
+  clock: Clock,
+  config: BoardConfig,
+  hooks: BoardHooks = {},
+): Board {
+  if (!(config.recoveryVoltage > config.lowVoltageCutoff)) {
+    throw new RangeError(
+      `recoveryVoltage ${config.recoveryVoltage} V must be above lowVoltageCutoff ${config.lowVoltageCutoff} V, or the Pi would power on into another low-voltage cut`,
+    );
+  }
+  const sleep = (ms: number): Promise<void> => clock.sleep(ms);
+  const retry = hooks.retryDelayMs === undefined ? {} : { retry: { delayMs: hooks.retryDelayMs } };
+  const witty = new WittyPi4(bus, {
+    sleep,
+    ...retry,
+    ...(config.wittyPiAddress === undefined ? {} : { address: config.wittyPiAddress }),
+    ...(gpio === undefined ? {} : { sysUp: gpio.sysUp, halt: gpio.halt }),
+  });
+  const monitor = new Ina2xx(bus, { ...config.monitor, sleep, ...retry });
+  const panelMonitor =
+    config.panelMonitor === undefined ? undefined : new Ina2xx(bus, { ...config.panelMonitor, sleep, ...retry });
+  const chemistry: Chemistry = config.battery.chemistry;
+  const counter = new CoulombCounter({
+    chemistry,
+    cells: config.battery.cells,
+    capacityAh: config.battery.capacityAh,
+    ...(config.battery.initialStateOfCharge === undefined ? {} : { initialStateOfCharge: config.battery.initialStateOfCharge }),
+    ...(config.battery.coulombicEfficiency === undefined ? {} : { coulombicEfficiency: config.battery.coulombicEfficiency }),
+  });
+  const efficiency = config.converterEfficiency ?? 0.9;
+  const powerOff = hooks.powerOff ?? systemctlPowerOff;
+  const shutdownListeners: (() => void)[] = [];
+  let unwatch: (() => void) | undefined;
+  let monitorsReady: Promise<void> | undefined;
+
+  const initMonitors = (): Promise<void> =>
+    (monitorsReady ??= Promise.all([monitor.init(), panelMonitor?.init()]).then(
+      () => undefined,
+      (err: unknown) => {
+        monitorsReady = undefined;
+        throw err;
+      },
+    ));
+
+  function watchHalt(): void {
+    if (gpio === undefined || unwatch !== undefined) return;
+    unwatch = witty.onShutdownRequest(() => {
+      for (const l of [...shutdownListeners]) l();
+    });
+  }
+
+  return {
+    clock,
+    kind: hooks.kind ?? "witty-pi-4",
+
+    async start() {
+      // §1.10 step 1: is this a Witty Pi 4?
+      const identity = await witty.probe();
+      // Step 2: why are we up; then clear the flags so the next boot reports its own reason.
+      const reason = await witty.actionReason();
+      const lowVoltageShutdown = await witty.lowVoltageShutdown();
+      const alarmFlags = await witty.alarmFlags();
+      await witty.clearAlarmFlags();
+      // A startup alarm that just fired would match again next month, and a shutdown alarm left by
+      // an earlier schedule (or UUGear's scripts) would cut a later run short: this board sets its
+      // alarms only right before sleeping. Skipped when already clear (EEPROM, §1.4).
+      await witty.clearStartupAlarm();
+      await witty.clearShutdownAlarm();
+      // Step 3: the board clock is the reference (NTP on a networked worker); the RTC (UTC, see
+      // WittyPi4.readRtc) is rewritten when it lost its time or drifted, since alarms match on it.
+      const rtc = await witty.readRtc();
+      const now = clock.now();
+      const rtcDriftMs = rtc === undefined ? undefined : rtc.getTime() - Math.floor(now / 1000) * 1000;
+      if (rtcDriftMs === undefined || Math.abs(rtcDriftMs) > 2000) await witty.writeRtc(new Date(now));
+      // Steps 4–5: HALT must be released before the falling-edge watch is armed; then SYS_UP, which
+      // arms the MCU's low-voltage protection and TXD power cut (§1.4).
+      let sysUpSent = false;
+      if (gpio !== undefined) {
+        await witty.waitForHaltReleased();
+        watchHalt();
+        await witty.sendSysUp();
+        sysUpSent = true;
+      }
+      // Step 6: protection, written only when it differs (EEPROM, §1.4).
+      await witty.setLowVoltageThreshold(config.lowVoltageCutoff);
+      await witty.setRecoveryThreshold(config.recoveryVoltage);
+      const powerCutDelaySeconds = await witty.raisePowerCutDelay(config.powerCutDelaySeconds);
+      await initMonitors();
+      return {
+        reason: reason.name,
+        reasonCode: reason.code,
+        lowVoltageShutdown,
+        firmwareId: identity.id,
+        firmwareRevision: identity.revision,
+        alarmFlags,
+        rtcDriftMs,
+        sysUpSent,
+        powerCutDelaySeconds,
+      };
+    },
+
+    async sample() {
+      await initMonitors();
+      const battery = await monitor.read();
+      const loadWatts = (await witty.outputVolts()) * (await witty.outputAmps());
+      const at = clock.now();
+      const soc = counter.update(at, battery.amps, battery.busVolts);
+      const batteryWatts = battery.busVolts * battery.amps;
+      let pvWatts: number;
+      let pvMeasured = false;
+      if (panelMonitor !== undefined) {
+        const panel = await panelMonitor.read();
+        pvWatts = Math.max(0, panel.busVolts * panel.amps);
+        pvMeasured = true;
+      } else {
+        // Whatever the battery does not supply, the panel does: P_pv ≈ P_batt + P_load / η (charge
+        // controller losses ignored). Clamped at 0: a negative value is measurement noise at night.
+        pvWatts = Math.max(0, batteryWatts + loadWatts / efficiency);
+      }
+      return {
+        at,
+        batteryVolts: battery.busVolts,
+        batteryAmps: battery.amps,
+        stateOfCharge: soc.stateOfCharge,
+        pvWatts,
+        loadWatts,
+        atRest: soc.atRest,
+        pvMeasured,
+      };
+    },
+
+    async sleepUntil(at: Date) {
+      await witty.setStartupAlarm(at, new Date(clock.now()));
+      await powerOff();
+    },
+
+    onShutdownRequest(listener: () => void) {
+      shutdownListeners.push(listener);
+      watchHalt();
+    },
+
+    async close() {
+      unwatch?.();
+      unwatch = undefined;
+      shutdownListeners.length = 0;
+      gpio?.sysUp.unexport();
+      gpio?.halt.unexport();
+      await bus.close();
+    },
+  };
+}

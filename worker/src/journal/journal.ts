@@ -1,0 +1,245 @@
+// The worker's journal: one SQLite file that says, for every task it accepted, how far the task
+// got. A Pi loses power as a matter of course, so every step is recorded (synchronous = FULL)
+// before the agent acts on it, and the agent's recovery reads nothing but this file and the chain.
+import { DatabaseSync } from "node:sqlite";
+
+import type { Assignment } from "@sunpool/sdk";
+
+import { MIGRATIONS } from "./migrations.js";
+
+/**
+ * Where a task is. The happy path is
+ *   accepted → executed → published → pinned → sent → committed → revealed → done (trust >= 2)
+ *   accepted → executed → published → pinned → sent → done (trust 1)
+ * `sent`: the contribute/submit transaction may be in flight; recovery asks the chain.
+ * `failed`: this worker gave the task up (reported to the scheduler); `abandoned`: a deadline
+ * passed before the next step could be taken.
+ */
+export type TaskStep =
+  "accepted" | "executed" | "published" | "pinned" | "sent" | "committed" | "revealed" | "done" | "failed" | "abandoned";
+
+export const FINAL_STEPS: readonly TaskStep[] = ["done", "failed", "abandoned"];
+
+export interface JournaledTask {
+  taskId: string;
+  dealId: string;
+  index: number;
+  trust: number;
+  /** Unix seconds: the assignment's deadline. */
+  deadline: number;
+  assignment: Assignment;
+  step: TaskStep;
+  digest?: string;
+  location?: string;
+  energy?: { milliwattHours: number; solarShareBps: number };
+  transactionHash?: string;
+  /** The chain's height before the transaction was sent: where to look for its logs. */
+  fromBlock?: number;
+  reason?: string;
+  logTail?: string;
+  acceptedAt: number;
+}
+
+/** A move to `step`, with what that step needs (fields left out keep their journaled value). */
+export type TaskUpdate = { step: TaskStep } & Partial<
+  Pick<JournaledTask, "digest" | "location" | "energy" | "transactionHash" | "fromBlock" | "reason" | "logTail">
+>;
+
+interface TaskRow {
+  task_id: string;
+  deal_id: string;
+  idx: number;
+  trust: number;
+  deadline: number;
+  assignment: string;
+  step: TaskStep;
+  digest: string | null;
+  location: string | null;
+  milliwatt_hours: number | null;
+  solar_share_bps: number | null;
+  transaction_hash: string | null;
+  from_block: number | null;
+  reason: string | null;
+  log_tail: string | null;
+  accepted_at: number;
+}
+
+export class Journal {
+  readonly #db: DatabaseSync;
+
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    // FULL: a step is on disk before the agent acts on it, even across a power cut.
+    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    this.#migrate();
+  }
+
+  /** Records a new assignment; false if this task is already journaled (a repeated offer). */
+  accept(assignment: Assignment, now: number): boolean {
+    const result = this.#db
+      .prepare(
+        `INSERT INTO tasks (task_id, deal_id, idx, trust, deadline, assignment, step, accepted_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'accepted', ?, ?) ON CONFLICT (task_id) DO NOTHING`,
+      )
+      .run(
+        assignment.taskId,
+        assignment.dealId,
+        assignment.index,
+        Number(assignment.trust),
+        assignment.deadline,
+        JSON.stringify(assignment),
+        now,
+        now,
+      );
+    return result.changes === 1;
+  }
+
+  /** Moves a task to `update.step`, recording what that step needs (fields left out are kept). */
+  advance(taskId: string, update: TaskUpdate, now: number): void {
+    const result = this.#db
+      .prepare(
+        `UPDATE tasks SET step = ?, digest = COALESCE(?, digest), location = COALESCE(?, location),
+           milliwatt_hours = COALESCE(?, milliwatt_hours), solar_share_bps = COALESCE(?, solar_share_bps),
+           transaction_hash = COALESCE(?, transaction_hash), from_block = COALESCE(?, from_block), reason = COALESCE(?, reason),
+           log_tail = COALESCE(?, log_tail), updated_at = ?
+         WHERE task_id = ?`,
+      )
+      .run(
+        update.step,
+        update.digest ?? null,
+        update.location ?? null,
+        update.energy?.milliwattHours ?? null,
+        update.energy?.solarShareBps ?? null,
+        update.transactionHash ?? null,
+        update.fromBlock ?? null,
+        update.reason ?? null,
+        update.logTail ?? null,
+        now,
+        taskId,
+      );
+    if (result.changes !== 1) throw new Error(`journal has no task ${taskId}`);
+  }
+
+  get(taskId: string): JournaledTask | undefined {
+    const row = this.#db.prepare("SELECT * FROM tasks WHERE task_id = ?").get(taskId) as TaskRow | undefined;
+    return row === undefined ? undefined : toTask(row);
+  }
+
+  /** Tasks not yet in a final step, oldest first: what recovery resumes. */
+  open(): JournaledTask[] {
+    const rows = this.#db
+      .prepare("SELECT * FROM tasks WHERE step NOT IN ('done', 'failed', 'abandoned') ORDER BY accepted_at, task_id")
+      .all() as unknown as TaskRow[];
+    return rows.map(toTask);
+  }
+
+  /** Task counts by step, for status and metrics. */
+  counts(): Record<string, number> {
+    const rows = this.#db.prepare("SELECT step, COUNT(*) AS n FROM tasks GROUP BY step").all() as {
+      step: string;
+      n: number;
+    }[];
+    return Object.fromEntries(rows.map((row) => [row.step, row.n]));
+  }
+
+  recent(limit: number): JournaledTask[] {
+    const rows = this.#db
+      .prepare("SELECT * FROM tasks ORDER BY updated_at DESC, task_id LIMIT ?")
+      .all(limit) as unknown as TaskRow[];
+    return rows.map(toTask);
+  }
+
+  /** The app's learned energy and run time, if this worker ran it before. */
+  appEnergy(appId: string): { runs: number; wattHours: number; seconds: number } | undefined {
+    const row = this.#db.prepare("SELECT runs, watt_hours, seconds FROM app_energy WHERE app_id = ?").get(appId) as
+      { runs: number; watt_hours: number; seconds: number } | undefined;
+    return row === undefined ? undefined : { runs: row.runs, wattHours: row.watt_hours, seconds: row.seconds };
+  }
+
+  /** Folds one measured run into the app's averages (weight 0.3: recent runs count most). */
+  recordAppRun(appId: string, wattHours: number, seconds: number): void {
+    this.#db
+      .prepare(
+        `INSERT INTO app_energy (app_id, runs, watt_hours, seconds) VALUES (?, 1, ?, ?)
+         ON CONFLICT (app_id) DO UPDATE SET runs = runs + 1,
+           watt_hours = 0.7 * watt_hours + 0.3 * excluded.watt_hours, seconds = 0.7 * seconds + 0.3 * excluded.seconds`,
+      )
+      .run(appId, wattHours, seconds);
+  }
+
+  pvProfile(): Map<number, number> {
+    const rows = this.#db.prepare("SELECT slot, watts FROM pv_profile").all() as { slot: number; watts: number }[];
+    return new Map(rows.map((row) => [row.slot, row.watts]));
+  }
+
+  /** Folds one PV reading into its time-of-day slot (weight 0.2: a day's weather moves it, one cloud doesn't). */
+  recordPv(slot: number, watts: number): void {
+    this.#db
+      .prepare(
+        `INSERT INTO pv_profile (slot, watts, samples) VALUES (?, ?, 1)
+         ON CONFLICT (slot) DO UPDATE SET watts = 0.8 * watts + 0.2 * excluded.watts, samples = samples + 1`,
+      )
+      .run(slot, watts);
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.#db
+      .prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .run(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.#db.prepare("DELETE FROM meta WHERE key = ?").run(key);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #migrate(): void {
+    const { user_version: current } = this.#db.prepare("PRAGMA user_version").get() as { user_version: number };
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `the journal is at schema version ${current.toString()}, newer than this worker knows (${MIGRATIONS.length.toString()}); upgrade sunpool-worker`,
+      );
+    }
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        this.#db.exec(MIGRATIONS[version]!);
+        this.#db.exec(`PRAGMA user_version = ${(version + 1).toString()}`);
+        this.#db.exec("COMMIT");
+      } catch (error) {
+        this.#db.exec("ROLLBACK");
+        throw error;
+      }
+    }
+  }
+}
+
+function toTask(row: TaskRow): JournaledTask {
+  return {
+    taskId: row.task_id,
+    dealId: row.deal_id,
+    index: row.idx,
+    trust: row.trust,
+    deadline: row.deadline,
+    assignment: JSON.parse(row.assignment) as Assignment,
+    step: row.step,
+    ...(row.digest === null ? {} : { digest: row.digest }),
+    ...(row.location === null ? {} : { location: row.location }),
+    ...(row.milliwatt_hours === null
+      ? {}
+      : { energy: { milliwattHours: row.milliwatt_hours, solarShareBps: row.solar_share_bps ?? 0 } }),
+    ...(row.transaction_hash === null ? {} : { transactionHash: row.transaction_hash }),
+    ...(row.from_block === null ? {} : { fromBlock: row.from_block }),
+    ...(row.reason === null ? {} : { reason: row.reason }),
+    ...(row.log_tail === null ? {} : { logTail: row.log_tail }),
+    acceptedAt: row.accepted_at,
+  };
+}

@@ -1,0 +1,46 @@
+// Journal schema migrations, applied in order; `user_version` is the number applied.
+// Append only: a released migration is never edited.
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  -- One row per task this worker accepted. step is where the task is in its pipeline (see
+  -- journal.ts, TaskStep); every column a later step needs is written before that step begins,
+  -- so a restart at any instant resumes from the row alone.
+  CREATE TABLE tasks (
+    task_id TEXT PRIMARY KEY,
+    deal_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    trust INTEGER NOT NULL,
+    deadline INTEGER NOT NULL,
+    assignment TEXT NOT NULL,
+    step TEXT NOT NULL,
+    digest TEXT,
+    location TEXT,
+    milliwatt_hours INTEGER,
+    solar_share_bps INTEGER,
+    transaction_hash TEXT,
+    from_block INTEGER,
+    reason TEXT,
+    log_tail TEXT,
+    accepted_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX tasks_open ON tasks (step) WHERE step NOT IN ('done', 'failed', 'abandoned');
+
+  -- What this worker learned about each app's energy: exponentially weighted averages.
+  CREATE TABLE app_energy (
+    app_id TEXT PRIMARY KEY,
+    runs INTEGER NOT NULL,
+    watt_hours REAL NOT NULL,
+    seconds REAL NOT NULL
+  );
+
+  -- The panel's typical power by time of day (96 slots of 15 minutes), learned from samples.
+  CREATE TABLE pv_profile (
+    slot INTEGER PRIMARY KEY,
+    watts REAL NOT NULL,
+    samples INTEGER NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,178 @@
+// Wires a worker from its config: journal, wallet, chain client, IPFS node, Docker, board, energy
+// manager, execution, agent and metrics. The CLI calls this; tests call it with their own board.
+import { mkdir } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+
+import Docker from "dockerode";
+import type { Wallet } from "ethers";
+import { pino, type Logger } from "pino";
+
+import { createSunpoolClient, parseDeployment } from "@sunpool/sdk";
+import { createIpfsNode, type IpfsNode } from "@sunpool/sdk/node";
+
+import { startAgent, type Agent } from "./agent/agent.js";
+import { createExecution } from "./agent/execution.js";
+import type { BoardSource } from "./boardFactory.js";
+import type { WorkerConfig } from "./config.js";
+import { createBoardEnergyManager, createMainsEnergyManager, type EnergyManager } from "./energy/manager.js";
+import { PvForecast } from "./energy/forecast.js";
+import { DEFAULT_ENERGY_POLICY, restoredStateOfCharge, type EnergyPolicyConfig } from "./energy/policy.js";
+import { hostPlatform } from "./executor/images.js";
+import type { Board } from "./hardware/board.js";
+import { systemClock } from "./hardware/clock.js";
+import { Journal } from "./journal/journal.js";
+import { createMetrics, serveMetrics } from "./metrics.js";
+
+export const WORKER_VERSION = "0.1.0";
+
+export interface StartWorkerOptions {
+  config: WorkerConfig;
+  wallet: Wallet;
+  /** The board (real or simulated), already created; none for a mains-powered host. */
+  board?: Board;
+  /**
+   * Or: where to open the board from, given the state of charge to count from (restored from the
+   * journal after a planned sleep; undefined after an unplanned cut: the voltage is the guide).
+   */
+  boardSource?: BoardSource;
+  logger?: Logger;
+  /**
+   * Told when a task starts and stops: a simulated board draws the Pi's busy power meanwhile, as
+   * the real one does when Docker loads its cores.
+   */
+  simulatedLoad?: (busy: boolean) => void;
+  /** An IPFS node to use instead of starting one (tests share one per process). */
+  ipfs?: IpfsNode;
+}
+
+export interface RunningWorker {
+  agent: Agent;
+  journal: Journal;
+  energy: EnergyManager;
+  metricsUrl?: string;
+  /** Stops the agent (gracefully) and frees everything. */
+  stop(): Promise<void>;
+}
+
+export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
+  const { config } = options;
+  const log = options.logger ?? pino({ level: config.logLevel });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const journal = new Journal(join(config.dataDir, "journal.sqlite"));
+  const policy =
+    config.board.kind === "none"
+      ? undefined
+      : { ...DEFAULT_ENERGY_POLICY, ...config.energy, batteryWattHours: batteryWattHours(config.board.battery) };
+  const source = options.boardSource;
+  const board = options.board ?? (await source?.open(policy && restoreStateOfCharge(journal, policy, source.clock.now())));
+  const clock = board?.clock ?? systemClock;
+
+  const deployment = parseDeployment(JSON.parse(await readFile(config.deployment, "utf8")) as unknown);
+  const client = await createSunpoolClient({ deployment, rpcUrl: config.rpcUrl, signer: options.wallet });
+  const ipfs =
+    options.ipfs ??
+    (await createIpfsNode({
+      repo: join(config.dataDir, "ipfs"),
+      ...(config.ipfs.listen === undefined ? {} : { listen: config.ipfs.listen }),
+    }));
+  const docker = new Docker({ socketPath: config.docker.socketPath });
+
+  if (board !== undefined) {
+    const up = await board.start();
+    log.info(up, "board started");
+  }
+  const energy =
+    board === undefined || policy === undefined
+      ? createMainsEnergyManager()
+      : createBoardEnergyManager(board, journal, policy, options.simulatedLoad);
+  const persistCharge = () => {
+    const last = energy.last;
+    if (last === undefined) return;
+    journal.setMeta(
+      PERSISTED_CHARGE,
+      JSON.stringify({ stateOfCharge: last.stateOfCharge, pvWatts: last.pvWatts, atMs: last.at }),
+    );
+  };
+
+  const execution = createExecution({ docker, ipfs, energy, tasksDir: join(config.dataDir, "tasks"), now: () => clock.now() });
+  const metrics = createMetrics(journal, energy);
+  const served = config.metrics === undefined ? undefined : await serveMetrics(metrics, config.metrics.host, config.metrics.port);
+
+  const agent = await startAgent({
+    schedulerUrl: config.scheduler,
+    workerpool: config.workerpool,
+    client,
+    signer: options.wallet,
+    address: options.wallet.address,
+    journal,
+    ipfs,
+    energy,
+    now: () => clock.now(),
+    sleep: (ms, signal) => clock.sleep(ms, signal),
+    execution,
+    capabilities: {
+      platforms: [hostPlatform()],
+      cores: cpus().length,
+      memoryMiB: Math.floor(totalmem() / 1024 / 1024),
+      board: board?.kind ?? "none",
+      version: WORKER_VERSION,
+    },
+    heartbeatSeconds: config.heartbeatSeconds,
+    sleepWhenIdle: config.energy.sleep && board !== undefined,
+    ...(board === undefined
+      ? {}
+      : {
+          powerOffUntil: (at: number) => {
+            persistCharge();
+            return board.sleepUntil(new Date(at));
+          },
+        }),
+    log,
+  });
+  board?.onShutdownRequest(() => {
+    log.warn("the Witty Pi asks to shut down: stopping tasks");
+    void agent.stop();
+  });
+
+  let stopped = false;
+  return {
+    agent,
+    journal,
+    energy,
+    ...(served === undefined ? {} : { metricsUrl: served.url }),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await agent.stop();
+      persistCharge();
+      await served?.close();
+      if (options.ipfs === undefined) await ipfs.stop();
+      (client.provider as { destroy?: () => void }).destroy?.();
+      await board?.close();
+      journal.close();
+    },
+  };
+}
+
+const PERSISTED_CHARGE = "stateOfCharge";
+
+/**
+ * The state of charge saved at the last clean stop or planned sleep, advanced by what the panel
+ * probably charged meanwhile; undefined after an unplanned power cut (nothing was saved), which
+ * lets the battery monitor start from the voltage. Read once: a later cut must not reuse it.
+ */
+function restoreStateOfCharge(journal: Journal, policy: EnergyPolicyConfig, nowMs: number): number | undefined {
+  const saved = journal.getMeta(PERSISTED_CHARGE);
+  if (saved === undefined) return undefined;
+  journal.deleteMeta(PERSISTED_CHARGE);
+  const persisted = JSON.parse(saved) as { stateOfCharge: number; pvWatts: number; atMs: number };
+  return restoredStateOfCharge(policy, persisted, new PvForecast(journal.pvProfile(), persisted.atMs, persisted.pvWatts), nowMs);
+}
+
+/** Usable energy of the pack, Wh: cells x nominal cell voltage x capacity. */
+export function batteryWattHours(battery: { chemistry: "lifepo4" | "li-ion"; cells: number; capacityAh: number }): number {
+  const nominal = battery.chemistry === "lifepo4" ? 3.2 : 3.6;
+  return battery.cells * nominal * battery.capacityAh;
+}
