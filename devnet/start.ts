@@ -1,106 +1,348 @@
-// `npm run devnet`: the on-chain market on one machine — a Hardhat node on 127.0.0.1 with the
-// contracts deployed. The scheduler and the simulated solar workers join it as they are built
-// (issues 5, 4, 6). Ctrl-C stops everything. Runs on Node 24 directly (type stripping).
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, openSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
+// `npm run devnet`: the whole market on one machine, on 127.0.0.1 only — a Hardhat node with the
+// contracts, funded accounts, the local image registry with the demo apps pushed by digest for
+// linux/amd64 and linux/arm64, the pool's scheduler with its orders published, and worker agents on
+// simulated solar boards. Ctrl-C stops everything. Runs on Node 24 directly (type stripping).
+//
+// The chain lives in memory, so every start is a new market: the scheduler's and workers' state
+// from a previous run describes a chain that no longer exists and is cleared. Keystores are kept
+// (they are slow to encrypt and always hold the same test keys); --reset clears them too.
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { parseArgs, promisify } from "node:util";
 
+import { DEMO_APPS, devnetWallet, publishOrders, pushDemoImages, ROLE_INDEX, schedulerIpfsRepo, setUpMarket } from "./market.ts";
+import { checkPortFree, startService, waitForHttp, type Service } from "./processes.ts";
+import { WORKER_BOARDS } from "./workers.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
 const HOST = "127.0.0.1";
-const PORT = Number(process.env.SUNPOOL_DEVNET_PORT ?? 8545);
-const RPC_URL = `http://${HOST}:${PORT}`;
-const STATE_DIR = new URL("../.devnet/", import.meta.url);
+const PASSWORD = "sunpool-devnet";
 
 function fail(message: string): never {
   console.error(`devnet: ${message}`);
   process.exit(1);
 }
 
-async function checkPortFree(): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const server = createServer();
-    server.once("error", () =>
-      fail(
-        `port ${PORT} on ${HOST} is in use. Stop what listens there (ss -ltnp 'sport = :${PORT}') or set SUNPOOL_DEVNET_PORT.`,
-      ),
-    );
-    server.listen(PORT, HOST, () => server.close(() => resolve()));
-  });
-}
-
-async function waitForChain(chain: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (chain.exitCode !== null) fail(`the Hardhat node exited (code ${chain.exitCode}); see .devnet/chain.log`);
-    try {
-      const response = await fetch(RPC_URL, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  fail(`the Hardhat node did not answer on ${RPC_URL} within ${timeoutMs / 1000} s; see .devnet/chain.log`);
-}
-
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: "inherit", env: { ...process.env, SUNPOOL_RPC_URL: RPC_URL } });
-    child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code}`)),
-    );
-  });
-}
-
 const [major] = process.versions.node.split(".").map(Number);
 if ((major ?? 0) < 24)
   fail(`Node ${process.versions.node} is too old: run through npm (npm run devnet), which uses the project's Node 24.`);
-await checkPortFree();
-mkdirSync(STATE_DIR, { recursive: true });
-const started = Date.now();
-const log = openSync(new URL("chain.log", STATE_DIR), "w");
-// The node runs as our direct child (no npx/sh in between), so its exit means its port is free.
-const hardhatCli = fileURLToPath(new URL("../node_modules/hardhat/dist/src/cli.js", import.meta.url));
-const chain = spawn(process.execPath, [hardhatCli, "node", "--hostname", HOST, "--port", String(PORT)], {
-  stdio: ["ignore", log, log],
-  detached: true,
-});
-/** Stops the node's whole process group and waits for it, so its port is free when we exit. */
-async function stop(): Promise<void> {
-  if (chain.pid === undefined || chain.exitCode !== null || chain.signalCode !== null) return;
-  const exited = new Promise((resolve) => chain.once("exit", resolve));
-  process.kill(-chain.pid, "SIGTERM");
-  const timer = setTimeout(() => chain.pid !== undefined && process.kill(-chain.pid, "SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
+
+let flags: { workers: string; dishonest: string; reset: boolean; help: boolean };
+try {
+  flags = parseArgs({
+    options: {
+      workers: { type: "string", default: "3" },
+      dishonest: { type: "string", default: "0" },
+      reset: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }).values;
+} catch (error) {
+  fail(`${(error as Error).message}. Usage: npm run devnet -- [--workers N] [--dishonest K] [--reset]`);
 }
+if (flags.help) {
+  console.log(`Usage: npm run devnet -- [--workers N] [--dishonest K] [--reset]
+
+  --workers N   worker agents on simulated solar boards (1-${WORKER_BOARDS.length.toString()}, default 3)
+  --dishonest K the last K workers return made-up results (to watch consensus slash them; default 0)
+  --reset       also forget the keystores kept in .devnet/keys (the chain always starts fresh)
+
+Environment: SUNPOOL_DEVNET_PORT (chain, default 8545), SUNPOOL_DEVNET_SCHEDULER_PORT (default 7300).
+State and logs: .devnet/ (docs/devnet.md).`);
+  process.exit(0);
+}
+const workerCount = Number(flags.workers);
+if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > WORKER_BOARDS.length)
+  fail(`--workers must be an integer from 1 to ${WORKER_BOARDS.length.toString()}, got '${flags.workers}'`);
+
+const dishonest = Number(flags.dishonest);
+if (!Number.isInteger(dishonest) || dishonest < 0 || dishonest >= workerCount)
+  fail(
+    `--dishonest must be an integer from 0 to ${(workerCount - 1).toString()} (fewer than --workers), got '${flags.dishonest}'`,
+  );
+
+const CHAIN_PORT = Number(process.env.SUNPOOL_DEVNET_PORT ?? 8545);
+const SCHEDULER_PORT = Number(process.env.SUNPOOL_DEVNET_SCHEDULER_PORT ?? 7300);
+const RPC_URL = `http://${HOST}:${CHAIN_PORT.toString()}`;
+const SCHEDULER_URL = `http://${HOST}:${SCHEDULER_PORT.toString()}`;
+// SUNPOOL_DEVNET_STATE moves the state elsewhere (the end-to-end tests use a temporary folder so
+// that they never clear the state of a devnet a developer is running).
+const STATE = resolve(process.env.SUNPOOL_DEVNET_STATE ?? join(ROOT, ".devnet"));
+const KEYS = join(STATE, "keys");
+const RUN = join(STATE, "run");
+const LOGS = join(STATE, "logs");
+
+const services: Service[] = [];
+let stopping = false;
+/**
+ * Workers first, together (they stop their containers and persist their journals), then the
+ * scheduler, then the chain they both talk to.
+ */
+async function stopAll(): Promise<void> {
+  stopping = true;
+  const workers = services.filter((service) => service.name.startsWith("worker"));
+  await Promise.all(workers.map((worker) => worker.stop()));
+  for (const service of services.filter((s) => !workers.includes(s)).reverse()) await service.stop();
+}
+// A second Ctrl-C while stopping must not orphan the parts (they run in their own process groups).
+let signalled = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (signalled) return;
+    signalled = true;
     console.log("\ndevnet: stopping");
-    void stop().then(() => process.exit(0));
+    void stopAll().then(() => process.exit(0));
   });
 }
 
+const started = Date.now();
 try {
-  // Compile the contracts only (not the Solidity tests) while the node starts.
+  await preflight();
+  if (flags.reset) await rm(KEYS, { recursive: true, force: true });
+  await rm(RUN, { recursive: true, force: true });
+  await rm(LOGS, { recursive: true, force: true });
+  await mkdir(RUN, { recursive: true });
+  await mkdir(LOGS, { recursive: true });
+  await mkdir(KEYS, { recursive: true });
+
+  const chain = startService(
+    "Hardhat node",
+    [join(ROOT, "node_modules/hardhat/dist/src/cli.js"), "node", "--hostname", HOST, "--port", CHAIN_PORT.toString()],
+    {
+      log: join(LOGS, "chain.log"),
+    },
+  );
+  services.push(chain);
+  // Independent steps overlap: compiling, the images and the keystores do not need the chain.
   const build = run("npx", ["hardhat", "build", "--quiet", "--no-tests"]);
-  await waitForChain(chain, 60_000);
+  const images = pushDemoImages();
+  const keystores = writeKeystores(workerCount);
+  await waitForHttp(chain, RPC_URL, 60_000, rpcRequest("eth_chainId"));
   await build;
   // A new node is a new chain 31337: Ignition's journal of the previous devnet describes contracts
   // that no longer exist and would make it skip the deployment.
-  rmSync(new URL("../ignition/deployments/chain-31337/", import.meta.url), { recursive: true, force: true });
-  await run("npx", ["hardhat", "run", "--no-compile", "--network", "localhost", "scripts/deploy.ts"]);
+  await rm(join(ROOT, "ignition/deployments/chain-31337"), { recursive: true, force: true });
+  await run("npx", ["hardhat", "run", "--no-compile", "--network", "localhost", "scripts/deploy.ts"], { quiet: true });
+  const deploymentFile = join(ROOT, "deployments/31337.json");
+  const { parseDeployment } = await import("@sunpool/sdk");
+  const deployment = parseDeployment(JSON.parse(await readFile(deploymentFile, "utf8")), deploymentFile);
+
+  const schedulerDir = join(RUN, "scheduler");
+  const { createIpfsNode } = await import("@sunpool/sdk/node");
+  const market = await setUpMarket({
+    deployment,
+    rpcUrl: RPC_URL,
+    workers: workerCount,
+    images: await images,
+    // The dataset goes into the scheduler's own IPFS repository: its always-on node serves it.
+    addDataset: async (fileName, content) => {
+      const node = await createIpfsNode({ repo: schedulerIpfsRepo(schedulerDir) });
+      try {
+        return await node.addFiles([{ path: fileName, content }]);
+      } finally {
+        await node.stop();
+      }
+    },
+  });
+  const keys = await keystores;
+
+  const schedulerConfig = join(schedulerDir, "scheduler.config.json");
+  await writeJson(schedulerConfig, {
+    rpcUrl: RPC_URL,
+    deployment: deploymentFile,
+    workerpool: market.workerpoolId,
+    keystore: keys.scheduler,
+    dataDir: schedulerDir,
+    listen: { host: HOST, port: SCHEDULER_PORT },
+    workers: { heartbeatSeconds: 2 },
+    chain: { pollSeconds: 0.25 },
+    logLevel: "info",
+  });
+  const scheduler = startService("scheduler", [join(ROOT, "scheduler/dist/cli.js"), "start", "--config", schedulerConfig], {
+    log: join(LOGS, "scheduler.log"),
+    env: { SUNPOOL_SCHEDULER_PASSWORD: PASSWORD },
+  });
+  services.push(scheduler);
+  await waitForHttp(scheduler, `${SCHEDULER_URL}/healthz`, 30_000);
+  await publishOrders({ deployment, rpcUrl: RPC_URL, schedulerUrl: SCHEDULER_URL, market });
+
+  for (let i = 0; i < workerCount; i++) {
+    const folder = join(RUN, `worker-${(i + 1).toString()}`);
+    const config = join(folder, "worker.config.json");
+    await writeJson(config, {
+      scheduler: SCHEDULER_URL,
+      rpcUrl: RPC_URL,
+      deployment: deploymentFile,
+      workerpool: market.workerpoolId,
+      keystore: keys.workers[i],
+      dataDir: join(folder, "data"),
+      board: WORKER_BOARDS[i]!.board,
+      heartbeatSeconds: 2,
+      logLevel: "info",
+    });
+    services.push(
+      startService(
+        `worker ${(i + 1).toString()}`,
+        ["--max-semi-space-size=1", join(ROOT, "worker/dist/cli.js"), "start", "--config", config],
+        {
+          log: join(LOGS, `worker-${(i + 1).toString()}.log`),
+          env: { SUNPOOL_WORKER_PASSWORD: PASSWORD, ...(i >= workerCount - dishonest ? { SUNPOOL_WORKER_TAMPER: "1" } : {}) },
+        },
+      ),
+    );
+  }
+  await waitForHttp(scheduler, `${SCHEDULER_URL}/v1/status`, 60_000, undefined, async (response) => {
+    const status = (await response.json()) as { workers: { online: number } };
+    return status.workers.online >= workerCount;
+  });
+
+  const requesterConfig = join(STATE, "sunpool.config.json");
+  await writeJson(requesterConfig, {
+    rpcUrl: RPC_URL,
+    schedulerUrl: SCHEDULER_URL,
+    keystore: relative(STATE, keys.requester),
+    deployment: { ...deployment, chainId: deployment.chainId.toString() },
+  });
+  const summary = {
+    rpcUrl: RPC_URL,
+    schedulerUrl: SCHEDULER_URL,
+    deployment: { ...deployment, chainId: deployment.chainId.toString() },
+    workerpool: market.workerpoolId,
+    apps: Object.fromEntries(market.apps.map((app) => [app.name, app])),
+    datasets: Object.fromEntries(market.datasets.map(({ name, id, cid }) => [name, { id, cid }])),
+    accounts: {
+      requester: devnetWallet(ROLE_INDEX.requester).address,
+      appOwner: devnetWallet(ROLE_INDEX.appOwner).address,
+      scheduler: devnetWallet(ROLE_INDEX.scheduler).address,
+      workers: Array.from({ length: workerCount }, (_, i) => devnetWallet(ROLE_INDEX.firstWorker + i).address),
+    },
+    requesterConfig,
+    password: PASSWORD,
+  };
+  await writeJson(join(STATE, "devnet.json"), summary);
+  printReady(summary, (Date.now() - started) / 1000);
+  watchForCrashes();
 } catch (error) {
-  await stop();
+  await stopAll();
   fail(error instanceof Error ? error.message : String(error));
 }
-console.log(`
-devnet ready in ${((Date.now() - started) / 1000).toFixed(1)} s: chain at ${RPC_URL} (log: .devnet/chain.log)
-Accounts: the Hardhat node's 20 funded test accounts; the first holds the SunpoolToken supply.
-Try next:
-  npx hardhat console --network localhost      # then: const hub = await ethers.getContractAt("SunpoolHub", "<hub>")
+
+async function preflight(): Promise<void> {
+  for (const [folder, what] of [
+    ["sdk/dist", "the SDK"],
+    ["scheduler/dist", "the scheduler"],
+    ["worker/dist", "the worker"],
+  ] as const) {
+    if (!existsSync(join(ROOT, folder)))
+      fail(`${what} is not built (${folder} is missing): run bash scripts/setup.sh once, or npm run build.`);
+  }
+  await checkPortFree(HOST, CHAIN_PORT, "the chain", "SUNPOOL_DEVNET_PORT");
+  await checkPortFree(HOST, SCHEDULER_PORT, "the scheduler", "SUNPOOL_DEVNET_SCHEDULER_PORT");
+  try {
+    await promisify(execFile)("bash", [join(ROOT, "scripts/docker.sh"), "ensure"], { timeout: 300_000 });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? "";
+    fail(`no Docker engine and image registry: bash scripts/docker.sh ensure failed.\n${stderr.trim()}`);
+  }
+}
+
+/** Encrypted keystores of the devnet's test keys, written once and kept in .devnet/keys. */
+async function writeKeystores(workers: number) {
+  const { writeKeystore } = await import("@sunpool/sdk/node");
+  const write = async (name: string, index: number) => {
+    const path = join(KEYS, `${name}.json`);
+    if (!existsSync(path)) await writeKeystore({ path, password: PASSWORD, privateKey: devnetWallet(index).privateKey });
+    return path;
+  };
+  const requester = await write("requester", ROLE_INDEX.requester);
+  const scheduler = await write("scheduler", ROLE_INDEX.scheduler);
+  const workerKeys: string[] = [];
+  for (let i = 0; i < workers; i++) workerKeys.push(await write(`worker-${(i + 1).toString()}`, ROLE_INDEX.firstWorker + i));
+  return { requester, scheduler, workers: workerKeys };
+}
+
+function run(command: string, args: string[], options: { quiet?: boolean } = {}): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      command,
+      args,
+      { cwd: ROOT, env: { ...process.env, SUNPOOL_RPC_URL: RPC_URL }, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        if (error === null) {
+          if (options.quiet !== true && stdout.trim() !== "") console.log(stdout.trim());
+          resolvePromise();
+        } else reject(new Error(`${command} ${args.join(" ")} failed:\n${stderr || stdout}`));
+      },
+    );
+  });
+}
+
+function rpcRequest(method: string): RequestInit {
+  return {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: [] }),
+  };
+}
+
+/** A path as the user would type it from the repository's root. */
+function shown(path: string): string {
+  const inside = relative(ROOT, path);
+  return inside.startsWith("..") ? path : inside;
+}
+
+async function writeJson(path: string, value: unknown): Promise<void> {
+  await mkdir(resolve(path, ".."), { recursive: true });
+  await writeFile(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/** A part that dies while the devnet runs takes the devnet down with a pointer to its log. */
+function watchForCrashes(): void {
+  for (const service of services) {
+    void service.exited.then(async () => {
+      if (stopping) return;
+      console.error(`devnet: the ${service.name} exited unexpectedly; see ${shown(service.log)}. Stopping the rest.`);
+      await stopAll();
+      process.exit(1);
+    });
+  }
+}
+
+function printReady(
+  summary: {
+    rpcUrl: string;
+    schedulerUrl: string;
+    deployment: { hub: string };
+    workerpool: string;
+    apps: Record<string, { id: string; datasetId?: string }>;
+    accounts: { requester: string; workers: string[] };
+  },
+  seconds: number,
+): void {
+  const wordcount = summary.apps[DEMO_APPS[0]]!;
+  const primes = summary.apps[DEMO_APPS[1]]!;
+  console.log(`
+devnet ready in ${seconds.toFixed(1)} s
+  chain       ${summary.rpcUrl} (chain id 31337; hub ${summary.deployment.hub})
+  scheduler   ${summary.schedulerUrl} (workerpool ${summary.workerpool})
+  registry    http://127.0.0.1:5000 (demo images for linux/amd64 and linux/arm64)
+  workers     ${WORKER_BOARDS.slice(0, summary.accounts.workers.length)
+    .map((worker) => worker.label)
+    .join("; ")}
+  requester   ${summary.accounts.requester} (200 SUN deposited)
+  apps        wordcount ${wordcount.id}
+              primes    ${primes.id}
+  state, logs ${shown(STATE)}/ (addresses and ids: devnet.json there)
+
+Try next, in another terminal at the repository's root:
+  export SUNPOOL_CONFIG=${shown(join(STATE, "sunpool.config.json"))} SUNPOOL_PASSWORD=${PASSWORD}
+  npx sunpool account balance
+  npx sunpool run ${wordcount.id} --dataset ${wordcount.datasetId ?? "?"} --arg 1
+  npx sunpool run ${primes.id} --volume 10 --arg 1000000 --arg 10 --out results/primes
+  npx sunpool run ${wordcount.id} --dataset ${wordcount.datasetId ?? "?"} --trust 3 --arg 1
+  curl -s ${summary.schedulerUrl}/v1/status
+
 Ctrl-C stops the devnet.`);
+}

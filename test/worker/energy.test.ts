@@ -143,6 +143,21 @@ describe("worker energy manager: rules", function () {
     expect(meter.receipt()).to.deep.equal({ milliwattHours: 6000, solarShareBps: 7500 });
     expect(meter.seconds).to.equal(3600);
   });
+
+  it("the meter holds the last reading to the end of a task shorter than the board's sampling", function () {
+    const meter = new EnergyMeter(0);
+    meter.add(0, 7.2, 0);
+    meter.add(0, 7.2, 0); // the board had no newer conversion when the task ended
+    expect(meter.receipt().milliwattHours).to.equal(0);
+    meter.extendTo(1_500); // the task ran 1.5 s
+    expect(meter.receipt()).to.deep.equal({ milliwattHours: 3, solarShareBps: 0 });
+    const blink = new EnergyMeter(0);
+    blink.add(0, 6.4, 6.4);
+    blink.add(200, 6.4, 6.4); // 0.36 mWh: reported as the smallest non-zero receipt
+    expect(blink.receipt()).to.deep.equal({ milliwattHours: 1, solarShareBps: 10_000 });
+    meter.extendTo(1_000); // never backwards
+    expect(meter.seconds).to.equal(1.5);
+  });
 });
 
 describe("worker energy manager: a simulated week on each TMY3 site", function () {

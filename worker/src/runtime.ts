@@ -96,7 +96,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     );
   };
 
-  const execution = createExecution({ docker, ipfs, energy, tasksDir: join(config.dataDir, "tasks"), now: () => clock.now() });
+  const execution = createExecution({
+    docker,
+    ipfs,
+    energy,
+    tasksDir: join(config.dataDir, "tasks"),
+    now: () => clock.now(),
+    worker: options.wallet.address,
+  });
   const metrics = createMetrics(journal, energy);
   const served = config.metrics === undefined ? undefined : await serveMetrics(metrics, config.metrics.host, config.metrics.port);
 

@@ -75,11 +75,14 @@ export async function sendHeartbeat(client: SchedulerClient, heartbeat: Heartbea
 /** The worker's next assignment, waiting up to `waitSeconds` (at most 25) for one; undefined if none. */
 export async function pullAssignment(
   client: SchedulerClient,
-  parameters: { waitSeconds?: number } = {},
+  parameters: { waitSeconds?: number; signal?: AbortSignal } = {},
 ): Promise<Assignment | undefined> {
   const query = { waitSeconds: parameters.waitSeconds ?? 0 };
   const response = await call(client, async () => {
-    const result = await client.api.POST("/v1/workers/assignments", { params: { query } });
+    const result = await client.api.POST("/v1/workers/assignments", {
+      params: { query },
+      ...(parameters.signal === undefined ? {} : { signal: parameters.signal }),
+    });
     // 204 No Content: nothing to do; map it to a value `call` passes through.
     return result.response.status === 204 ? { data: null, response: result.response } : result;
   });

@@ -33,6 +33,8 @@ export interface ExecutionOptions {
   tasksDir: string;
   /** Unix milliseconds (the board's clock). */
   now(): number;
+  /** The worker's address: its containers are named after it and the task. */
+  worker: string;
 }
 
 export function createExecution(options: ExecutionOptions): Pick<PipelineContext, "execute" | "readResult" | "cleanUp"> {
@@ -47,7 +49,7 @@ export function createExecution(options: ExecutionOptions): Pick<PipelineContext
       const { assignment } = task;
       // A container left by a run this agent did not see finish (killed, crashed) is discarded:
       // its output may be partial, and the energy it used was not metered.
-      await removeTaskContainer(options.docker, task.taskId);
+      await removeTaskContainer(options.docker, task.taskId, options.worker);
       await rm(folders(task).root, { recursive: true, force: true });
       await mkdir(input, { recursive: true });
       await chmod(input, 0o755);
@@ -74,6 +76,7 @@ export function createExecution(options: ExecutionOptions): Pick<PipelineContext
           {
             taskId: task.taskId,
             index: task.index,
+            worker: options.worker,
             app: { image: assignment.app.image, imageDigest: assignment.app.imageDigest, resources: assignment.app.needs },
             params,
             inputDir: input,
@@ -82,6 +85,7 @@ export function createExecution(options: ExecutionOptions): Pick<PipelineContext
           { signal, onStarted: () => failpoint("container-started") },
         );
         await read();
+        meter.extendTo(options.now());
         const logTail = [result.logs.stderr, result.logs.stdout].filter((text) => text.length > 0).join("\n--- stdout ---\n");
         if (result.status !== "succeeded" || result.digest === undefined || result.files === undefined) {
           return { ok: false, reason: `${result.status}: ${result.reason ?? "the app failed"}`, logTail };
@@ -111,7 +115,7 @@ export function createExecution(options: ExecutionOptions): Pick<PipelineContext
       return files;
     },
     async cleanUp(task) {
-      await removeTaskContainer(options.docker, task.taskId).catch(() => undefined);
+      await removeTaskContainer(options.docker, task.taskId, options.worker).catch(() => undefined);
       await rm(folders(task).root, { recursive: true, force: true });
     },
   };

@@ -33,6 +33,14 @@ export class EnergyMeter {
     this.#lastPv = pvWatts;
   }
 
+  /**
+   * Holds the last sample's power up to `atMs`. A board reports a conversion, not an instant: the
+   * last reading can predate the end of a short task, which would otherwise be metered as ~0 Wh.
+   */
+  extendTo(atMs: number): void {
+    if (this.#lastAt !== undefined && atMs > this.#lastAt) this.add(atMs, this.#lastLoad, this.#lastPv);
+  }
+
   get seconds(): number {
     return ((this.#lastAt ?? this.#startedAt) - this.#startedAt) / 1000;
   }
@@ -42,7 +50,9 @@ export class EnergyMeter {
   }
 
   receipt(): EnergyReceipt {
-    const milliwattHours = Math.min(2 ** 32 - 1, Math.round(this.#loadWattSeconds / 3.6));
+    // A sub-second task draws well under 1 mWh: it is reported as 1, never as the 0 of no metering.
+    const rounded = Math.round(this.#loadWattSeconds / 3.6);
+    const milliwattHours = Math.min(2 ** 32 - 1, this.#loadWattSeconds > 0 ? Math.max(1, rounded) : 0);
     const solarShareBps =
       this.#loadWattSeconds === 0 ? 0 : Math.min(10_000, Math.round((this.#solarWattSeconds / this.#loadWattSeconds) * 10_000));
     return { milliwattHours, solarShareBps };

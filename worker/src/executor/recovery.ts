@@ -37,8 +37,8 @@ export async function findTaskContainers(docker: Docker): Promise<TaskContainer[
  * Collects the result of a task container that exited while the agent was away, then removes it.
  * Returns undefined if the task has no container or it is still running (stop or remove it then).
  */
-export async function collectTaskContainer(docker: Docker, taskId: string): Promise<TaskRunResult | undefined> {
-  const container = docker.getContainer(containerName(taskId));
+export async function collectTaskContainer(docker: Docker, taskId: string, worker?: string): Promise<TaskRunResult | undefined> {
+  const container = docker.getContainer(containerName(taskId, worker));
   let info;
   try {
     info = await container.inspect();
@@ -57,8 +57,8 @@ export async function collectTaskContainer(docker: Docker, taskId: string): Prom
 }
 
 /** Stops (SIGKILL) and removes the container of a task, if any. Returns whether one existed. */
-export async function removeTaskContainer(docker: Docker, taskId: string): Promise<boolean> {
-  const container = docker.getContainer(containerName(taskId));
+export async function removeTaskContainer(docker: Docker, taskId: string, worker?: string): Promise<boolean> {
+  const container = docker.getContainer(containerName(taskId, worker));
   try {
     await container.remove({ force: true, v: true });
     return true;

@@ -58,6 +58,8 @@ export interface ExecutorTask {
   taskId: string;
   /** The task's index in its deal (the app sees it as SUNPOOL_TASK_INDEX). */
   index?: number;
+  /** The worker's address, part of the container's name (see containerName). */
+  worker?: string;
   /** The app as registered: image, digest and resources. */
   app: { image: string; imageDigest: string; resources: AppResources };
   /** The params document (already checked against the order's params digest). */
@@ -103,9 +105,13 @@ export function defaultTimeoutSeconds(resources: AppResources): number {
   return Math.max(30, resources.expectedSeconds * 3);
 }
 
-/** The container name of a task (one container per task and worker). */
-export function containerName(taskId: string): string {
-  return `sunpool-task-${checkTaskId(taskId).slice(2)}`;
+/**
+ * The container name of a task: one container per task and worker. `worker` (the worker's
+ * address) keeps replicas of one task apart when several workers share an engine (the devnet).
+ */
+export function containerName(taskId: string, worker?: string): string {
+  const base = `sunpool-task-${checkTaskId(taskId).slice(2)}`;
+  return worker === undefined ? base : `${base}-${worker.slice(2, 10).toLowerCase()}`;
 }
 
 /** The engine's create options for `task` (image must already be verified by pullImageByDigest). */
@@ -136,7 +142,7 @@ export function containerSpec(task: ExecutorTask): ContainerCreateOptions {
   }
 
   return {
-    name: containerName(taskId),
+    name: containerName(taskId, task.worker),
     Image: imageReference(task.app),
     ...(task.params.args === undefined ? {} : { Cmd: [...task.params.args] }),
     Env: env,

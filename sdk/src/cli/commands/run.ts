@@ -34,7 +34,9 @@ interface RunOptions {
 
 function describeTask(task: TaskView): string {
   const energy = task.energy.map(
-    (e) => `${(e.milliwattHours / 1000).toFixed(3)} Wh (${(e.solarShareBps / 100).toFixed(0)}% solar) by ${e.worker}`,
+    (e) =>
+      `${e.milliwattHours >= 1000 ? `${(e.milliwattHours / 1000).toFixed(3)} Wh` : `${e.milliwattHours.toString()} mWh`} ` +
+      `(${(e.solarShareBps / 100).toFixed(0)}% solar) by ${e.worker}`,
   );
   return `task ${task.index} of deal ${task.dealId.slice(0, 10)}…: ${task.outcome}${energy.length > 0 ? `; energy ${energy.join(", ")}` : ""}`;
 }
