@@ -163,6 +163,8 @@ try {
   const scheduler = startService("scheduler", [join(ROOT, "scheduler/dist/cli.js"), "start", "--config", schedulerConfig], {
     log: join(LOGS, "scheduler.log"),
     env: { SUNPOOL_SCHEDULER_PASSWORD: PASSWORD },
+    restart: true,
+    pidFile: join(RUN, "scheduler.pid"),
   });
   services.push(scheduler);
   await waitForHttp(scheduler, `${SCHEDULER_URL}/healthz`, 30_000);
@@ -188,6 +190,8 @@ try {
         ["--max-semi-space-size=1", join(ROOT, "worker/dist/cli.js"), "start", "--config", config],
         {
           log: join(LOGS, `worker-${(i + 1).toString()}.log`),
+          restart: true,
+          pidFile: join(RUN, `worker-${(i + 1).toString()}.pid`),
           env: { SUNPOOL_WORKER_PASSWORD: PASSWORD, ...(i >= workerCount - dishonest ? { SUNPOOL_WORKER_TAMPER: "1" } : {}) },
         },
       ),
@@ -298,12 +302,12 @@ async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFile(path, JSON.stringify(value, null, 2) + "\n");
 }
 
-/** A part that dies while the devnet runs takes the devnet down with a pointer to its log. */
+/** A part that dies for good (the chain, or a part crashing in a loop) takes the devnet down. */
 function watchForCrashes(): void {
   for (const service of services) {
-    void service.exited.then(async () => {
+    void service.failed.then(async (reason) => {
       if (stopping) return;
-      console.error(`devnet: the ${service.name} exited unexpectedly; see ${shown(service.log)}. Stopping the rest.`);
+      console.error(`devnet: ${reason}; see ${shown(service.log)}. Stopping the rest.`);
       await stopAll();
       process.exit(1);
     });

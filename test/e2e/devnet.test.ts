@@ -9,13 +9,17 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { Contract, JsonRpcProvider } from "ethers";
 
+import { dockerClient } from "../helpers/docker.js";
 import {
   expectedWordCounts,
   parseCounts,
+  readPid,
   REPO_ROOT,
   startDevnet,
   sunpool,
+  waitFor,
   waitForDevnet,
+  waitForStatus,
   type CliOutcome,
   type DevnetInfo,
   type RunningDevnet,
@@ -37,6 +41,35 @@ interface RunOutput {
 function json<T>(outcome: CliOutcome): T {
   expect(outcome.code, `${outcome.stderr}\n${outcome.stdout}`).to.equal(0);
   return JSON.parse(outcome.stdout) as T;
+}
+
+/** The requester's free escrow balance, through the CLI. */
+async function escrow(info: DevnetInfo, project: string): Promise<bigint> {
+  return BigInt(json<{ balance: string }>(await sunpool(info, project, ["account", "balance", "--json"])).balance);
+}
+
+async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  return ((await response.json()) as { result: unknown }).result;
+}
+
+/** The name of the first task container the engine runs (polling until there is one). */
+async function waitForTaskContainer(): Promise<string> {
+  let names: string[] = [];
+  await waitFor(
+    () => names.length > 0,
+    60_000,
+    "a task container",
+    async () => {
+      const running = await dockerClient().listContainers({ filters: { name: ["sunpool-task-"] } });
+      names = running.map((container) => container.Names[0]!.replace(/^\//, ""));
+    },
+  );
+  return names[0]!;
 }
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -126,12 +159,178 @@ describe("npm run devnet: the whole market, driven through the sunpool CLI", fun
     expect(readdirSync(join(project, "primes"))).to.have.length(10);
   });
 
+  it("the scheduler killed mid-flow is started again; the request completes, nothing is done twice", async function () {
+    const app = info.apps.primes!;
+    const running = sunpool(info, project, [
+      "run",
+      app.id,
+      "--volume",
+      "2",
+      "--arg",
+      "2000000",
+      "--arg",
+      "2",
+      "--out",
+      "restart",
+      "--json",
+    ]);
+    await waitForTaskContainer();
+    process.kill(readPid(devnet, "scheduler"), "SIGKILL");
+    const outcome = json<RunOutput & { deals: unknown[] }>(await running);
+    expect(outcome.deals, "one deal: the request was matched once").to.have.length(1);
+    expect(outcome.tasks.map((task) => task.outcome)).to.deep.equal(["completed", "completed"]);
+    let primes = 0;
+    for (const task of outcome.tasks) {
+      primes += Number(/count (\d+)/.exec(readFileSync(join(task.folder!, "primes.txt"), "utf8"))?.[1]);
+      expect(task.energy, "one contribution per task").to.have.length(1);
+    }
+    expect(primes).to.equal(148933); // π(2·10^6)
+    expect(devnet.output()).to.match(/the scheduler exited \(SIGKILL\); starting it again/);
+  });
+
+  it("a worker that loses power mid-task comes back or loses the task; the task completes and no container is left", async function () {
+    const app = info.apps.primes!;
+    const running = sunpool(info, project, ["run", app.id, "--arg", "1000000", "--out", "power-cut", "--json"]);
+    const container = await waitForTaskContainer();
+    const suffix = container.split("-").pop()!;
+    const worker = info.accounts.workers.findIndex((address) => address.slice(2, 10).toLowerCase() === suffix);
+    expect(worker, `the container ${container} names a devnet worker`).to.be.at.least(0);
+    process.kill(readPid(devnet, `worker-${(worker + 1).toString()}`), "SIGKILL");
+    const outcome = json<RunOutput>(await running);
+    expect(outcome.tasks[0]!.outcome).to.equal("completed");
+    expect(readFileSync(join(outcome.tasks[0]!.folder!, "primes.txt"), "utf8")).to.include("count 78498");
+    expect(devnet.output()).to.include(`the worker ${(worker + 1).toString()} exited (SIGKILL); starting it again`);
+    // The killed worker's container is removed by the worker when it comes back.
+    let left: unknown[] = [];
+    await waitFor(
+      () => left.length === 0,
+      30_000,
+      "the orphaned container to be removed",
+      async () => void (left = await dockerClient().listContainers({ all: true, filters: { name: ["sunpool-task-"] } })),
+    );
+  });
+
+  it("a deadline that passes: the requester is refunded and the reason is recorded on-chain", async function () {
+    // An app no worker can take (it declares 4 TiB of memory): matched, never dispatched.
+    const primes = info.apps.primes!;
+    const { id } = json<{ id: string }>(
+      await sunpool(info, project, [
+        "app",
+        "deploy",
+        "--name",
+        "hungry",
+        "--image",
+        primes.image,
+        "--digest",
+        primes.imageDigest,
+        "--platform",
+        "linux/amd64",
+        "linux/arm64",
+        "--memory",
+        "4194304",
+        "--json",
+      ]),
+    );
+    json(
+      await sunpool(info, project, [
+        "order",
+        "publish",
+        "--kind",
+        "app",
+        "--app",
+        id,
+        "--price",
+        "0",
+        "--volume",
+        "10",
+        "--json",
+      ]),
+    );
+    const before = await escrow(info, project);
+    const deals = (await waitForStatus(info, () => true, 10_000, "the scheduler")).deals;
+    const running = sunpool(info, project, ["run", id, "--json"]);
+    await waitForStatus(info, (status) => status.deals > deals, 60_000, "the deal");
+    // Past the start window of category 0 (10 x 300 s), on the devnet's clock.
+    await rpc(info.rpcUrl, "evm_increaseTime", [3_100]);
+    await rpc(info.rpcUrl, "evm_mine", []);
+    const outcome = await running;
+    expect(outcome.code, "exit code 8: some tasks did not complete").to.equal(8);
+    const [task] = (JSON.parse(outcome.stdout) as RunOutput).tasks;
+    expect(task!.outcome).to.equal("expired-unstarted");
+    // The price came back, plus the scheduler's stake share for a task it never started.
+    expect(await escrow(info, project)).to.be.at.least(before);
+  });
+
   it("Ctrl-C stops every part and frees the ports", async function () {
     devnet.child.kill("SIGINT");
     expect(await devnet.exited, devnet.output()).to.equal(0);
     expect(devnet.output()).to.include("devnet: stopping");
     expect(await portIsFree(CHAIN_PORT)).to.equal(true);
     expect(await portIsFree(SCHEDULER_PORT)).to.equal(true);
+  });
+});
+
+describe("npm run devnet -- --workers 4 --dishonest 1: trust 3 against a worker that makes results up", function () {
+  this.timeout(300_000);
+  let devnet: RunningDevnet;
+
+  before(async function () {
+    devnet = startDevnet({
+      chainPort: CHAIN_PORT + 3,
+      schedulerPort: SCHEDULER_PORT + 3,
+      args: ["--workers", "4", "--dishonest", "1"],
+    });
+    await waitForDevnet(devnet);
+  });
+
+  after(async function () {
+    devnet.child.kill("SIGINT");
+    expect(await devnet.exited, devnet.output()).to.equal(0);
+  });
+
+  it("every task ends with the honest result and the dishonest worker is slashed", async function () {
+    const info = devnet.info();
+    const project = mkdtempSync(join(tmpdir(), "sunpool-e2e-"));
+    const app = info.apps.wordcount!;
+    const run = [
+      "run",
+      app.id,
+      "--dataset",
+      app.datasetId!,
+      "--trust",
+      "3",
+      "--volume",
+      "3",
+      "--arg",
+      "3",
+      "--out",
+      "words",
+      "--json",
+    ];
+    const outcome = json<RunOutput>(await sunpool(info, project, run));
+    expect(outcome.tasks.map((task) => task.outcome)).to.deep.equal(["completed", "completed", "completed"]);
+    const total = new Map<string, number>();
+    for (const task of outcome.tasks) {
+      expect(task.files).to.deep.equal(["counts.txt"]); // no "tampered.txt": the made-up result lost
+      for (const [word, count] of parseCounts(readFileSync(join(task.folder!, "counts.txt"), "utf8")))
+        total.set(word, (total.get(word) ?? 0) + count);
+    }
+    const dataset = readFileSync(join(REPO_ROOT, "devnet/apps/wordcount/dataset.txt"), "utf8");
+    expect(total).to.deep.equal(expectedWordCounts(dataset));
+    // 3 tasks x 2 first replicas over 4 one-slot workers: the cheater took part and lost stake.
+    const held = async (address: string) => {
+      const balance = json<{ balance: string; locked: string }>(
+        await sunpool(info, project, ["account", "balance", "--account", address, "--json"]),
+      );
+      return BigInt(balance.balance) + BigInt(balance.locked);
+    };
+    const honest = info.accounts.workers.slice(0, 3);
+    const cheater = info.accounts.workers[3]!;
+    const deposit = 50n * 10n ** 18n;
+    expect(await held(cheater)).to.be.lessThan(deposit);
+    let honestTotal = 0n;
+    for (const address of honest) honestTotal += await held(address);
+    expect(honestTotal).to.be.greaterThan(3n * deposit);
   });
 });
 

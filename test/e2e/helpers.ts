@@ -54,12 +54,52 @@ export function startDevnet(options: { chainPort: number; schedulerPort: number;
   };
 }
 
-export async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Polls `predicate`, running `refresh` (if any) before each check. */
+export async function waitFor(
+  predicate: () => boolean,
+  timeoutMs: number,
+  what: string,
+  refresh?: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  for (;;) {
+    await refresh?.();
+    if (predicate()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+export interface PoolStatus {
+  workers: { online: number; offline: number; busy: number };
+  tasks: { waiting: number; running: number; revealing: number; completed: number; expired: number };
+  deals: number;
+}
+
+/** Polls the scheduler's /v1/status until `predicate` holds (tolerating a scheduler that restarts). */
+export async function waitForStatus(
+  devnet: DevnetInfo,
+  predicate: (status: PoolStatus) => boolean,
+  timeoutMs: number,
+  what: string,
+) {
+  let status: PoolStatus | undefined;
+  await waitFor(
+    () => status !== undefined && predicate(status),
+    timeoutMs,
+    what,
+    async () => {
+      status = await fetch(`${devnet.schedulerUrl}/v1/status`)
+        .then((response) => response.json() as Promise<PoolStatus>)
+        .catch(() => undefined);
+    },
+  );
+  return status!;
+}
+
+/** The pid of a devnet part (`scheduler`, `worker-1`, …), from the pid file the devnet keeps. */
+export function readPid(devnet: RunningDevnet, part: string): number {
+  return Number(readFileSync(join(devnet.state, "run", `${part}.pid`), "utf8").trim());
 }
 
 /** Waits for "devnet ready" (or the devnet's exit, with its output in the error). */
@@ -81,6 +121,8 @@ export function sunpool(devnet: DevnetInfo, cwd: string, args: string[]): Promis
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd,
       env: { PATH: process.env.PATH ?? "", HOME: cwd, SUNPOOL_CONFIG: devnet.requesterConfig, SUNPOOL_PASSWORD: devnet.password },
+      // Never outlive the test that started it (a hung CLI would keep mocha from exiting).
+      timeout: 240_000,
     });
     let stdout = "";
     let stderr = "";

@@ -16,6 +16,10 @@ for value in "$limit" "$parts"; do
     ;;
   esac
 done
+if [ "$index" -ge "$parts" ]; then
+  echo "primes: task index $index is not below the number of parts $parts: pass the batch's volume as second argument" >&2
+  exit 2
+fi
 if [ "$limit" -gt 20000000 ]; then
   echo "primes: limit $limit is above 20000000 (the app's declared memory would not hold the sieve)" >&2
   exit 2
