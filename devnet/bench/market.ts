@@ -38,7 +38,12 @@ const TRIVIAL_ARGS = ["1000"]; // primes below 1000: the container itself is the
 
 const deployment = parseDeployment(info.deployment);
 const provider = createRpcProvider(info.rpcUrl);
-const client = await createSunpoolClient({ deployment, provider, signer: devnetWallet(ROLE_INDEX.requester), pollingIntervalMs: 50 });
+const client = await createSunpoolClient({
+  deployment,
+  provider,
+  signer: devnetWallet(ROLE_INDEX.requester),
+  pollingIntervalMs: 50,
+});
 const scheduler = createSchedulerClient({ url: info.schedulerUrl });
 const reader = await createIpfsNode();
 await reader.connect((await getSchedulerInfo(scheduler)).ipfsPeers);
@@ -63,7 +68,9 @@ try {
     }
     totals.sort((a, b) => a - b);
     const overhead = totals.map((total) => total - container);
-    console.log(`request → verified result, trivial task, ${runs.toString()} runs, ${info.accounts.workers.length.toString()} workers`);
+    console.log(
+      `request → verified result, trivial task, ${runs.toString()} runs, ${info.accounts.workers.length.toString()} workers`,
+    );
     console.log(`  total     p50 ${ms(percentile(totals, 50))}  p95 ${ms(percentile(totals, 95))}`);
     console.log(`  container ${ms(container)} (docker run of the same image and arguments, median of 5)`);
     console.log(`  overhead  p50 ${ms(percentile(overhead, 50))}  p95 ${ms(percentile(overhead, 95))}`);
@@ -91,7 +98,19 @@ async function containerSeconds(runs: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    await promisify(execFile)("docker", ["run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/sunpool/out", "-e", "SUNPOOL_OUT=/sunpool/out", reference, ...TRIVIAL_ARGS]);
+    await promisify(execFile)("docker", [
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--read-only",
+      "--tmpfs",
+      "/sunpool/out",
+      "-e",
+      "SUNPOOL_OUT=/sunpool/out",
+      reference,
+      ...TRIVIAL_ARGS,
+    ]);
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
@@ -113,5 +132,7 @@ async function printGas(tasks: number): Promise<void> {
       byMethod.set(method, (byMethod.get(method) ?? 0n) + receipt!.gasUsed);
     }
   }
-  console.log(`  gas at the hub: ${(gas / BigInt(tasks)).toLocaleString("en")} per task (${[...byMethod].map(([m, g]) => `${m} ${g.toLocaleString("en")}`).join(", ")})`);
+  console.log(
+    `  gas at the hub: ${(gas / BigInt(tasks)).toLocaleString("en")} per task (${[...byMethod].map(([m, g]) => `${m} ${g.toLocaleString("en")}`).join(", ")})`,
+  );
 }
