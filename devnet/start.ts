@@ -29,24 +29,26 @@ const [major] = process.versions.node.split(".").map(Number);
 if ((major ?? 0) < 24)
   fail(`Node ${process.versions.node} is too old: run through npm (npm run devnet), which uses the project's Node 24.`);
 
-let flags: { workers: string; dishonest: string; reset: boolean; help: boolean };
+let flags: { workers: string; dishonest: string; arm64: string; reset: boolean; help: boolean };
 try {
   flags = parseArgs({
     options: {
       workers: { type: "string", default: "3" },
       dishonest: { type: "string", default: "0" },
+      arm64: { type: "string", default: "0" },
       reset: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   }).values;
 } catch (error) {
-  fail(`${(error as Error).message}. Usage: npm run devnet -- [--workers N] [--dishonest K] [--reset]`);
+  fail(`${(error as Error).message}. Usage: npm run devnet -- [--workers N] [--dishonest K] [--arm64 K] [--reset]`);
 }
 if (flags.help) {
-  console.log(`Usage: npm run devnet -- [--workers N] [--dishonest K] [--reset]
+  console.log(`Usage: npm run devnet -- [--workers N] [--dishonest K] [--arm64 K] [--reset]
 
   --workers N   worker agents on simulated solar boards (1-${WORKER_BOARDS.length.toString()}, default 3)
   --dishonest K the last K workers return made-up results (to watch consensus slash them; default 0)
+  --arm64 K     the first K workers run linux/arm64 images through qemu user-mode emulation (default 0)
   --reset       also forget the keystores kept in .devnet/keys (the chain always starts fresh)
 
 Environment: SUNPOOL_DEVNET_PORT (chain, default 8545), SUNPOOL_DEVNET_SCHEDULER_PORT (default 7300).
@@ -62,6 +64,10 @@ if (!Number.isInteger(dishonest) || dishonest < 0 || dishonest >= workerCount)
   fail(
     `--dishonest must be an integer from 0 to ${(workerCount - 1).toString()} (fewer than --workers), got '${flags.dishonest}'`,
   );
+
+const arm64 = Number(flags.arm64);
+if (!Number.isInteger(arm64) || arm64 < 0 || arm64 > workerCount)
+  fail(`--arm64 must be an integer from 0 to ${workerCount.toString()} (at most --workers), got '${flags.arm64}'`);
 
 const CHAIN_PORT = Number(process.env.SUNPOOL_DEVNET_PORT ?? 8545);
 const SCHEDULER_PORT = Number(process.env.SUNPOOL_DEVNET_SCHEDULER_PORT ?? 7300);
@@ -181,6 +187,7 @@ try {
       keystore: keys.workers[i],
       dataDir: join(folder, "data"),
       board: WORKER_BOARDS[i]!.board,
+      ...(i < arm64 ? { platform: "linux/arm64" } : {}),
       heartbeatSeconds: 2,
       logLevel: "info",
     });

@@ -112,18 +112,19 @@ ensure_emulation() {
   [ "$arch" = arm64 ] && qemu_arch=aarch64
   [ "$arch" = amd64 ] && qemu_arch=x86_64
   [ -e "/proc/sys/fs/binfmt_misc/qemu-$qemu_arch" ] && return 0
-  is_root || fail "emulation of $arch is not set up" "run as root once: sudo bash scripts/docker.sh ensure"
+  # Emulation is only for workers that run another CPU's images: without it, say so and go on.
+  is_root || { log "warning: emulation of $arch is not set up (run as root once: sudo bash scripts/docker.sh ensure)"; return 0; }
   [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>>"$state/apt.log" ||
-    fail "binfmt_misc cannot be mounted here" "emulated workers need it: run on a host (or privileged container) that allows it"
+    { log "warning: binfmt_misc cannot be mounted here: workers cannot emulate $arch"; return 0; }
   if ! dpkg -s qemu-user-static >/dev/null 2>&1; then
     log "installing qemu-user-static (apt)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static binfmt-support >>"$state/apt.log" 2>&1 ||
-      fail "apt-get could not install qemu-user-static (log: $state/apt.log)"
+      { log "warning: apt-get could not install qemu-user-static (log: $state/apt.log): workers cannot emulate $arch"; return 0; }
   fi
   # The package registers its interpreters with the F flag (the kernel keeps the binary open), so
   # they work inside containers; re-import in case binfmt_misc was mounted after the install.
   [ -e "/proc/sys/fs/binfmt_misc/qemu-$qemu_arch" ] || update-binfmts --import "qemu-$qemu_arch" >>"$state/apt.log" 2>&1 ||
-    fail "qemu-$qemu_arch could not be registered with binfmt_misc (log: $state/apt.log)"
+    log "warning: qemu-$qemu_arch could not be registered with binfmt_misc (log: $state/apt.log)"
 }
 
 docker_answers() { docker info >/dev/null 2>&1; }

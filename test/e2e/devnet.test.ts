@@ -334,6 +334,37 @@ describe("npm run devnet -- --workers 4 --dishonest 1: trust 3 against a worker 
   });
 });
 
+describe("npm run devnet -- --workers 1 --arm64 1: an arm64 image run through emulation", function () {
+  this.timeout(300_000);
+  let devnet: RunningDevnet;
+
+  before(async function () {
+    devnet = startDevnet({
+      chainPort: CHAIN_PORT + 4,
+      schedulerPort: SCHEDULER_PORT + 4,
+      args: ["--workers", "1", "--arm64", "1"],
+    });
+    await waitForDevnet(devnet);
+  });
+
+  after(async function () {
+    devnet.child.kill("SIGINT");
+    expect(await devnet.exited, devnet.output()).to.equal(0);
+  });
+
+  it("the worker pulls the linux/arm64 entry of the app's image and runs it under qemu user mode", async function () {
+    const info = devnet.info();
+    const project = mkdtempSync(join(tmpdir(), "sunpool-e2e-"));
+    const app = info.apps.primes!;
+    const outcome = json<RunOutput>(await sunpool(info, project, ["run", app.id, "--arg", "20000", "--out", "arm64", "--json"]));
+    expect(outcome.tasks[0]!.outcome).to.equal("completed");
+    expect(readFileSync(join(outcome.tasks[0]!.folder!, "primes.txt"), "utf8")).to.include("count 2262"); // π(20000)
+    // What the engine ran is the arm64 image of the registered index (its busybox is an aarch64 ELF).
+    const image = await dockerClient().getImage(`${app.image}@${app.imageDigest}`).inspect();
+    expect(image.Architecture).to.equal("arm64");
+  });
+});
+
 describe("npm run devnet: pre-flight checks", function () {
   this.timeout(60_000);
 

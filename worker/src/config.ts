@@ -66,6 +66,10 @@ export const configSchema = z
     keystore: z.string().min(1).describe("the worker's encrypted keystore (sunpool init)"),
     keystorePasswordFile: z.string().min(1).optional(),
     dataDir: z.string().min(1).default(".sunpool/worker"),
+    platform: z
+      .enum(["linux/amd64", "linux/arm64", "linux/arm/v7"])
+      .optional()
+      .describe("the platform whose images this worker runs; another CPU's needs qemu-user-static (slow)"),
     docker: z
       .object({ socketPath: z.string().default("/var/run/docker.sock") })
       .strict()

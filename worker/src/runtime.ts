@@ -103,6 +103,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     tasksDir: join(config.dataDir, "tasks"),
     now: () => clock.now(),
     worker: options.wallet.address,
+    ...(config.platform === undefined ? {} : { platform: config.platform }),
   });
   const metrics = createMetrics(journal, energy);
   const served = config.metrics === undefined ? undefined : await serveMetrics(metrics, config.metrics.host, config.metrics.port);
@@ -120,7 +121,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     sleep: (ms, signal) => clock.sleep(ms, signal),
     execution,
     capabilities: {
-      platforms: [hostPlatform()],
+      platforms: [config.platform ?? hostPlatform()],
       cores: cpus().length,
       memoryMiB: Math.floor(totalmem() / 1024 / 1024),
       board: board?.kind ?? "none",

@@ -8,6 +8,7 @@ import { sha256, toUtf8Bytes } from "ethers";
 import type Docker from "dockerode";
 
 import { assertSafeResultPath, decodeTaskParams, resultDigest } from "@sunpool/sdk";
+import type { Platform } from "@sunpool/sdk";
 import type { IpfsNode } from "@sunpool/sdk/node";
 
 import type { EnergyManager } from "../energy/manager.js";
@@ -35,6 +36,8 @@ export interface ExecutionOptions {
   now(): number;
   /** The worker's address: its containers are named after it and the task. */
   worker: string;
+  /** The platform whose images it runs (default: this host's). */
+  platform?: Platform;
 }
 
 export function createExecution(options: ExecutionOptions): Pick<PipelineContext, "execute" | "readResult" | "cleanUp"> {
@@ -77,6 +80,7 @@ export function createExecution(options: ExecutionOptions): Pick<PipelineContext
             taskId: task.taskId,
             index: task.index,
             worker: options.worker,
+            ...(options.platform === undefined ? {} : { platform: options.platform }),
             app: { image: assignment.app.image, imageDigest: assignment.app.imageDigest, resources: assignment.app.needs },
             params,
             inputDir: input,

@@ -70,9 +70,26 @@ export async function pullImageByDigest(docker: Docker, parameters: PullImagePar
   const reference = imageReference(parameters);
   const platform = parameters.platform ?? hostPlatform();
   let info = await inspectImage(docker, reference);
-  const pulled = info === undefined;
-  if (info === undefined) {
-    await pull(docker, reference, platform, parameters);
+  // A local copy for another platform (an engine shared by workers of different platforms, as on
+  // the devnet, or a worker whose platform setting changed) is replaced by this platform's entry.
+  const other = info !== undefined && !platformMatches(imagePlatform(info), platform) ? imagePlatform(info) : undefined;
+  const pulled = info === undefined || other !== undefined;
+  if (info === undefined || other !== undefined) {
+    // The engine will not re-point a digest reference ("Cannot overwrite digest"): drop it first
+    // (the image itself stays while containers or other references use it).
+    if (other !== undefined)
+      await docker
+        .getImage(reference)
+        .remove({ noprune: true })
+        .catch(() => undefined);
+    try {
+      await pull(docker, reference, platform, other === undefined ? parameters : { ...parameters, platform });
+    } catch (error) {
+      // The registry has no entry for this platform: the image is only for the other one.
+      if (other !== undefined && error instanceof ImagePullError)
+        throw new ImagePlatformMismatchError(reference, platform, other);
+      throw error;
+    }
     info = await inspectImage(docker, reference);
     if (info === undefined) throw new ImagePullError(reference, "the engine reported success but does not hold the image");
   }

@@ -53,7 +53,12 @@ export async function runTask(docker: Docker, task: ExecutorTask, options: RunTa
   const { signal } = options;
   signal?.throwIfAborted();
   const spec = containerSpec(task);
-  const image = await pullImageByDigest(docker, { image: task.app.image, imageDigest: task.app.imageDigest, signal });
+  const image = await pullImageByDigest(docker, {
+    image: task.app.image,
+    imageDigest: task.app.imageDigest,
+    signal,
+    ...(task.platform === undefined ? {} : { platform: task.platform }),
+  });
   options.onImage?.(image);
   signal?.throwIfAborted();
   await prepareOutputDir(task.outputDir);

@@ -47,7 +47,7 @@
 // - No RestartPolicy, no AutoRemove the executor removes the container itself after collecting.
 import type { ContainerCreateOptions } from "dockerode";
 
-import type { AppResources, TaskParams } from "@sunpool/sdk";
+import type { AppResources, Platform, TaskParams } from "@sunpool/sdk";
 
 import { InvalidTaskError } from "./errors.js";
 import { imageReference } from "./images.js";
@@ -60,6 +60,8 @@ export interface ExecutorTask {
   index?: number;
   /** The worker's address, part of the container's name (see containerName). */
   worker?: string;
+  /** The platform to pull and run (default: this host's). */
+  platform?: Platform;
   /** The app as registered: image, digest and resources. */
   app: { image: string; imageDigest: string; resources: AppResources };
   /** The params document (already checked against the order's params digest). */
