@@ -167,7 +167,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
             return { reason: "sleep", wakeAtMs: idle.wakeAtMs, why: idle.reason };
           }
         }
-        const assignment = await pullAssignment(api, { waitSeconds: options.pullWaitSeconds ?? 10, signal });
+        const assignment = await pullAssignment(api, { waitSeconds: options.pullWaitSeconds ?? 10 });
         if (assignment !== undefined && !signal.aborted) await accept(assignment);
       } catch (error) {
         if (signal.aborted) break;
