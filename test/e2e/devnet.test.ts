@@ -17,6 +17,7 @@ import {
   REPO_ROOT,
   startDevnet,
   sunpool,
+  useDevnet,
   waitFor,
   waitForDevnet,
   waitForStatus,
@@ -272,24 +273,14 @@ describe("npm run devnet: the whole market, driven through the sunpool CLI", fun
 
 describe("npm run devnet -- --workers 4 --dishonest 1: trust 3 against a worker that makes results up", function () {
   this.timeout(300_000);
-  let devnet: RunningDevnet;
-
-  before(async function () {
-    devnet = startDevnet({
-      chainPort: CHAIN_PORT + 3,
-      schedulerPort: SCHEDULER_PORT + 3,
-      args: ["--workers", "4", "--dishonest", "1"],
-    });
-    await waitForDevnet(devnet);
-  });
-
-  after(async function () {
-    devnet.child.kill("SIGINT");
-    expect(await devnet.exited, devnet.output()).to.equal(0);
+  const devnet = useDevnet({
+    chainPort: CHAIN_PORT + 3,
+    schedulerPort: SCHEDULER_PORT + 3,
+    args: ["--workers", "4", "--dishonest", "1"],
   });
 
   it("every task ends with the honest result and the dishonest worker is slashed", async function () {
-    const info = devnet.info();
+    const info = devnet().info();
     const project = mkdtempSync(join(tmpdir(), "sunpool-e2e-"));
     const app = info.apps.wordcount!;
     const run = [
@@ -336,24 +327,14 @@ describe("npm run devnet -- --workers 4 --dishonest 1: trust 3 against a worker 
 
 describe("npm run devnet -- --workers 1 --arm64 1: an arm64 image run through emulation", function () {
   this.timeout(300_000);
-  let devnet: RunningDevnet;
-
-  before(async function () {
-    devnet = startDevnet({
-      chainPort: CHAIN_PORT + 4,
-      schedulerPort: SCHEDULER_PORT + 4,
-      args: ["--workers", "1", "--arm64", "1"],
-    });
-    await waitForDevnet(devnet);
-  });
-
-  after(async function () {
-    devnet.child.kill("SIGINT");
-    expect(await devnet.exited, devnet.output()).to.equal(0);
+  const devnet = useDevnet({
+    chainPort: CHAIN_PORT + 4,
+    schedulerPort: SCHEDULER_PORT + 4,
+    args: ["--workers", "1", "--arm64", "1"],
   });
 
   it("the worker pulls the linux/arm64 entry of the app's image and runs it under qemu user mode", async function () {
-    const info = devnet.info();
+    const info = devnet().info();
     const project = mkdtempSync(join(tmpdir(), "sunpool-e2e-"));
     const app = info.apps.primes!;
     const outcome = json<RunOutput>(await sunpool(info, project, ["run", app.id, "--arg", "20000", "--out", "arm64", "--json"]));

@@ -6,6 +6,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { expect } from "chai";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CLI = join(ROOT, "sdk/dist/cli/main.js");
 
@@ -107,6 +109,21 @@ export async function waitForDevnet(devnet: RunningDevnet, timeoutMs = 240_000):
   await waitFor(() => devnet.output().includes("devnet ready") || devnet.child.exitCode !== null, timeoutMs, "the devnet");
   if (!devnet.output().includes("devnet ready")) throw new Error(`the devnet did not start:\n${devnet.output()}`);
   return Number(/devnet ready in ([\d.]+) s/.exec(devnet.output())?.[1]);
+}
+
+/** A devnet started before the suite's tests and stopped with Ctrl-C (which must exit 0) after them. */
+export function useDevnet(options: Parameters<typeof startDevnet>[0]): () => RunningDevnet {
+  let devnet: RunningDevnet | undefined;
+  before(async function () {
+    devnet = startDevnet(options);
+    await waitForDevnet(devnet);
+  });
+  after(async function () {
+    if (devnet === undefined) return;
+    devnet.child.kill("SIGINT");
+    expect(await devnet.exited, devnet.output()).to.equal(0);
+  });
+  return () => devnet!;
 }
 
 export interface CliOutcome {
