@@ -46,7 +46,8 @@ try {
 if (flags.help) {
   console.log(`Usage: npm run devnet -- [--workers N] [--dishonest K] [--arm64 K] [--reset]
 
-  --workers N   worker agents on simulated solar boards (1-${WORKER_BOARDS.length.toString()}, default 3)
+  --workers N   worker agents on simulated solar boards (0-${WORKER_BOARDS.length.toString()}, default 3; 0 to bring
+                your own, e.g. a Pi: docs/worker-owner.md)
   --dishonest K the last K workers return made-up results (to watch consensus slash them; default 0)
   --arm64 K     the first K workers run linux/arm64 images through qemu user-mode emulation (default 0)
   --reset       also forget the keystores kept in .devnet/keys (the chain always starts fresh)
@@ -56,11 +57,11 @@ State and logs: .devnet/ (docs/devnet.md).`);
   process.exit(0);
 }
 const workerCount = Number(flags.workers);
-if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > WORKER_BOARDS.length)
-  fail(`--workers must be an integer from 1 to ${WORKER_BOARDS.length.toString()}, got '${flags.workers}'`);
+if (!Number.isInteger(workerCount) || workerCount < 0 || workerCount > WORKER_BOARDS.length)
+  fail(`--workers must be an integer from 0 to ${WORKER_BOARDS.length.toString()}, got '${flags.workers}'`);
 
 const dishonest = Number(flags.dishonest);
-if (!Number.isInteger(dishonest) || dishonest < 0 || dishonest >= workerCount)
+if (!Number.isInteger(dishonest) || dishonest < 0 || (dishonest > 0 && dishonest >= workerCount))
   fail(
     `--dishonest must be an integer from 0 to ${(workerCount - 1).toString()} (fewer than --workers), got '${flags.dishonest}'`,
   );

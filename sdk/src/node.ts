@@ -6,5 +6,5 @@ export { readResultFolder, sha256File, writeResultFolder } from "./node/files.js
 export { createIpfsNode, createKuboReader } from "./node/ipfs.js";
 export { loadRequest, saveRequest } from "./node/requests.js";
 export type { CreateIpfsNodeParameters, IpfsNode } from "./node/ipfs.js";
-export { keystoreAddress, readKeystore, writeKeystore } from "./node/keystore.js";
+export { keystoreAddress, readKeystore, writeFileDurably, writeKeystore } from "./node/keystore.js";
 export type { WriteKeystoreParameters } from "./node/keystore.js";

@@ -64,6 +64,19 @@ describe("SDK: run an app end to end", function () {
     expect(balance.wallet).to.equal(995n * SUN);
   });
 
+  it("deposit --for credits another account (a worker's stake) from the payer's wallet", async function () {
+    const payer = await market.client(5);
+    const worker = (await market.client(7)).signer!;
+    const before = await getBalance(payer);
+    const result = await deposit(payer, { amount: 3n * SUN, for: (await worker.getAddress()).toLowerCase() });
+    expect(result.account).to.equal(await worker.getAddress());
+    const credited = await getBalance(payer, { account: await worker.getAddress() });
+    expect(credited.balance).to.equal(3n * SUN);
+    const after = await getBalance(payer);
+    expect(after.wallet).to.equal(before.wallet - 3n * SUN);
+    expect(after.balance).to.equal(before.balance);
+  });
+
   it("run signs a request, follows the deal through events, and the result verifies against the chain", async function () {
     const standin = await market.scheduler();
     const requester = await market.client(1);

@@ -10,6 +10,10 @@ import { createSimulatedBoard, type SimulatedBoard } from "./simulator/board.js"
 
 /** Per-cell cut-off and recovery voltages: the Witty Pi cuts at the first and wakes at the second. */
 const CELL_VOLTS = { lifepo4: { cutoff: 2.9, recovery: 3.2 }, "li-ion": { cutoff: 3.3, recovery: 3.7 } } as const;
+
+export function cellVolts(chemistry: keyof typeof CELL_VOLTS): { cutoff: number; recovery: number } {
+  return CELL_VOLTS[chemistry];
+}
 const SITES = {
   albuquerque: { file: "albuquerque-nm-tmy3.csv" },
   greensboro: { file: "greensboro-nc-tmy3.csv" },
@@ -50,7 +54,7 @@ export function createBoardSource(config: WorkerConfig): BoardSource | undefined
       };
     }
     case "simulated": {
-      const volts = CELL_VOLTS[board.battery.chemistry];
+      const volts = cellVolts(board.battery.chemistry);
       const solar =
         board.site !== undefined
           ? { tmy3: fileURLToPath(new URL(`../data/solar/${SITES[board.site].file}`, import.meta.url)) }

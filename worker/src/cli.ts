@@ -1,18 +1,24 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-// sunpool-worker: run the worker agent (`start`) and look at its journal (`status`).
+// sunpool-worker: run the worker agent (`start`), look at its journal (`status`), and the device
+// commands the Pi image runs around it (`provision`, `self-test`, `arm-wake`).
 // --max-semi-space-size=1: a smaller young generation keeps start-up (keystore scrypt, module
 // loading) from growing the heap to ~350 MiB on a 1 GB Pi; idle CPU drops too (bench:footprint).
-import { readFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 import { isSunpoolError } from "@sunpool/sdk";
-import { readKeystore } from "@sunpool/sdk/node";
+import { keystoreAddress, readKeystore } from "@sunpool/sdk/node";
 import { Command } from "commander";
 import { pino } from "pino";
 
 import { createBoardSource } from "./boardFactory.js";
-import { loadConfig, SetupError } from "./config.js";
+import { loadConfig, SetupError, type WorkerConfig } from "./config.js";
+import { BOOT_FILES, provision, ProvisionError } from "./device/provision.js";
+import { runSelfTest } from "./device/selfTest.js";
+import { armWakeAlarm } from "./device/wakeAlarm.js";
+import { openI2cBus } from "./hardware/bus.js";
+import { WittyPi4 } from "./hardware/wittyPi4.js";
 import { Journal } from "./journal/journal.js";
 import { startWorker } from "./runtime.js";
 
@@ -40,8 +46,7 @@ program
     process.once("SIGTERM", shutdown);
     const config = await loadConfig(options.config);
     const logger = pino({ level: config.logLevel });
-    const password = await keystorePassword(config.keystorePasswordFile);
-    const wallet = await readKeystore(config.keystore, password);
+    const wallet = await openWallet(config);
     const source = createBoardSource(config);
     // One pass per power cycle. On a real Pi a sleep ends the process (the Witty Pi cuts power and
     // boots it again later); a simulated board lives in this process, so the loop waits for its
@@ -81,6 +86,7 @@ program
     const journal = new Journal(path);
     try {
       const summary = {
+        address: await keystoreAddress(config.keystore).catch(() => undefined),
         steps: journal.counts(),
         open: journal.open().map((task) => ({ taskId: task.taskId, step: task.step, deadline: task.deadline })),
         recent: journal.recent(10).map((task) => ({
@@ -94,6 +100,7 @@ program
         console.log(JSON.stringify(summary, null, 2));
         return;
       }
+      console.log(`worker ${summary.address ?? "(no keystore yet)"}`);
       console.log(
         `tasks by step: ${
           Object.entries(summary.steps)
@@ -114,6 +121,95 @@ program
     }
   });
 
+program
+  .command("provision")
+  .description(
+    "Apply the owner's sunpool.yaml from the boot partition: wallet (created once), worker config, Wi-Fi, hostname, SSH keys",
+  )
+  .option("--boot <dir>", "the boot partition", "/boot/firmware")
+  .option("--root <dir>", "the root file system to write into", "/")
+  .option("--json", "machine-readable output (for the first-boot script)")
+  .addHelpText(
+    "after",
+    `\nRun at every boot by sunpool-provision.service; safe to run again. A problem is also written to ${BOOT_FILES.error} on the boot partition.`,
+  )
+  .action(async (options: { boot: string; root: string; json?: boolean }) => {
+    const errorFile = join(options.boot, BOOT_FILES.error);
+    try {
+      const result = await provision({ bootDir: options.boot, root: options.root });
+      await rm(errorFile, { force: true });
+      if (options.json) console.log(JSON.stringify(result));
+      else
+        console.log(
+          `Sunpool worker ${result.address}${result.createdWallet ? " (new wallet)" : ""}: fund its stake, then it joins the pool.`,
+        );
+    } catch (error) {
+      if (error instanceof SetupError || error instanceof ProvisionError) {
+        // The owner may have no screen: leave the message where they will look, next to their file.
+        await writeFile(errorFile, `${error.message}\n`).catch(() => undefined);
+      }
+      throw error;
+    }
+  });
+
+program
+  .command("self-test")
+  .description("Check this worker can earn: Node, native addons, Docker, the board (or its simulation), and optionally one task")
+  .option("-c, --config <file>", "config file", "worker.config.json")
+  .option("--simulate", "simulate the configured battery and panel instead of reading the Witty Pi")
+  .option("--task", "also start the agent and wait until it has finished one task from the pool")
+  .option("--timeout <seconds>", "how long --task waits", "600")
+  .option("--json", "machine-readable output")
+  .action(async (options: { config: string; simulate?: boolean; task?: boolean; timeout: string; json?: boolean }) => {
+    const config = await loadConfig(options.config);
+    const timeoutMs = Number(options.timeout) * 1000;
+    if (!(timeoutMs > 0)) throw new SetupError(`--timeout must be a number of seconds, not ${options.timeout}`);
+    const task = options.task ? { wallet: await openWallet(config), timeoutMs, logger: pino({ level: "warn" }) } : undefined;
+    const checks = await runSelfTest({
+      config,
+      simulate: options.simulate === true,
+      ...(task === undefined ? {} : { task }),
+      onCheck: (check) => {
+        if (!options.json) console.log(`${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.detail}`);
+      },
+    });
+    if (options.json) console.log(JSON.stringify({ ok: checks.every((check) => check.ok), checks }));
+    process.exitCode = checks.every((check) => check.ok) ? 0 : 1;
+  });
+
+program
+  .command("arm-wake")
+  .description("Make sure the Witty Pi will power the Pi on again (the power-off hook runs it)")
+  .option("-c, --config <file>", "config file", "worker.config.json")
+  .action(async (options: { config: string }) => {
+    const config = await loadConfig(options.config);
+    if (config.board.kind !== "witty-pi-4") {
+      console.log(`board ${config.board.kind}: no wake-up alarm to arm`);
+      return;
+    }
+    const bus = await openI2cBus(config.board.i2cBus);
+    const journalPath = join(config.dataDir, "journal.sqlite");
+    const journal = existsSync(journalPath) ? new Journal(journalPath) : undefined;
+    try {
+      // No GPIO here: the Pi is shutting down, and SYS_UP/HALT belong to the agent's boot routine.
+      const witty = new WittyPi4(bus, { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) });
+      const result = await armWakeAlarm({
+        witty,
+        nowMs: Date.now(),
+        pvProfile: journal?.pvProfile() ?? new Map(),
+        policy: { busyWatts: config.energy.busyWatts },
+      });
+      console.log(`${result.action === "kept" ? "kept the agent's" : "set a"} wake-up alarm for ${result.wakeAt.toISOString()}`);
+    } finally {
+      journal?.close();
+      await bus.close();
+    }
+  });
+
+async function openWallet(config: WorkerConfig) {
+  return readKeystore(config.keystore, await keystorePassword(config.keystorePasswordFile));
+}
+
 async function keystorePassword(file: string | undefined): Promise<string> {
   const fromEnv = process.env.SUNPOOL_WORKER_PASSWORD;
   if (fromEnv !== undefined && fromEnv.length > 0) return fromEnv;
@@ -125,7 +221,7 @@ async function keystorePassword(file: string | undefined): Promise<string> {
 
 program.parseAsync().catch((error: unknown) => {
   // Owner mistakes (config, keystore, unreachable RPC or Docker) get their message only.
-  const known = error instanceof SetupError || isSunpoolError(error);
+  const known = error instanceof SetupError || error instanceof ProvisionError || isSunpoolError(error);
   console.error(`sunpool-worker: ${error instanceof Error ? error.message : String(error)}`);
   if (!known && process.env.SUNPOOL_SHOW_STACK === "1") console.error(error);
   process.exit(known ? 3 : 1);

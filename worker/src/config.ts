@@ -38,6 +38,7 @@ const boardSchema = z.discriminatedUnion("kind", [
       lowVoltageCutoff: z.number().min(2).max(25),
       recoveryVoltage: z.number().min(2).max(25),
       powerCutDelaySeconds: z.number().min(1).max(25).default(25),
+      panelWatts: z.number().positive().max(1000).optional().describe("rated panel power: `self-test --simulate` simulates it"),
       monitor: inaSchema,
       panelMonitor: inaSchema.optional(),
     })
@@ -103,6 +104,8 @@ export const configSchema = z
   });
 
 export type WorkerConfig = z.infer<typeof configSchema>;
+/** What a config file may contain (defaults not yet applied). */
+export type WorkerConfigFile = z.input<typeof configSchema>;
 
 /** Reads and validates a config file; relative paths in it are resolved against its folder. */
 export async function loadConfig(path: string): Promise<WorkerConfig> {

@@ -50,6 +50,11 @@ export interface DepositParameters {
   amount: bigint;
   /** Permit deadline in seconds from now (default 1 hour). */
   permitValiditySeconds?: number;
+  /**
+   * Credit another account, e.g. a worker's stake paid from its owner's wallet (the worker's own
+   * wallet then only needs gas). Two transactions: approve, then depositFor.
+   */
+  for?: string;
 }
 
 /**
@@ -61,6 +66,13 @@ export async function deposit(client: SunpoolClient, parameters: DepositParamete
   const { signer, address } = await requireSigner(client, "Depositing");
   const held = await read("balanceOf", () => client.token.balanceOf(address));
   if (held < amount) throw new InsufficientTokensError(address, held, amount);
+  const beneficiary = parameters.for === undefined ? address : parseAddress("for", parameters.for);
+  if (beneficiary !== address) {
+    // No permit here: depositWithPermit credits msg.sender only.
+    await send("approve", () => client.token.approve(client.deployment.hub, amount));
+    const receipt = await send("depositFor", () => client.hub.depositFor(beneficiary, amount));
+    return { transactionHash: receipt.hash, amount, account: beneficiary };
+  }
 
   const [nonce, name, latest] = await read("permit nonce", () =>
     Promise.all([client.token.nonces(address), client.token.name(), client.provider.getBlock("latest")]),
@@ -76,7 +88,7 @@ export async function deposit(client: SunpoolClient, parameters: DepositParamete
   const receipt = await send("depositWithPermit", () =>
     client.hub.depositWithPermit(amount, deadline, signature.v, signature.r, signature.s),
   );
-  return { transactionHash: receipt.hash, amount };
+  return { transactionHash: receipt.hash, amount, account: address };
 }
 
 export interface WithdrawParameters {

@@ -1,7 +1,7 @@
 // The wallet on disk: an encrypted JSON keystore (Web3 Secret Storage v3, scrypt), written
 // atomically with owner-only permissions. A plain private key never touches the disk.
 import { getAddress, type HDNodeWallet, Wallet } from "ethers";
-import { access, chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { access, mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 
 import { KeystoreError } from "../errors/input.js";
@@ -33,10 +33,7 @@ export async function writeKeystore(parameters: WriteKeystoreParameters): Promis
   }
   const json = await wallet.encrypt(parameters.password);
   await mkdir(dirname(parameters.path), { recursive: true, mode: 0o700 });
-  const temporary = `${parameters.path}.${process.pid}.tmp`;
-  await writeFile(temporary, json, { mode: 0o600 });
-  await chmod(temporary, 0o600);
-  await rename(temporary, parameters.path);
+  await writeFileDurably(parameters.path, json, 0o600);
   return { address: wallet.address };
 }
 
@@ -78,5 +75,29 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Writes a file so that a power cut at any instant leaves either the old file or the whole new one:
+ * temporary file, fsync, rename, fsync of the folder (ext4 may otherwise keep the rename but not
+ * the data, and a solar Pi loses power as a matter of course).
+ */
+export async function writeFileDurably(path: string, data: string, mode: number): Promise<void> {
+  const temporary = `${path}.${process.pid.toString()}.tmp`;
+  const file = await open(temporary, "w", mode);
+  try {
+    await file.writeFile(data);
+    await file.chmod(mode);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, path);
+  const folder = await open(dirname(path), "r");
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
   }
 }

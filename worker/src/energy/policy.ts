@@ -163,17 +163,24 @@ export function decideIdle(
   if (state.pvWatts >= config.idleWatts) return { sleep: false };
   const decision = decideStart(config, state, forecast, typicalTask);
   if (decision.start) return { sleep: false };
-  // Wake when the panel should carry a task; on a grey day that never comes, at the day's
-  // brightest hour (charging went on while asleep, and that is when work is likeliest to fit).
-  const sunrise = forecast.nextTimeAbove(state.nowMs, config.busyWatts, config.maxSleepSeconds);
-  const peak = forecast.peakTime(state.nowMs, config.maxSleepSeconds);
-  // Nothing learned about the panel yet (a first night): look again in two hours.
-  const target = sunrise ?? (peak.watts > 0.5 ? peak.atMs : state.nowMs + UNKNOWN_SKY_SLEEP_SECONDS * 1000);
-  const wake = Math.min(
-    state.nowMs + config.maxSleepSeconds * 1000,
-    Math.max(state.nowMs + config.minSleepSeconds * 1000, target),
-  );
-  return { sleep: true, wakeAtMs: wake, reason: decision.reason };
+  return { sleep: true, wakeAtMs: wakeTime(config, state.nowMs, forecast), reason: decision.reason };
+}
+
+/**
+ * When a sleeping Pi should wake: when the panel should carry a task; on a grey day that never
+ * comes, at the day's brightest hour (charging went on while asleep, and that is when work is
+ * likeliest to fit); with nothing learned about the panel yet (a first night), in two hours.
+ * Always within [minSleepSeconds, maxSleepSeconds]. The power-off hook uses it too.
+ */
+export function wakeTime(
+  config: Pick<EnergyPolicyConfig, "busyWatts" | "minSleepSeconds" | "maxSleepSeconds">,
+  nowMs: number,
+  forecast: PvForecast,
+): number {
+  const sunrise = forecast.nextTimeAbove(nowMs, config.busyWatts, config.maxSleepSeconds);
+  const peak = forecast.peakTime(nowMs, config.maxSleepSeconds);
+  const target = sunrise ?? (peak.watts > 0.5 ? peak.atMs : nowMs + UNKNOWN_SKY_SLEEP_SECONDS * 1000);
+  return Math.min(nowMs + config.maxSleepSeconds * 1000, Math.max(nowMs + config.minSleepSeconds * 1000, target));
 }
 
 function pct(value: number): string {

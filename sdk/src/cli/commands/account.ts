@@ -37,12 +37,19 @@ export function registerAccountCommands(program: Command, context: () => Context
   account
     .command("deposit <amount>")
     .description("Move SUN from the wallet into the escrow (one transaction, EIP-2612 permit)")
-    .addHelpText("after", "\nExamples:\n  $ sunpool account deposit 100\n  $ sunpool account deposit 0.5 --json")
-    .action(async (amount: string) => {
+    .option("--for <address>", "credit another account, e.g. your worker's stake (approve + depositFor: two transactions)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ sunpool account deposit 100\n  $ sunpool account deposit 0.5 --json\n  $ sunpool account deposit 50 --for 0xWORKER   # a worker's stake",
+    )
+    .action(async (amount: string, options: { for?: string }) => {
       const ctx = context();
       const client = await ctx.client(true);
-      const result = await deposit(client, { amount: parseSun(amount) });
-      ctx.output.result(result, [`Deposited ${formatSun(result.amount)} (tx ${result.transactionHash})`]);
+      const result = await deposit(client, {
+        amount: parseSun(amount),
+        ...(options.for === undefined ? {} : { for: options.for }),
+      });
+      ctx.output.result(result, [`Deposited ${formatSun(result.amount)} for ${result.account} (tx ${result.transactionHash})`]);
     });
   account
     .command("withdraw <amount>")
