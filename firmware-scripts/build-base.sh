@@ -28,9 +28,11 @@ started=$(date +%s)
 # Docs, man pages and translations are left out: the Pi has no use for them and the card is small.
 # The firmware's kernel hook writes /boot/firmware at install time; customize.sh re-runs it with
 # the image's settings.
+# shellcheck disable=SC2016 # mmdebstrap expands $1 (the root) in its hooks
 mmdebstrap \
   --arch=arm64 \
   --variant=apt \
+  --format=tar \
   --components=main,non-free-firmware \
   --include="$packages" \
   --aptopt='Acquire::Retries "3"' \

@@ -19,6 +19,7 @@ declare -A tools=(
   [arch-test]=arch-test
   [shellcheck]=shellcheck
   [xz]=xz-utils
+  [fdtget]=device-tree-compiler
 )
 missing=()
 for command in "${!tools[@]}"; do

@@ -72,6 +72,15 @@ umount_all() {
   done
 }
 
+# Unmounts whatever is still mounted under $1 (a chroot command killed before its clean-up), so
+# that removing the folder can never reach the build machine's /dev or /sys.
+release_mounts() {
+  local target
+  findmnt -rno TARGET | grep -F "$1/" | sort -r | while read -r target; do
+    umount -R "$target" 2>/dev/null || umount -lR "$target" 2>/dev/null || true
+  done
+}
+
 # Sets every timestamp under $1 newer than SOURCE_DATE_EPOCH to it (files the build just wrote).
 clamp_mtimes() {
   find "$1" -xdev -newermt "@$SOURCE_DATE_EPOCH" -print0 | xargs -0 -r touch -h -d "@$SOURCE_DATE_EPOCH"

@@ -67,6 +67,7 @@ install_packages() {
     added_policy=1
   fi
   local status=0
+  # shellcheck disable=SC2086 # $missing is a list of package names
   {
     apt-get update -qq &&
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing

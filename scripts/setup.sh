@@ -23,7 +23,7 @@ log "installing dependencies"
 # `npm ci` refuses it. `npm install` honours the versions the lock pins and skips what is absent.
 npm install --no-audit --no-fund
 
-node24=$(ls -d node_modules/node/node_modules/node-linux-* 2>/dev/null | head -n 1 || true)
+node24=$(find node_modules/node/node_modules -maxdepth 1 -name 'node-linux-*' 2>/dev/null | head -n 1 || true)
 if [ -z "$node24" ] || [ ! -x node_modules/.bin/node ]; then
   echo "[setup] error: the Node 24 runtime (npm package 'node') did not install; check npm's output above." >&2
   exit 1
@@ -34,6 +34,8 @@ if find node_modules -name binding.gyp -not -path '*/node-gyp/*' -print -quit | 
   PATH="$PWD/node_modules/.bin:$PATH" npm_config_nodedir="$PWD/$node24" npm rebuild --no-audit --no-fund
 fi
 bash scripts/docker.sh ensure # Docker engine + local registry for the worker executor and its tests
+# The Pi image's build tools (mmdebstrap, the aarch64 cross compiler, mtools, shellcheck for lint).
+bash firmware-scripts/host-tools.sh || log "warning: the firmware image cannot be built on this machine (see above)"
 log "building the contracts, the SDK and the sunpool CLI"
 npm run build
 # npm links a workspace's bin only when its target exists, so the `sunpool` link needs a second,

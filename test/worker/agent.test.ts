@@ -10,6 +10,7 @@ import { createIpfsNode, type IpfsNode } from "../../sdk/src/node/ipfs.js";
 import { getSchedulerInfo } from "../../sdk/src/scheduler/client.js";
 import { findTaskContainers } from "../../worker/src/executor/recovery.js";
 import { createBoard } from "../../worker/src/hardware/board.js";
+import { WittyPi4 } from "../../worker/src/hardware/wittyPi4.js";
 import { createSimulatedBoard } from "../../worker/src/simulator/board.js";
 import type { RunningWorker } from "../../worker/src/runtime.js";
 import { dockerClient, ensureDocker } from "../helpers/docker.js";
@@ -197,6 +198,59 @@ describe("worker agent: tasks end to end", function () {
       expect(receipt!.milliwattHours).to.be.within(100, 2000);
       expect(receipt!.solarShareBps).to.be.above(9000);
       expect(sim.truth().piState).to.equal("running");
+    } finally {
+      await scheduler.stop();
+      sim.close();
+    }
+  });
+
+  it("when the Witty Pi asks to shut down (button, shutdown alarm, low voltage), the agent stops and halts Linux before the cut", async function () {
+    const sim = createSimulatedBoard({
+      start: Date.UTC(2026, 5, 21, 19, 0, 0),
+      mode: "scaled",
+      speed: 60,
+      solar: { tmy3: ALBUQUERQUE },
+      panel: { ratedWatts: 30 },
+      battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, stateOfCharge: 0.7 },
+    });
+    const halts: number[] = [];
+    const board = createBoard(
+      sim.openBus(),
+      sim.gpio,
+      sim.clock,
+      {
+        battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, initialStateOfCharge: 0.7 },
+        lowVoltageCutoff: 11.6,
+        recoveryVoltage: 12.8,
+        powerCutDelaySeconds: 25,
+        monitor: { chip: "ina226", address: 0x40, shuntOhms: 0.01, maxAmps: 5 },
+      },
+      {
+        kind: "simulated",
+        powerOff: () => {
+          halts.push(sim.clock.now());
+          sim.halt();
+          return Promise.resolve();
+        },
+      },
+    );
+    const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
+    try {
+      const worker = await startTestWorker(market, scheduler.url, WORKERS[1]!, {
+        ipfs: await ipfsNode(),
+        board,
+        config: { board: { kind: "simulated", battery: { capacityAh: 6 } } },
+      });
+      workers.push(worker);
+      const cut = sim.waitForPowerOff(3_600_000);
+      const witty = new WittyPi4(sim.openBus(), { sleep: (ms) => sim.clock.sleep(ms) });
+      await witty.setShutdownAlarm(new Date(sim.clock.now() + 120_000), new Date(sim.clock.now()));
+      await worker.agent.exited;
+      const off = await cut;
+      expect(off?.reason).to.equal(2); // the shutdown alarm (§1.3)
+      expect(halts, "Linux was halted by the agent").to.have.length(1);
+      expect(halts[0]).to.be.below(off!.at);
+      expect(worker.journal.getMeta("stateOfCharge"), "the charge was saved for the next boot").to.not.equal(undefined);
     } finally {
       await scheduler.stop();
       sim.close();

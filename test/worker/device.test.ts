@@ -82,6 +82,17 @@ describe("worker device: sunpool.yaml and provisioning", function () {
     expect(owner.chain.deployedAtBlock).to.equal(0);
   });
 
+  it("takes addresses and ids written without quotes as the text they are (YAML would read a number)", () => {
+    const text = stringify(OWNER).replace(/'(0x[0-9a-fA-F]+)'|"(0x[0-9a-fA-F]+)"/g, "$1$2");
+    expect(text).to.match(/^ {2}hub: 0x1111/m);
+    const wifi = "wifi:\n  country: PT\n  ssid: 2024\n  password: 00123456\n";
+    const owner = parseOwnerFile(`${text.replace(/^wifi:\n( {2}.*\n)+/m, "")}monitor:\n  chip: ina219\n  address: 0x41\n${wifi}`);
+    expect(owner.wifi).to.deep.include({ ssid: "2024", password: "00123456" });
+    expect(owner.chain.hub).to.equal(OWNER.chain.hub);
+    expect(owner.pool.workerpool).to.equal(OWNER.pool.workerpool);
+    expect(owner.monitor.address).to.equal(0x41);
+  });
+
   it("refuses private keys, control characters and bad YAML with what to write instead", () => {
     const privateKey = { ...OWNER, ssh: { authorizedKeys: ["-----BEGIN OPENSSH PRIVATE KEY-----"] } };
     expect(() => parseOwnerFile(stringify(privateKey))).to.throw(
@@ -90,6 +101,10 @@ describe("worker device: sunpool.yaml and provisioning", function () {
     const newline = { ...OWNER, wifi: { ...OWNER.wifi, ssid: "net\nnetwork={" } };
     expect(() => parseOwnerFile(stringify(newline))).to.throw(/wifi\.ssid: no line breaks or control characters/);
     expect(() => parseOwnerFile("pool: [unclosed")).to.throw(/not valid YAML/);
+    const big = { ...OWNER, battery: { chemistry: "lifepo4", cells: 8, capacityAh: 6 } };
+    expect(() => parseOwnerFile(stringify(big))).to.throw(
+      /battery\.cells: 8 lifepo4 cells recover at 25\.6 V, above the Witty Pi's 25 V limit/,
+    );
     expect(() => parseOwnerFile("")).to.throw(/is empty: copy sunpool.example.yaml/);
   });
 
@@ -131,6 +146,7 @@ describe("worker device: sunpool.yaml and provisioning", function () {
     expect(existsSync(join(root, IMAGE_PATHS.wifi))).to.equal(false);
     expect(existsSync(join(root, IMAGE_PATHS.authorizedKeys))).to.equal(false);
     expect(readFileSync(join(root, IMAGE_PATHS.hostname), "utf8")).to.equal("roof-1\n");
+    expect(readFileSync(join(root, IMAGE_PATHS.hosts), "utf8")).to.include("127.0.1.1\troof-1\n");
   });
 
   it("a power cut between the password and the keystore: the next boot makes the wallet with the saved password", async () => {

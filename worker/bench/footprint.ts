@@ -3,6 +3,8 @@
 // (it heartbeats every 15 s and long-polls for assignments, as in production).
 // Target (issue 4): RSS <= 80 MB, CPU < 1 % idle.
 //   npx tsx worker/bench/footprint.ts [seconds=60]      (needs `npm run build`)
+//   SUNPOOL_WORKER_CLI=build/firmware/worker/opt/sunpool/worker/dist/cli.js npx tsx worker/bench/footprint.ts
+//     measures the image's bundled worker instead (firmware-scripts/build-worker.sh).
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,7 +41,7 @@ writeFileSync(
     logLevel: "warn",
   }),
 );
-const cli = new URL("../dist/cli.js", import.meta.url).pathname;
+const cli = process.env.SUNPOOL_WORKER_CLI ?? new URL("../dist/cli.js", import.meta.url).pathname;
 // The flags of the bin's shebang (worker/src/cli.ts).
 const child = spawn(process.execPath, ["--max-semi-space-size=1", cli, "start", "--config", join(folder, "worker.config.json")], {
   env: { ...process.env, SUNPOOL_WORKER_PASSWORD: "footprint" },

@@ -139,8 +139,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         }),
     log,
   });
+  // The MCU cuts the power a fixed delay after asking, halted or not (25 s at most): halt Linux at
+  // once. systemd stops this service on the way down (SIGTERM: tasks stopped, journal closed) and
+  // the image's power-off hook arms the wake-up; waiting for the agent first could miss the delay.
   board?.onShutdownRequest(() => {
-    log.warn("the Witty Pi asks to shut down: stopping tasks");
+    log.warn("the Witty Pi asks to shut down: powering off");
+    persistCharge();
+    void board.powerOff().catch((error: unknown) => log.error({ err: error }, "could not power off"));
     void agent.stop();
   });
 

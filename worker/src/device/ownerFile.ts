@@ -1,10 +1,15 @@
 // The one file a worker owner writes: `sunpool.yaml` on the SD card's boot partition (FAT, so it
 // can be edited from any laptop). Validated with zod so that every mistake names its line's key and
 // what to write instead; the Pi shows the message on its console and leaves it next to the file.
-import { parse as parseYaml } from "yaml";
+import { isPair, isScalar, parseDocument, visit } from "yaml";
 import { z } from "zod";
 
+import { cellVolts } from "../boardFactory.js";
 import { SetupError } from "../config.js";
+
+const WITTY_PI_MAX_VOLTS = 25;
+/** Keys whose values are text even when YAML would read a number. */
+const TEXT_FIELDS = new Set(["ssid", "password"]);
 
 const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address: 0x + 40 hex digits (ask your pool operator)");
 
@@ -94,7 +99,23 @@ export const ownerFileSchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((owner, context) => {
+    // The Witty Pi's thresholds stop at 25 V (§1.2 regs 19/22): a pack whose recovery voltage is
+    // above that cannot be protected.
+    const recovery = cellVolts(owner.battery.chemistry).recovery * owner.battery.cells;
+    if (recovery > WITTY_PI_MAX_VOLTS) {
+      context.addIssue({
+        code: "custom",
+        path: ["battery", "cells"],
+        message: `${owner.battery.cells.toString()} ${owner.battery.chemistry} cells recover at ${recovery.toFixed(1)} V, above the Witty Pi's ${WITTY_PI_MAX_VOLTS.toString()} V limit: use a smaller pack (a 4-cell LiFePO4 is the usual 12 V battery)`,
+      });
+    }
+    const { floor, nightReserve } = owner.energy ?? {};
+    if (floor !== undefined && nightReserve !== undefined && nightReserve < floor) {
+      context.addIssue({ code: "custom", path: ["energy", "nightReserve"], message: "must be at least energy.floor" });
+    }
+  });
 
 export type OwnerFile = z.infer<typeof ownerFileSchema>;
 
@@ -102,7 +123,20 @@ export type OwnerFile = z.infer<typeof ownerFileSchema>;
 export function parseOwnerFile(text: string, source = "sunpool.yaml"): OwnerFile {
   let document: unknown;
   try {
-    document = parseYaml(text, { uniqueKeys: true, maxAliasCount: 0 });
+    const parsed = parseDocument(text, { uniqueKeys: true });
+    if (parsed.errors.length > 0) throw parsed.errors[0]!;
+    // YAML reads an unquoted 0x… as a number: an address or id (too long for a safe integer) keeps
+    // the text the owner wrote, so `hub: 0x5FbD…` works quoted or not; short ones (0x40) stay
+    // numbers. A Wi-Fi name or password made of digits is text too (12345678, 0042).
+    visit(parsed, {
+      Scalar(key, node, path) {
+        if (!isScalar(node) || typeof node.source !== "string") return;
+        const pair = path.at(-1);
+        const field = key === "value" && isPair(pair) && isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (/^0x[0-9a-fA-F]{14,}$/.test(node.source) || (field !== undefined && TEXT_FIELDS.has(field))) node.value = node.source;
+      },
+    });
+    document = parsed.toJS({ maxAliasCount: 0 });
   } catch (error) {
     throw new SetupError(`${source} is not valid YAML: ${(error as Error).message}`);
   }

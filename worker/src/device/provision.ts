@@ -24,6 +24,7 @@ export const IMAGE_PATHS = {
   dataDir: "var/lib/sunpool/worker",
   wifi: "etc/wpa_supplicant/wpa_supplicant-wlan0.conf",
   hostname: "etc/hostname",
+  hosts: "etc/hosts",
   authorizedKeys: "home/owner/.ssh/authorized_keys",
   issue: "etc/issue.d/sunpool.issue",
 } as const;
@@ -68,6 +69,12 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   await writeDurably(at(IMAGE_PATHS.deployment), `${JSON.stringify(deploymentOf(owner), null, 2)}\n`, 0o644);
   await writeDurably(at(IMAGE_PATHS.config), `${JSON.stringify(workerConfigOf(owner, options), null, 2)}\n`, 0o600);
   await writeDurably(at(IMAGE_PATHS.hostname), `${owner.hostname}\n`, 0o644);
+  // sudo and others resolve the hostname through /etc/hosts.
+  await writeDurably(
+    at(IMAGE_PATHS.hosts),
+    `127.0.0.1\tlocalhost\n127.0.1.1\t${owner.hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
+    0o644,
+  );
   // A section removed from sunpool.yaml switches its feature off: its file goes too.
   if (owner.wifi !== undefined) await writeDurably(at(IMAGE_PATHS.wifi), wpaSupplicantConf(owner.wifi), 0o600);
   else await rm(at(IMAGE_PATHS.wifi), { force: true });

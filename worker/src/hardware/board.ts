@@ -39,6 +39,11 @@ export interface Board {
   start(): Promise<{ reason: string; lowVoltageShutdown: boolean } & StartDetails>;
   /** Program the startup alarm for `at` and request a clean power-off (the caller has already stopped work). */
   sleepUntil(at: Date): Promise<void>;
+  /**
+   * Halt Linux without an alarm of the agent's (the MCU asked: button, shutdown alarm, low voltage).
+   * The Witty Pi cuts the power once the Pi has halted; the image's power-off hook arms the wake-up.
+   */
+  powerOff(): Promise<void>;
   onShutdownRequest(listener: () => void): void;
   close(): Promise<void>;
 }
@@ -239,6 +244,10 @@ export function createBoard(
 
     async sleepUntil(at: Date) {
       await witty.setStartupAlarm(at, new Date(clock.now()));
+      await powerOff();
+    },
+
+    async powerOff() {
       await powerOff();
     },
 
