@@ -151,28 +151,7 @@ describe("worker agent: tasks end to end", function () {
   });
 
   it("a solar worker on the simulated board sends its outlook with each heartbeat and meters the task's energy", async function () {
-    // Noon on 21 June in Albuquerque, 60 simulated seconds per real second.
-    const sim = createSimulatedBoard({
-      start: Date.UTC(2026, 5, 21, 19, 0, 0),
-      mode: "scaled",
-      speed: 60,
-      solar: { tmy3: ALBUQUERQUE },
-      panel: { ratedWatts: 30 },
-      battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, stateOfCharge: 0.7 },
-    });
-    const board = createBoard(
-      sim.openBus(),
-      sim.gpio,
-      sim.clock,
-      {
-        battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, initialStateOfCharge: 0.7 },
-        lowVoltageCutoff: 11.6,
-        recoveryVoltage: 12.8,
-        powerCutDelaySeconds: 25,
-        monitor: { chip: "ina226", address: 0x40, shuntOhms: 0.01, maxAmps: 5 },
-      },
-      { kind: "simulated", powerOff: () => Promise.resolve(sim.halt()) },
-    );
+    const { sim, board } = solarBoard(() => sim.halt());
     const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
     try {
       const book = await publishPoolOrders(market, scheduler.url, appId, 1);
@@ -205,35 +184,11 @@ describe("worker agent: tasks end to end", function () {
   });
 
   it("when the Witty Pi asks to shut down (button, shutdown alarm, low voltage), the agent stops and halts Linux before the cut", async function () {
-    const sim = createSimulatedBoard({
-      start: Date.UTC(2026, 5, 21, 19, 0, 0),
-      mode: "scaled",
-      speed: 60,
-      solar: { tmy3: ALBUQUERQUE },
-      panel: { ratedWatts: 30 },
-      battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, stateOfCharge: 0.7 },
-    });
     const halts: number[] = [];
-    const board = createBoard(
-      sim.openBus(),
-      sim.gpio,
-      sim.clock,
-      {
-        battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, initialStateOfCharge: 0.7 },
-        lowVoltageCutoff: 11.6,
-        recoveryVoltage: 12.8,
-        powerCutDelaySeconds: 25,
-        monitor: { chip: "ina226", address: 0x40, shuntOhms: 0.01, maxAmps: 5 },
-      },
-      {
-        kind: "simulated",
-        powerOff: () => {
-          halts.push(sim.clock.now());
-          sim.halt();
-          return Promise.resolve();
-        },
-      },
-    );
+    const { sim, board } = solarBoard(() => {
+      halts.push(sim.clock.now());
+      sim.halt();
+    });
     const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
     try {
       const worker = await startTestWorker(market, scheduler.url, WORKERS[1]!, {
@@ -257,3 +212,35 @@ describe("worker agent: tasks end to end", function () {
     }
   });
 });
+
+/** A solar Pi at noon on 21 June in Albuquerque (60 simulated seconds per real second), and its board facade. */
+function solarBoard(powerOff: () => void) {
+  const sim = createSimulatedBoard({
+    start: Date.UTC(2026, 5, 21, 19, 0, 0),
+    mode: "scaled",
+    speed: 60,
+    solar: { tmy3: ALBUQUERQUE },
+    panel: { ratedWatts: 30 },
+    battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, stateOfCharge: 0.7 },
+  });
+  const board = createBoard(
+    sim.openBus(),
+    sim.gpio,
+    sim.clock,
+    {
+      battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, initialStateOfCharge: 0.7 },
+      lowVoltageCutoff: 11.6,
+      recoveryVoltage: 12.8,
+      powerCutDelaySeconds: 25,
+      monitor: { chip: "ina226", address: 0x40, shuntOhms: 0.01, maxAmps: 5 },
+    },
+    {
+      kind: "simulated",
+      powerOff: () => {
+        powerOff();
+        return Promise.resolve();
+      },
+    },
+  );
+  return { sim, board };
+}
