@@ -29,7 +29,12 @@ disk_id=0x53554e50
 root_uuid=5350a7f0-0e1a-4c3b-9d2e-7375706f6f6c
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sunpool-image.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# mkfs.ext4 -d reads the tree through a read-only, noatime view (it must not change what it copies).
+view=$work/rootfs
+mkdir "$view"
+mount --bind "$dir/rootfs" "$view"
+trap 'umount "$view" 2>/dev/null; rm -rf --one-file-system "$work"' EXIT
+mount -o remount,bind,ro,noatime "$view"
 
 log "boot partition: FAT32 ${boot_mib} MiB ($(du -sh "$dir/bootfs" | cut -f1) of files)"
 mkfs.vfat -F 32 -n RASPIFIRM --invariant -C "$work/boot.vfat" $((boot_mib * 1024)) >/dev/null
@@ -44,7 +49,14 @@ mkfs.vfat -F 32 -n RASPIFIRM --invariant -C "$work/boot.vfat" $((boot_mib * 1024
 log "root partition: ext4 ${root_mib} MiB (${root_used_mib} MiB of files)"
 E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mkfs.ext4 -q -F -L RASPIROOT -U "$root_uuid" \
   -E "root_owner=0:0,hash_seed=$root_uuid,lazy_itable_init=0" \
-  -d "$dir/rootfs" "$work/root.ext4" "${root_mib}M" >/dev/null
+  -d "$view" "$work/root.ext4" "${root_mib}M" >/dev/null
+# It also copies each file's atime and ctime, which this machine's clock set (any read of the tree,
+# the build's own writes): clamp them, and the creation time, to SOURCE_DATE_EPOCH like the mtimes.
+if (cd "$view" && find . -name '*"*' -print -quit) | grep -q .; then die "a file name in the root contains a double quote"; fi
+(cd "$view" && find . -printf '/%P\n') |
+  awk -v t="$SOURCE_DATE_EPOCH" '{ for (f = 1; f <= 3; f++) printf "sif \"%s\" %s %d\n", $0, (f == 1 ? "atime" : f == 2 ? "ctime" : "crtime"), t }' |
+  E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH debugfs -w -f - "$work/root.ext4" 2>"$work/debugfs.log" >/dev/null
+if grep -v '^debugfs [0-9]' "$work/debugfs.log" | grep -q .; then die "debugfs could not set the times: $(head -3 "$work/debugfs.log")"; fi
 
 log "disk: MBR, ${total_mib} MiB"
 rm -f "$image"

@@ -42,7 +42,8 @@ stage_done() {
 
 bash "$FIRMWARE_DIR/host-tools.sh"
 stage_done tools
-base=$(bash "$FIRMWARE_DIR/build-base.sh")
+# SUNPOOL_FIRMWARE_BASE: use this base tarball (e.g. while working on the later stages).
+base=${SUNPOOL_FIRMWARE_BASE:-$(bash "$FIRMWARE_DIR/build-base.sh")}
 stage_done base
 worker_stage=$BUILD_DIR/worker
 bash "$FIRMWARE_DIR/build-worker.sh" "$worker_stage"

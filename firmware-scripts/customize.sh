@@ -13,7 +13,7 @@ require_arm64_emulation
 
 base=${1:?usage: customize.sh <base.tar> <worker stage> <out dir>}
 stage=${2:?usage: customize.sh <base.tar> <worker stage> <out dir>}
-out=${3:?usage: customize.sh <base.tar> <worker stage> <out dir>}
+out=$(realpath -m "${3:?usage: customize.sh <base.tar> <worker stage> <out dir>}")
 root=$out/rootfs
 bootfs=$out/bootfs
 

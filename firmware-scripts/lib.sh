@@ -75,8 +75,9 @@ umount_all() {
 # Unmounts whatever is still mounted under $1 (a chroot command killed before its clean-up), so
 # that removing the folder can never reach the build machine's /dev or /sys.
 release_mounts() {
-  local target
-  findmnt -rno TARGET | grep -F "$1/" | sort -r | while read -r target; do
+  local target root
+  root=$(realpath -m "$1")
+  { findmnt -rno TARGET | grep -F "$root/" || true; } | sort -r | while read -r target; do
     umount -R "$target" 2>/dev/null || umount -lR "$target" 2>/dev/null || true
   done
 }
