@@ -3,7 +3,7 @@
 import { fileURLToPath } from "node:url";
 
 import type { WorkerConfig } from "./config.js";
-import { createBoard, systemClock, type Board, type BoardConfig, type Clock } from "./hardware/board.js";
+import { createBoard, linuxSystemClock, systemClock, type Board, type BoardConfig, type Clock } from "./hardware/board.js";
 import { openI2cBus } from "./hardware/bus.js";
 import { openGpioLine } from "./hardware/gpio.js";
 import { createSimulatedBoard, type SimulatedBoard } from "./simulator/board.js";
@@ -49,7 +49,7 @@ export function createBoardSource(config: WorkerConfig): BoardSource | undefined
           const bus = await openI2cBus(board.i2cBus);
           const gpio = { sysUp: await openGpioLine(17, "in"), halt: await openGpioLine(4, "in", "falling") };
           const battery = { ...boardConfig.battery, ...(initialStateOfCharge === undefined ? {} : { initialStateOfCharge }) };
-          return createBoard(bus, gpio, systemClock, { ...boardConfig, battery });
+          return createBoard(bus, gpio, systemClock, { ...boardConfig, battery }, { systemClock: linuxSystemClock });
         },
       };
     }

@@ -40,6 +40,35 @@ describe("board facade over the simulator", () => {
     sim.close();
   });
 
+  it("before network time, the kept RTC sets the Pi's clock; once NTP has synchronised it, the Pi's clock sets the RTC", async () => {
+    const sim = simulate();
+    // The Pi resumed its clock from the last shutdown: three hours behind; the Witty Pi's RTC kept time.
+    const stale = { now: () => sim.clock.now() - 3 * 3_600_000, sleep: (ms: number) => sim.clock.sleep(ms) };
+    const set: Date[] = [];
+    let synchronized = false;
+    const hooks = {
+      kind: "simulated" as const,
+      systemClock: {
+        synchronized: () => synchronized,
+        set: (at: Date) => {
+          set.push(at);
+          return Promise.resolve();
+        },
+      },
+    };
+    const witty = new WittyPi4(sim.bus, { sleep: (ms) => sim.clock.sleep(ms) });
+    await createBoard(sim.openBus(), sim.gpio, stale, BOARD_CONFIG, hooks).start();
+    expect(set).to.have.length(1);
+    expect(Math.abs(set[0]!.getTime() - sim.clock.now())).to.be.at.most(6000);
+    expect(Math.abs((await witty.readRtc())!.getTime() - sim.clock.now())).to.be.at.most(1000);
+
+    synchronized = true;
+    await createBoard(sim.openBus(), sim.gpio, stale, BOARD_CONFIG, hooks).start();
+    expect(set).to.have.length(1);
+    expect(Math.abs((await witty.readRtc())!.getTime() - stale.now())).to.be.at.most(6000);
+    sim.close();
+  });
+
   it("refuses a recovery voltage at or below the cut-off", () => {
     const sim = simulate();
     expect(() => createBoard(sim.bus, sim.gpio, sim.clock, { ...BOARD_CONFIG, recoveryVoltage: 11.6 })).to.throw(

@@ -2,6 +2,7 @@
 // and "sleep until T". It is the same code on a Pi and against the board simulator; only the bus, the
 // GPIO lines, the clock and the power-off action differ.
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 
 import type { I2cBus } from "./bus.js";
@@ -101,7 +102,22 @@ export interface BoardHooks {
   kind?: Board["kind"];
   /** Retry delay for I²C (UUGear: 1 s). */
   retryDelayMs?: number;
+  /**
+   * The Linux clock, on a real Pi. A Pi has no clock of its own: without network time it resumes
+   * from its last shutdown, while the Witty Pi's RTC kept counting. Given this, start() sets the
+   * system clock from the RTC until NTP has synchronised it (UUGear's rtc_to_system), instead of
+   * overwriting a good RTC with a stale time (and with it every alarm).
+   */
+  systemClock?: { synchronized(): boolean; set(at: Date): Promise<void> };
 }
+
+/** The real Linux clock: systemd-timesyncd's flag file, and `date` (the agent runs as root on the image). */
+export const linuxSystemClock: NonNullable<BoardHooks["systemClock"]> = {
+  synchronized: () => existsSync("/run/systemd/timesync/synchronized"),
+  async set(at: Date) {
+    await execFileAsync("date", ["-u", "-s", `@${Math.floor(at.getTime() / 1000).toString()}`]);
+  },
+};
 
 const execFileAsync = promisify(execFile);
 
@@ -179,12 +195,18 @@ export function createBoard(
       // alarms only right before sleeping. Skipped when already clear (EEPROM, §1.4).
       await witty.clearStartupAlarm();
       await witty.clearShutdownAlarm();
-      // Step 3: the board clock is the reference (NTP on a networked worker); the RTC (UTC, see
+      // Step 3: the board clock is the reference once NTP has set it; the RTC (UTC, see
       // WittyPi4.readRtc) is rewritten when it lost its time or drifted, since alarms match on it.
+      // Before NTP, a kept RTC is the better clock: it sets the system's (hooks.systemClock).
       const rtc = await witty.readRtc();
       const now = clock.now();
       const rtcDriftMs = rtc === undefined ? undefined : rtc.getTime() - Math.floor(now / 1000) * 1000;
-      if (rtcDriftMs === undefined || Math.abs(rtcDriftMs) > 2000) await witty.writeRtc(new Date(now));
+      const systemClock = hooks.systemClock;
+      if (rtc !== undefined && systemClock !== undefined && !systemClock.synchronized()) {
+        if (Math.abs(rtcDriftMs!) > 2000) await systemClock.set(rtc);
+      } else if (rtcDriftMs === undefined || Math.abs(rtcDriftMs) > 2000) {
+        await witty.writeRtc(new Date(now));
+      }
       // Steps 4–5: HALT must be released before the falling-edge watch is armed; then SYS_UP, which
       // arms the MCU's low-voltage protection and TXD power cut (§1.4).
       let sysUpSent = false;
