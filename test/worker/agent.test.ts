@@ -140,7 +140,12 @@ describe("worker agent: tasks end to end", function () {
       if (failed === undefined) throw new Error("the worker never journaled the failed task");
       expect(failed.reason).to.equal("failed: exited with code 3");
       expect(failed.logTail).to.contain("the app was asked to fail");
-      const replicas = scheduler.pool.replicas(failed.taskId);
+      // The journal records the failure first, then the worker reports it: wait for the report.
+      let replicas = scheduler.pool.replicas(failed.taskId);
+      for (let i = 0; i < 100 && replicas[0]?.state !== "failed"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        replicas = scheduler.pool.replicas(failed.taskId);
+      }
       expect(replicas[0]).to.include({ worker: worker.agent.address, state: "failed" });
       expect(replicas[0]!.reason).to.contain("exited with code 3");
       const { hub } = await market.client(1);
