@@ -1,6 +1,7 @@
 // The device commands the Pi image runs around the agent: provisioning from the owner's
 // sunpool.yaml (wallet once, files every boot, crash-safe), and the power-off hook's wake-up alarm,
 // driven through the real Witty Pi driver against the register-level simulator.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,6 +20,7 @@ import { slotOf } from "../../worker/src/energy/forecast.js";
 import { WittyPi4 } from "../../worker/src/hardware/wittyPi4.js";
 import { boardOn, NIGHT, simulate } from "./simulator/fixtures.js";
 
+const CLI = new URL("../../worker/dist/cli.js", import.meta.url).pathname;
 const EXAMPLE = new URL("../../firmware-scripts/overlay/boot/firmware/sunpool.example.yaml", import.meta.url);
 
 const OWNER = {
@@ -158,6 +160,31 @@ describe("worker device: sunpool.yaml and provisioning", function () {
     const again = await provision({ bootDir: boot, root });
     expect(again.createdWallet).to.equal(true);
     expect((await readKeystore(join(root, IMAGE_PATHS.keystore), password)).address).to.equal(again.address);
+  });
+
+  it("the CLI prints key=value lines for the boot script, and leaves any problem next to the owner's file", async () => {
+    const { boot, root } = card();
+    await writeOwnerFile(boot, OWNER);
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [CLI, "provision", "--boot", boot, "--root", root, ...args], { encoding: "utf8" });
+    const ok = cli(["--env"]);
+    expect(ok.status, ok.stderr).to.equal(0);
+    const fields: Record<string, string> = Object.fromEntries(
+      ok.stdout
+        .trim()
+        .split("\n")
+        .map((line): [string, string] => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    expect(fields).to.deep.include({ createdWallet: "true", hostname: "sunpool-worker", wifi: "true", ssh: "true" });
+    expect(fields.address).to.match(/^0x[0-9a-fA-F]{40}$/);
+
+    await writeOwnerFile(boot, { ...OWNER, battery: { chemistry: "lead-acid", cells: 4, capacityAh: 6 } });
+    const refused = cli(["--env"]);
+    expect(refused.status).to.equal(3);
+    expect(readFileSync(join(boot, BOOT_FILES.error), "utf8")).to.match(/battery\.chemistry: /);
+    await writeOwnerFile(boot, OWNER);
+    expect(cli([]).status).to.equal(0);
+    expect(existsSync(join(boot, BOOT_FILES.error)), "the error file goes once the file is accepted").to.equal(false);
   });
 
   it("without sunpool.yaml it says what to do and writes nothing", async () => {

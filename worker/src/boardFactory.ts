@@ -29,6 +29,18 @@ export interface BoardSource {
   simulator?: SimulatedBoard;
 }
 
+/** The `startWorker` options for a board source: the source, and on a simulator the Pi's load. */
+export function boardOptions(source: BoardSource | undefined): {
+  boardSource?: BoardSource;
+  simulatedLoad?: (busy: boolean) => void;
+} {
+  if (source === undefined) return {};
+  const simulator = source.simulator;
+  return simulator === undefined
+    ? { boardSource: source }
+    : { boardSource: source, simulatedLoad: (busy) => simulator.setLoad(busy ? "busy" : "idle") };
+}
+
 export function createBoardSource(config: WorkerConfig): BoardSource | undefined {
   const board = config.board;
   switch (board.kind) {

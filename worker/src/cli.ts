@@ -12,12 +12,13 @@ import { keystoreAddress, readKeystore } from "@sunpool/sdk/node";
 import { Command } from "commander";
 import { pino } from "pino";
 
-import { createBoardSource } from "./boardFactory.js";
+import { boardOptions, createBoardSource } from "./boardFactory.js";
 import { loadConfig, SetupError, type WorkerConfig } from "./config.js";
 import { BOOT_FILES, provision, ProvisionError } from "./device/provision.js";
 import { runSelfTest } from "./device/selfTest.js";
 import { armWakeAlarm } from "./device/wakeAlarm.js";
 import { openI2cBus } from "./hardware/bus.js";
+import { systemClock } from "./hardware/clock.js";
 import { WittyPi4 } from "./hardware/wittyPi4.js";
 import { Journal } from "./journal/journal.js";
 import { startWorker } from "./runtime.js";
@@ -56,10 +57,7 @@ program
       worker = await startWorker({
         config,
         wallet,
-        ...(source === undefined ? {} : { boardSource: source }),
-        ...(source?.simulator === undefined
-          ? {}
-          : { simulatedLoad: (busy: boolean) => source.simulator?.setLoad(busy ? "busy" : "idle") }),
+        ...boardOptions(source),
         logger,
       });
       logger.info({ address: wallet.address, metrics: worker.metricsUrl }, "worker started");
@@ -128,26 +126,33 @@ program
   )
   .option("--boot <dir>", "the boot partition", "/boot/firmware")
   .option("--root <dir>", "the root file system to write into", "/")
-  .option("--json", "machine-readable output (for the first-boot script)")
+  .option("--json", "machine-readable output")
+  .option("--env", "key=value lines, for the boot script to read without another process")
   .addHelpText(
     "after",
     `\nRun at every boot by sunpool-provision.service; safe to run again. A problem is also written to ${BOOT_FILES.error} on the boot partition.`,
   )
-  .action(async (options: { boot: string; root: string; json?: boolean }) => {
+  .action(async (options: { boot: string; root: string; json?: boolean; env?: boolean }) => {
     const errorFile = join(options.boot, BOOT_FILES.error);
     try {
       const result = await provision({ bootDir: options.boot, root: options.root });
       await rm(errorFile, { force: true });
       if (options.json) console.log(JSON.stringify(result));
+      // Every value is shell-safe: a checksummed address, a validated hostname, booleans.
+      else if (options.env)
+        console.log(
+          Object.entries(result)
+            .map(([key, value]) => `${key}=${String(value)}`)
+            .join("\n"),
+        );
       else
         console.log(
           `Sunpool worker ${result.address}${result.createdWallet ? " (new wallet)" : ""}: fund its stake, then it joins the pool.`,
         );
     } catch (error) {
-      if (error instanceof SetupError || error instanceof ProvisionError) {
-        // The owner may have no screen: leave the message where they will look, next to their file.
-        await writeFile(errorFile, `${error.message}\n`).catch(() => undefined);
-      }
+      // The owner may have no screen: leave the message where they will look, next to their file,
+      // whatever went wrong (a full card or a damaged keystore as much as a typo).
+      await writeFile(errorFile, `${error instanceof Error ? error.message : String(error)}\n`).catch(() => undefined);
       throw error;
     }
   });
@@ -192,7 +197,7 @@ program
     const journal = existsSync(journalPath) ? new Journal(journalPath) : undefined;
     try {
       // No GPIO here: the Pi is shutting down, and SYS_UP/HALT belong to the agent's boot routine.
-      const witty = new WittyPi4(bus, { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) });
+      const witty = new WittyPi4(bus, { sleep: (ms) => systemClock.sleep(ms) });
       const result = await armWakeAlarm({
         witty,
         nowMs: Date.now(),

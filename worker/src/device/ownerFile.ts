@@ -6,8 +6,8 @@ import { z } from "zod";
 
 import { cellVolts } from "../boardFactory.js";
 import { SetupError } from "../config.js";
+import { THRESHOLD_RANGE } from "../hardware/wittyPi4.js";
 
-const WITTY_PI_MAX_VOLTS = 25;
 /** Keys whose values are text even when YAML would read a number. */
 const TEXT_FIELDS = new Set(["ssid", "password"]);
 
@@ -104,11 +104,11 @@ export const ownerFileSchema = z
     // The Witty Pi's thresholds stop at 25 V (§1.2 regs 19/22): a pack whose recovery voltage is
     // above that cannot be protected.
     const recovery = cellVolts(owner.battery.chemistry).recovery * owner.battery.cells;
-    if (recovery > WITTY_PI_MAX_VOLTS) {
+    if (recovery > THRESHOLD_RANGE.max) {
       context.addIssue({
         code: "custom",
         path: ["battery", "cells"],
-        message: `${owner.battery.cells.toString()} ${owner.battery.chemistry} cells recover at ${recovery.toFixed(1)} V, above the Witty Pi's ${WITTY_PI_MAX_VOLTS.toString()} V limit: use a smaller pack (a 4-cell LiFePO4 is the usual 12 V battery)`,
+        message: `${owner.battery.cells.toString()} ${owner.battery.chemistry} cells recover at ${recovery.toFixed(1)} V, above the Witty Pi's ${THRESHOLD_RANGE.max.toString()} V limit: use a smaller pack (a 4-cell LiFePO4 is the usual 12 V battery)`,
       });
     }
     const { floor, nightReserve } = owner.energy ?? {};

@@ -9,7 +9,7 @@ import Docker from "dockerode";
 import type { Wallet } from "ethers";
 import type { Logger } from "pino";
 
-import { createBoardSource } from "../boardFactory.js";
+import { boardOptions, createBoardSource } from "../boardFactory.js";
 import type { WorkerConfig } from "../config.js";
 import { startWorker } from "../runtime.js";
 
@@ -131,10 +131,7 @@ async function taskCheck(config: WorkerConfig, task: NonNullable<SelfTestOptions
   const worker = await startWorker({
     config,
     wallet: task.wallet,
-    ...(source === undefined ? {} : { boardSource: source }),
-    ...(source?.simulator === undefined
-      ? {}
-      : { simulatedLoad: (busy: boolean) => source.simulator?.setLoad(busy ? "busy" : "idle") }),
+    ...boardOptions(source),
     logger: task.logger,
   });
   const before = new Set(worker.journal.recent(1000).map((entry) => entry.taskId));

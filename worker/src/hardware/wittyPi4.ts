@@ -100,7 +100,7 @@ export const actionReasonName = (code: number): string => ACTION_REASONS[code] ?
 /** 255 in a threshold register means "disabled" (§1.2 regs 19, 22). */
 const DISABLED = 255;
 /** The shell's accepted threshold range (§1.2 reg 19, WP4-SH). */
-const THRESHOLD_RANGE = { min: 2.0, max: 25.0 } as const;
+export const THRESHOLD_RANGE = { min: 2.0, max: 25.0 } as const;
 /**
  * Alarms match on day-of-month/hour/minute/second only (§1.4): a day-of-month recurs after 28 days at
  * the earliest (February), so anything 28 days or more ahead could fire a month early.
