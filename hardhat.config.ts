@@ -20,7 +20,7 @@ export default defineConfig({
         path: solcPath,
         settings: {
           evmVersion: "cancun",
-          optimizer: { enabled: true, runs: 1000 },
+          optimizer: { enabled: true, runs: 400 },
           viaIR: true,
         },
       },
@@ -28,8 +28,8 @@ export default defineConfig({
   },
   test: {
     solidity: {
-      fuzz: { runs: 256, seed: "0x5a4e" },
-      invariant: { runs: 64, depth: 40, failOnRevert: false },
+      fuzz: { runs: 400, seed: "0x5a4e" },
+      invariant: { runs: 400, depth: 40, failOnRevert: false },
       // Shared EIP-712 vectors, checked by both the Solidity and the TypeScript tests.
       fsPermissions: { readFile: ["test/vectors/orders.json"] },
     },

@@ -50,6 +50,8 @@ interface AppManifest {
   entrypoint: string[];
   files: Record<string, string>;
   platforms: Platform[];
+  /** Same inputs, same bytes out (sorted output, no clock, no randomness): replicable with trust >= 2. */
+  deterministic: boolean;
   resources: AppResources;
   dataset?: { name: string; file: string };
 }
@@ -82,7 +84,13 @@ const APPS_DIR = new URL("apps/", import.meta.url);
 export const DEMO_APPS = ["wordcount", "primes"] as const;
 
 async function readManifest(name: string): Promise<AppManifest> {
-  return JSON.parse(await readFile(new URL(`${name}/app.json`, APPS_DIR), "utf8")) as AppManifest;
+  const manifest = JSON.parse(await readFile(new URL(`${name}/app.json`, APPS_DIR), "utf8")) as AppManifest;
+  if (typeof manifest.deterministic !== "boolean") {
+    throw new Error(
+      `devnet/apps/${name}/app.json: "deterministic" must be true or false (false when the output carries time or randomness)`,
+    );
+  }
+  return manifest;
 }
 
 /** Builds and pushes every demo app's image (before the chain is up: they do not depend on it). */
@@ -154,6 +162,7 @@ export async function setUpMarket(parameters: {
         image: image.image,
         imageDigest: image.imageDigest,
         platforms: manifest.platforms,
+        deterministic: manifest.deterministic,
         resources: manifest.resources,
       });
       const app: DemoApp = { name, description: manifest.description, id, ...image };

@@ -22,6 +22,7 @@ import {
   digestOf,
   ethers,
   requestOrder,
+  reveal,
   signAll,
   workerpoolOrder,
   type Market,
@@ -31,7 +32,8 @@ import { encodeMatchOrders } from "../sdk/src/orders/codec.js";
 const SNAPSHOT = new URL("../snapshots/gas.json", import.meta.url);
 const TOLERANCE = 0.02;
 const EIP170_LIMIT = 24_576;
-const CID = "0x" + Buffer.from("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku").toString("hex");
+const CID_TEXT = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+const CID = "0x" + Buffer.from(CID_TEXT).toString("hex");
 
 interface Scenario {
   transactions: Record<string, number>;
@@ -99,11 +101,11 @@ async function trustThree(market: Market): Promise<Scenario> {
   const digest = digestOf("consensus");
   const transactions: Record<string, number> = { matchOrders: matched.gas };
   transactions["contribute (1st)"] = await gasOf(contribute(market, matched.dealId, 0n, w0!, digest));
-  transactions["contribute (2nd, consensus)"] = await gasOf(contribute(market, matched.dealId, 0n, w1!, digest));
-  transactions["reveal (1st)"] = await gasOf(market.hub.connect(w0).reveal(matched.dealId, 0, digest));
-  transactions["reveal (2nd)"] = await gasOf(market.hub.connect(w1).reveal(matched.dealId, 0, digest));
+  transactions["contribute (2nd, window closes)"] = await gasOf(contribute(market, matched.dealId, 0n, w1!, digest));
+  transactions["reveal (1st)"] = await gasOf(reveal(market, matched.dealId, 0n, w0!, digest, CID_TEXT));
+  transactions["reveal (2nd, consensus)"] = await gasOf(reveal(market, matched.dealId, 0n, w1!, digest, CID_TEXT));
   transactions["finalize"] = await gasOf(
-    market.hub.connect(market.scheduler).finalize(matched.dealId, 0, digest, CID, [w0!.address, w1!.address]),
+    market.hub.connect(market.scheduler).finalize(matched.dealId, 0, CID, [w0!.address, w1!.address]),
   );
   const total = Object.values(transactions).reduce((a, b) => a + b, 0);
   return { transactions, total, perTask: total, matchCalldataBytes: matched.calldataBytes };

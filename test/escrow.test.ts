@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { Signature, ZeroAddress } from "ethers";
 
 import { PERMIT_TYPES } from "../sdk/src/actions/account.js";
-import { TOKEN, deployMarket, ethers, networkHelpers, type Market } from "./helpers/fixture.js";
+import { TOKEN, deployHub, deployMarket, ethers, networkHelpers, type Market } from "./helpers/fixture.js";
 
 describe("escrow", function () {
   let market: Market;
@@ -104,7 +104,7 @@ describe("escrow", function () {
 
   it("credits what arrived from a fee-on-transfer token", async function () {
     const fee = await ethers.deployContract("FeeOnTransferToken");
-    const hub = await ethers.deployContract("SunpoolHub", [await fee.getAddress(), await market.registry.getAddress()]);
+    const hub = await deployHub(await fee.getAddress(), await market.registry.getAddress());
     await fee.mint(market.stranger.address, 100n);
     await fee.connect(market.stranger).approve(await hub.getAddress(), 100n);
     await hub.connect(market.stranger).deposit(100n);
@@ -114,7 +114,7 @@ describe("escrow", function () {
 
   it("blocks reentrant deposits from a token callback", async function () {
     const token = await ethers.deployContract("ReentrantToken");
-    const hub = await ethers.deployContract("SunpoolHub", [await token.getAddress(), await market.registry.getAddress()]);
+    const hub = await deployHub(await token.getAddress(), await market.registry.getAddress());
     const hubAddress = await hub.getAddress();
     await token.mint(market.stranger.address, 100n);
     await token.connect(market.stranger).approve(hubAddress, 100n);

@@ -18,40 +18,53 @@ describe("asset registry", function () {
   it("registers an app under a predictable id and reads it back", async function () {
     const { registry, stranger } = market;
     const id = await registry.appId(stranger.address, "primes");
-    await expect(registry.connect(stranger).registerApp("primes", "127.0.0.1:5000/primes", IMAGE_DIGEST, 2, resources))
+    await expect(registry.connect(stranger).registerApp("primes", "127.0.0.1:5000/primes", IMAGE_DIGEST, 2, true, resources))
       .to.emit(registry, "AppRegistered")
       .withArgs(id, stranger.address, "primes", "127.0.0.1:5000/primes", IMAGE_DIGEST);
     const app = await registry.app(id);
     expect(app.owner).to.equal(stranger.address);
     expect(app.platforms).to.equal(2);
+    expect(app.deterministic).to.equal(true);
     expect(app.resources.memoryMiB).to.equal(128);
     expect(app.image).to.equal("127.0.0.1:5000/primes");
-    await expect(registry.connect(stranger).registerApp("primes", "x", IMAGE_DIGEST, 2, resources))
+    await expect(registry.connect(stranger).registerApp("primes", "x", IMAGE_DIGEST, 2, true, resources))
       .to.be.revertedWithCustomError(registry, "RegistryAssetExists")
       .withArgs(App, id);
     // Another owner may use the same name: ids differ.
     expect(await registry.appId(market.appOwner.address, "primes")).to.not.equal(id);
   });
 
+  it("records whether an app is deterministic and hands it to the hub with the deal's parties", async function () {
+    const { registry, stranger, workerpoolId } = market;
+    const id = await registry.appId(stranger.address, "dice");
+    await registry.connect(stranger).registerApp("dice", "127.0.0.1:5000/dice", IMAGE_DIGEST, 1, false, resources);
+    expect((await registry.app(id)).deterministic).to.equal(false);
+    expect((await registry.dealParties(id, ZeroHash, workerpoolId)).appDeterministic).to.equal(false);
+    expect((await registry.dealParties(market.appId, ZeroHash, workerpoolId)).appDeterministic).to.equal(true);
+  });
+
   it("validates app fields", async function () {
     const r = market.registry.connect(market.stranger);
-    await expect(r.registerApp("", "img", IMAGE_DIGEST, 1, resources))
+    await expect(r.registerApp("", "img", IMAGE_DIGEST, 1, true, resources))
       .to.be.revertedWithCustomError(r, "RegistryInvalidText")
       .withArgs("name", 0, 256);
-    await expect(r.registerApp("a".repeat(257), "img", IMAGE_DIGEST, 1, resources))
+    await expect(r.registerApp("a".repeat(257), "img", IMAGE_DIGEST, 1, true, resources))
       .to.be.revertedWithCustomError(r, "RegistryInvalidText")
       .withArgs("name", 257, 256);
-    await expect(r.registerApp("n", "", IMAGE_DIGEST, 1, resources))
+    await expect(r.registerApp("n", "", IMAGE_DIGEST, 1, true, resources))
       .to.be.revertedWithCustomError(r, "RegistryInvalidText")
       .withArgs("image", 0, 256);
-    await expect(r.registerApp("n", "img", ZeroHash, 1, resources)).to.be.revertedWithCustomError(r, "RegistryMissingDigest");
-    await expect(r.registerApp("n", "img", IMAGE_DIGEST, 0, resources))
+    await expect(r.registerApp("n", "img", ZeroHash, 1, true, resources)).to.be.revertedWithCustomError(
+      r,
+      "RegistryMissingDigest",
+    );
+    await expect(r.registerApp("n", "img", IMAGE_DIGEST, 0, true, resources))
       .to.be.revertedWithCustomError(r, "RegistryInvalidPlatforms")
       .withArgs(0);
-    await expect(r.registerApp("n", "img", IMAGE_DIGEST, 8, resources))
+    await expect(r.registerApp("n", "img", IMAGE_DIGEST, 8, true, resources))
       .to.be.revertedWithCustomError(r, "RegistryInvalidPlatforms")
       .withArgs(8);
-    await expect(r.registerApp("n", "img", IMAGE_DIGEST, 1, { ...resources, memoryMiB: 0 })).to.be.revertedWithCustomError(
+    await expect(r.registerApp("n", "img", IMAGE_DIGEST, 1, true, { ...resources, memoryMiB: 0 })).to.be.revertedWithCustomError(
       r,
       "RegistryInvalidResources",
     );

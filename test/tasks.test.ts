@@ -1,21 +1,25 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
-import { ZeroHash } from "ethers";
+import { ZeroAddress, ZeroHash, toUtf8Bytes } from "ethers";
 
 import {
   APP_PRICE,
   DATASET_PRICE,
   NO_ENERGY,
   TOKEN,
+  TREASURY,
   WORKERPOOL_PRICE,
   authorize,
+  buildScore,
   contribute,
+  deployHub,
   deployMarket,
+  ethers,
   digestOf,
+  fund,
   matchDeal,
   networkHelpers,
-  resultHash,
-  resultSeal,
+  reveal,
   type Market,
 } from "./helpers/fixture.js";
 
@@ -63,7 +67,7 @@ describe("task lifecycle", function () {
           ),
       )
         .to.emit(hub, "ContributionAccepted")
-        .withArgs(taskId, worker.address, resultHash(taskId, digest), 2400, 9000)
+        .withArgs(taskId, worker.address, digest, 2400, 9000)
         .and.to.emit(hub, "TaskEnded")
         .withArgs(dealId, taskId, 0, Outcome.Completed, digest, CID);
       expect(await hub.taskOutcome(dealId, 0)).to.equal(Outcome.Completed);
@@ -163,7 +167,7 @@ describe("task lifecycle", function () {
   });
 
   describe("refunds", function () {
-    it("refunds an unstarted task after the start deadline, with the scheduler's stake", async function () {
+    it("refunds an unstarted task after the start deadline; the scheduler's stake goes to the treasury", async function () {
       const { hub, requester, scheduler } = market;
       const { dealId } = await matchDeal(market, { volume: 3n });
       const before = await balances();
@@ -176,12 +180,15 @@ describe("task lifecycle", function () {
         .to.emit(hub, "TaskEnded")
         .withArgs(dealId, await hub.taskId(dealId, 0), 0, Outcome.ExpiredUnstarted, ZeroHash, "0x");
       const taskPrice = APP_PRICE + WORKERPOOL_PRICE;
-      expect(await hub.balanceOf(requester.address)).to.equal(before[0]!.balance + taskPrice + SCHEDULER_STAKE);
+      // Exactly its payment back: a requester who never publishes its params earns nothing.
+      expect(await hub.balanceOf(requester.address)).to.equal(before[0]!.balance + taskPrice);
       expect(await hub.lockedOf(scheduler.address)).to.equal(before[3]!.locked - SCHEDULER_STAKE);
+      expect(await hub.balanceOf(TREASURY)).to.equal(SCHEDULER_STAKE);
       // The rest in one call; the claimed one is skipped.
       await expect(hub.claimUnstarted(dealId, 0, 3)).to.emit(hub, "TaskEnded");
       expect(await hub.lockedOf(requester.address)).to.equal(0n);
       expect(await hub.lockedOf(scheduler.address)).to.equal(0n);
+      expect(await hub.balanceOf(TREASURY)).to.equal(3n * SCHEDULER_STAKE);
       expect(await hub.taskOutcome(dealId, 2)).to.equal(Outcome.ExpiredUnstarted);
       await expect(hub.claimUnstarted(dealId, 0, 4))
         .to.be.revertedWithCustomError(hub, "TaskInvalidRange")
@@ -203,8 +210,8 @@ describe("task lifecycle", function () {
     });
   });
 
-  describe("trust 3: commit, reveal, finalize", function () {
-    it("slashes a dishonest minority and pays the honest majority", async function () {
+  describe("trust 3: hidden commitments, reveal, finalize", function () {
+    it("a split round starts another; the dishonest minority is slashed and the honest majority paid", async function () {
       const { hub, scheduler } = market;
       const [w0, w1, w2, w3] = market.workers;
       const { dealId } = await matchDeal(market, { trust: 3n });
@@ -214,40 +221,59 @@ describe("task lifecycle", function () {
       const before = await balances();
 
       await expect(contribute(market, dealId, 0n, w0!, good)).to.emit(hub, "TaskStarted");
-      await contribute(market, dealId, 0n, w1!, bad);
-      await contribute(market, dealId, 0n, w2!, good);
-      expect((await hub.task(taskId)).status).to.equal(Status.Active);
-      // Weights: new workers weigh 2. good = 2*2*2 = 8, bad = 2, total = 11; 8*3 > 11*2.
-      await expect(contribute(market, dealId, 0n, w3!, good)).to.emit(hub, "ConsensusReached");
-      const t = await hub.task(taskId);
-      expect(t.status).to.equal(Status.Revealing);
-      expect(t.winnerCount).to.equal(3);
-      expect(t.totalWeight).to.equal(11n);
+      // Two new workers (2 * 2 = 4 against 1 + 4): could reach trust 3 if they agree, so the window closes.
+      await expect(contribute(market, dealId, 0n, w1!, bad))
+        .to.emit(hub, "RevealOpened")
+        .withArgs(taskId, 0, anyValue);
       expect(await hub.lockedOf(w1!.address)).to.equal(STAKE);
-
-      // The dishonest worker cannot reveal the consensus digest it did not commit to.
-      await expect(hub.connect(w1).reveal(dealId, 0, good))
+      await expect(contribute(market, dealId, 0n, w2!, good))
+        .to.be.revertedWithCustomError(hub, "TaskWrongStatus")
+        .withArgs(taskId, Status.Revealing);
+      // A reveal must open the caller's own commitment.
+      await expect(reveal(market, dealId, 0n, w1!, good))
         .to.be.revertedWithCustomError(hub, "TaskInvalidReveal")
         .withArgs(taskId, w1!.address);
-      await expect(hub.connect(w0).reveal(dealId, 0, bad)).to.be.revertedWithCustomError(hub, "TaskInvalidReveal");
-      for (const w of [w0!, w2!, w3!]) await expect(hub.connect(w).reveal(dealId, 0, good)).to.emit(hub, "ContributionRevealed");
-      await expect(hub.connect(w0).reveal(dealId, 0, good)).to.be.revertedWithCustomError(hub, "TaskInvalidReveal");
+      await expect(hub.connect(w1).reveal(dealId, 0, bad, ZeroHash, CID)).to.be.revertedWithCustomError(hub, "TaskInvalidReveal");
+      await expect(reveal(market, dealId, 0n, w0!, good, "bafy-good"))
+        .to.emit(hub, "ContributionRevealed")
+        .withArgs(taskId, w0!.address, good, toUtf8Bytes("bafy-good"));
+      await expect(reveal(market, dealId, 0n, w0!, good)).to.be.revertedWithCustomError(hub, "TaskInvalidReveal");
+      // 2 against 2: a tie holds no consensus, a new round starts.
+      await expect(reveal(market, dealId, 0n, w1!, bad))
+        .to.emit(hub, "TaskReopened")
+        .withArgs(taskId, 1);
+      let t = await hub.task(taskId);
+      expect(t.status).to.equal(Status.Active);
+      expect(t.totalWeight).to.equal(5n);
+      expect(t.bestTied).to.equal(true);
+
+      await contribute(market, dealId, 0n, w2!, good);
+      expect((await hub.task(taskId)).status).to.equal(Status.Active);
+      // If both agree with the best group: 2 * 2 * 2 = 8 against 1 + 8 + 2 = 11; 24 > 22.
+      await expect(contribute(market, dealId, 0n, w3!, good))
+        .to.emit(hub, "RevealOpened")
+        .withArgs(taskId, 1, anyValue);
+      await reveal(market, dealId, 0n, w2!, good);
+      await expect(reveal(market, dealId, 0n, w3!, good))
+        .to.emit(hub, "ConsensusReached")
+        .withArgs(taskId, good);
+      t = await hub.task(taskId);
+      expect(t.decided).to.equal(true);
+      expect(t.bestWeight).to.equal(8n);
+      expect(t.totalWeight).to.equal(11n);
 
       const contributors = [w0!.address, w1!.address, w2!.address, w3!.address];
-      await expect(hub.connect(w0).finalize(dealId, 0, good, CID, contributors))
-        .to.be.revertedWithCustomError(hub, "TaskNotScheduler")
-        .withArgs(w0!.address, scheduler.address);
-      await expect(hub.connect(scheduler).finalize(dealId, 0, bad, CID, contributors))
-        .to.be.revertedWithCustomError(hub, "TaskInvalidResult")
-        .withArgs(taskId, bad);
-      await expect(hub.connect(scheduler).finalize(dealId, 0, good, CID, [w1!.address, w0!.address, w2!.address, w3!.address]))
+      await expect(hub.connect(w0).finalize(dealId, 0, CID, contributors))
+        .to.be.revertedWithCustomError(hub, "TaskDeadlineNotReached")
+        .withArgs(taskId, t.revealDeadline);
+      await expect(hub.connect(scheduler).finalize(dealId, 0, CID, [w1!.address, w0!.address, w2!.address, w3!.address]))
         .to.be.revertedWithCustomError(hub, "TaskInvalidContributors")
         .withArgs(taskId);
-      await expect(hub.connect(scheduler).finalize(dealId, 0, good, CID, contributors.slice(1))).to.be.revertedWithCustomError(
+      await expect(hub.connect(scheduler).finalize(dealId, 0, CID, contributors.slice(1))).to.be.revertedWithCustomError(
         hub,
         "TaskInvalidContributors",
       );
-      await expect(hub.connect(scheduler).finalize(dealId, 0, good, CID, contributors))
+      await expect(hub.connect(scheduler).finalize(dealId, 0, CID, contributors))
         .to.emit(hub, "TaskEnded")
         .withArgs(dealId, taskId, 0, Outcome.Completed, good, CID);
 
@@ -263,9 +289,9 @@ describe("task lifecycle", function () {
       expect(after[3]!.balance).to.equal(before[3]!.balance + WORKERPOOL_PRICE - WORKERS_SHARE + dust + SCHEDULER_STAKE);
       expect(after[1]!.balance).to.equal(APP_PRICE);
       expect(after[0]!.locked).to.equal(0n);
-      expect(await hub.scoreOf(w0!.address)).to.equal(1n);
-      expect(await hub.scoreOf(w1!.address)).to.equal(0n);
-      await expect(hub.connect(scheduler).finalize(dealId, 0, good, CID, contributors)).to.be.revertedWithCustomError(
+      expect(await hub.scoreOf(scheduler.address, w0!.address)).to.equal(1n);
+      expect(await hub.scoreOf(scheduler.address, w1!.address)).to.equal(0n);
+      await expect(hub.connect(scheduler).finalize(dealId, 0, CID, contributors)).to.be.revertedWithCustomError(
         hub,
         "TaskAlreadyEnded",
       );
@@ -275,7 +301,25 @@ describe("task lifecycle", function () {
         .withArgs(taskId, Outcome.Completed);
     });
 
-    it("reached by two agreeing new workers, finalized before the reveal deadline once all revealed", async function () {
+    it("two agreeing new workers: decided at the second reveal, finalized at once", async function () {
+      const { hub, scheduler } = market;
+      const [w0, w1] = market.workers;
+      const { dealId } = await matchDeal(market, { trust: 3n });
+      const taskId = await hub.taskId(dealId, 0);
+      const good = digestOf("ok");
+      await contribute(market, dealId, 0n, w0!, good);
+      await contribute(market, dealId, 0n, w1!, good);
+      await reveal(market, dealId, 0n, w0!, good);
+      const { revealDeadline } = await hub.task(taskId);
+      await expect(hub.connect(scheduler).finalize(dealId, 0, CID, [w0!.address, w1!.address]))
+        .to.be.revertedWithCustomError(hub, "TaskDeadlineNotReached")
+        .withArgs(taskId, revealDeadline);
+      await reveal(market, dealId, 0n, w1!, good);
+      await hub.connect(scheduler).finalize(dealId, 0, CID, [w0!.address, w1!.address]);
+      expect(await hub.balanceOf(w0!.address)).to.equal(1000n * TOKEN + WORKERS_SHARE / 2n);
+    });
+
+    it("a silent contributor: its round is reopened by anyone, it cannot reveal later and loses its stake", async function () {
       const { hub, scheduler } = market;
       const [w0, w1, w2] = market.workers;
       const { dealId } = await matchDeal(market, { trust: 3n });
@@ -283,127 +327,27 @@ describe("task lifecycle", function () {
       const good = digestOf("ok");
       await contribute(market, dealId, 0n, w0!, good);
       await contribute(market, dealId, 0n, w1!, good);
-      await expect(contribute(market, dealId, 0n, w2!, good))
-        .to.be.revertedWithCustomError(hub, "TaskWrongStatus")
-        .withArgs(taskId, Status.Revealing);
-      await hub.connect(w0).reveal(dealId, 0, good);
-      await expect(hub.connect(scheduler).finalize(dealId, 0, good, CID, [w0!.address, w1!.address]))
-        .to.be.revertedWithCustomError(hub, "TaskRevealsPending")
-        .withArgs(taskId, 1, 2);
-      await hub.connect(w1).reveal(dealId, 0, good);
-      await hub.connect(scheduler).finalize(dealId, 0, good, CID, [w0!.address, w1!.address]);
-      expect(await hub.balanceOf(w0!.address)).to.equal(1000n * TOKEN + WORKERS_SHARE / 2n);
-    });
-
-    it("after the reveal deadline, finalizes with the reveals it has and slashes the silent", async function () {
-      const { hub, scheduler } = market;
-      const [w0, w1] = market.workers;
-      const { dealId } = await matchDeal(market, { trust: 3n });
-      const good = digestOf("ok");
-      await contribute(market, dealId, 0n, w0!, good);
-      await contribute(market, dealId, 0n, w1!, good);
-      await hub.connect(w0).reveal(dealId, 0, good);
+      await reveal(market, dealId, 0n, w0!, good);
+      await expect(hub.connect(market.stranger).reopen(dealId, 0)).to.be.revertedWithCustomError(hub, "TaskDeadlineNotReached");
       await networkHelpers.time.increase(2 * TIMEREF + 1);
-      await expect(hub.connect(w1).reveal(dealId, 0, good)).to.be.revertedWithCustomError(hub, "TaskDeadlinePassed");
-      await hub.connect(scheduler).finalize(dealId, 0, good, CID, [w0!.address, w1!.address]);
-      expect(await hub.balanceOf(w0!.address)).to.equal(1000n * TOKEN + WORKERS_SHARE + STAKE);
+      await expect(reveal(market, dealId, 0n, w1!, good)).to.be.revertedWithCustomError(hub, "TaskDeadlinePassed");
+      // One new worker's reveal (2 against 3) does not hold trust 3.
+      await expect(hub.connect(market.stranger).finalize(dealId, 0, CID, [w0!.address, w1!.address]))
+        .to.be.revertedWithCustomError(hub, "TaskNoConsensus")
+        .withArgs(taskId);
+      await expect(hub.connect(market.stranger).reopen(dealId, 0)).to.emit(hub, "TaskReopened").withArgs(taskId, 1);
+      await expect(hub.connect(market.stranger).reopen(dealId, 0)).to.be.revertedWithCustomError(hub, "TaskWrongStatus");
+      await expect(contribute(market, dealId, 0n, w1!, good))
+        .to.be.revertedWithCustomError(hub, "TaskAlreadyContributed")
+        .withArgs(taskId, w1!.address);
+      await contribute(market, dealId, 0n, w2!, good);
+      await expect(reveal(market, dealId, 0n, w1!, good)).to.be.revertedWithCustomError(hub, "TaskInvalidReveal");
+      await expect(reveal(market, dealId, 0n, w2!, good)).to.emit(hub, "ConsensusReached");
+      await hub.connect(scheduler).finalize(dealId, 0, CID, [w0!.address, w1!.address, w2!.address]);
+      const pool = WORKERS_SHARE + STAKE;
+      expect(await hub.balanceOf(w0!.address)).to.equal(1000n * TOKEN + pool / 2n);
       expect(await hub.balanceOf(w1!.address)).to.equal(1000n * TOKEN - STAKE);
       expect(await hub.lockedOf(w1!.address)).to.equal(0n);
-    });
-
-    it("reopens when nobody reveals, then completes with new contributions", async function () {
-      const { hub, scheduler } = market;
-      const [w0, w1, w2, w3] = market.workers;
-      const { dealId } = await matchDeal(market, { trust: 3n });
-      const taskId = await hub.taskId(dealId, 0);
-      const wrong = digestOf("colluded");
-      const good = digestOf("ok");
-      await contribute(market, dealId, 0n, w0!, wrong);
-      await contribute(market, dealId, 0n, w1!, wrong);
-      await expect(hub.connect(scheduler).reopen(dealId, 0)).to.be.revertedWithCustomError(hub, "TaskDeadlineNotReached");
-      await expect(hub.connect(w0).reopen(dealId, 0)).to.be.revertedWithCustomError(hub, "TaskNotScheduler");
-      await networkHelpers.time.increase(2 * TIMEREF + 1);
-      await expect(hub.connect(scheduler).finalize(dealId, 0, wrong, CID, [w0!.address, w1!.address]))
-        .to.be.revertedWithCustomError(hub, "TaskRevealsPending")
-        .withArgs(taskId, 0, 2);
-      await expect(hub.connect(scheduler).reopen(dealId, 0))
-        .to.emit(hub, "TaskReopened")
-        .withArgs(taskId, resultHash(taskId, wrong));
-      expect((await hub.task(taskId)).totalWeight).to.equal(1n);
-      await expect(hub.connect(scheduler).reopen(dealId, 0)).to.be.revertedWithCustomError(hub, "TaskWrongStatus");
-      await expect(contribute(market, dealId, 0n, w0!, good))
-        .to.be.revertedWithCustomError(hub, "TaskAlreadyContributed")
-        .withArgs(taskId, w0!.address);
-      await contribute(market, dealId, 0n, w2!, good);
-      await contribute(market, dealId, 0n, w3!, good);
-      await hub.connect(w2).reveal(dealId, 0, good);
-      await expect(hub.connect(scheduler).reveal(dealId, 0, good)).to.be.revertedWithCustomError(hub, "TaskInvalidReveal");
-      await hub.connect(w3).reveal(dealId, 0, good);
-      await hub.connect(scheduler).finalize(dealId, 0, good, CID, [w0!.address, w1!.address, w2!.address, w3!.address]);
-      const pool = WORKERS_SHARE + 2n * STAKE;
-      expect(await hub.balanceOf(w2!.address)).to.equal(1000n * TOKEN + pool / 2n);
-      expect(await hub.balanceOf(w0!.address)).to.equal(1000n * TOKEN - STAKE);
-    });
-
-    it("after a reopen, the silent group cannot reveal even when its result wins again", async function () {
-      const { hub, scheduler } = market;
-      const [w0, w1, w2, w3] = market.workers;
-      const { dealId } = await matchDeal(market, { trust: 3n });
-      const taskId = await hub.taskId(dealId, 0);
-      const good = digestOf("ok");
-      await contribute(market, dealId, 0n, w0!, good);
-      await contribute(market, dealId, 0n, w1!, good);
-      await networkHelpers.time.increase(2 * TIMEREF + 1);
-      await hub.connect(scheduler).reopen(dealId, 0);
-      expect((await hub.task(taskId)).round).to.equal(1);
-      await contribute(market, dealId, 0n, w2!, good);
-      await expect(contribute(market, dealId, 0n, w3!, good))
-        .to.emit(hub, "ConsensusReached")
-        .withArgs(taskId, resultHash(taskId, good), anyValue);
-      await expect(hub.connect(w0).reveal(dealId, 0, good))
-        .to.be.revertedWithCustomError(hub, "TaskInvalidReveal")
-        .withArgs(taskId, w0!.address);
-      await hub.connect(w2).reveal(dealId, 0, good);
-      await expect(hub.connect(scheduler).finalize(dealId, 0, good, CID, [w0!.address, w1!.address, w2!.address, w3!.address]))
-        .to.be.revertedWithCustomError(hub, "TaskRevealsPending")
-        .withArgs(taskId, 1, 2);
-    });
-
-    it("a reopen voids only the silent group: an earlier vote for another result can still win and reveal", async function () {
-      const { hub, scheduler } = market;
-      const [a, b, c, d, e] = market.workers;
-      const { dealId } = await matchDeal(market, { trust: 3n });
-      const taskId = await hub.taskId(dealId, 0);
-      const x = digestOf("x");
-      const y = digestOf("y");
-      await contribute(market, dealId, 0n, c!, y);
-      for (const w of [a!, b!, d!]) await contribute(market, dealId, 0n, w, x);
-      expect((await hub.task(taskId)).consensusHash).to.equal(resultHash(taskId, x));
-      await networkHelpers.time.increase(2 * TIMEREF + 1);
-      await hub.connect(scheduler).reopen(dealId, 0);
-      // y: 2 * 2 = 4 against a total of 1 + 4 = 5 (x's weight is gone): 12 > 10.
-      await expect(contribute(market, dealId, 0n, e!, y)).to.emit(hub, "ConsensusReached");
-      expect((await hub.task(taskId)).winnerCount).to.equal(2);
-      await expect(hub.connect(c).reveal(dealId, 0, y)).to.emit(hub, "ContributionRevealed");
-      await hub.connect(e).reveal(dealId, 0, y);
-      await hub.connect(scheduler).finalize(dealId, 0, y, CID, [c!.address, a!.address, b!.address, d!.address, e!.address]);
-      const share = (WORKERS_SHARE + 3n * STAKE) / 2n;
-      expect(await hub.balanceOf(c!.address)).to.equal(1000n * TOKEN + share);
-      expect(await hub.balanceOf(a!.address)).to.equal(1000n * TOKEN - STAKE);
-    });
-
-    it("refuses reopening once someone revealed", async function () {
-      const { hub, scheduler } = market;
-      const [w0, w1] = market.workers;
-      const { dealId } = await matchDeal(market, { trust: 3n });
-      const good = digestOf("ok");
-      await contribute(market, dealId, 0n, w0!, good);
-      await contribute(market, dealId, 0n, w1!, good);
-      await hub.connect(w0).reveal(dealId, 0, good);
-      await networkHelpers.time.increase(2 * TIMEREF + 1);
-      await expect(hub.connect(scheduler).reopen(dealId, 0))
-        .to.be.revertedWithCustomError(hub, "TaskHasReveals")
-        .withArgs(await hub.taskId(dealId, 0), 1);
     });
 
     it("without consensus, refunds after the final deadline counted from the task's start", async function () {
@@ -415,8 +359,10 @@ describe("task lifecycle", function () {
       await networkHelpers.time.increase(9 * TIMEREF);
       await contribute(market, dealId, 1n, w0!, digestOf("a"));
       const startTime = (await hub.task(taskId)).startTime;
+      await expect(reveal(market, dealId, 1n, w0!, digestOf("a"))).to.be.revertedWithCustomError(hub, "TaskWrongStatus");
       await contribute(market, dealId, 1n, w1!, digestOf("b"));
-      await expect(hub.connect(w0).reveal(dealId, 1, digestOf("a"))).to.be.revertedWithCustomError(hub, "TaskWrongStatus");
+      await reveal(market, dealId, 1n, w0!, digestOf("a"));
+      await reveal(market, dealId, 1n, w1!, digestOf("b"));
       await networkHelpers.time.increaseTo(startTime + BigInt(7 * TIMEREF) + 1n);
       await expect(contribute(market, dealId, 1n, w2!, digestOf("a")))
         .to.be.revertedWithCustomError(hub, "TaskDeadlinePassed")
@@ -429,57 +375,61 @@ describe("task lifecycle", function () {
       await expect(hub.claim(dealId, 1, [w0!.address, w1!.address]))
         .to.emit(hub, "TaskEnded")
         .withArgs(dealId, taskId, 1, Outcome.ExpiredNoConsensus, ZeroHash, "0x");
+      // A tie: nobody can tell who was right, both get their stake back.
       expect(await hub.lockedOf(w0!.address)).to.equal(0n);
       expect(await hub.balanceOf(w0!.address)).to.equal(1000n * TOKEN);
-      await expect(hub.connect(scheduler).finalize(dealId, 1, digestOf("a"), CID, [])).to.be.revertedWithCustomError(
-        hub,
-        "TaskAlreadyEnded",
-      );
+      expect(await hub.balanceOf(w1!.address)).to.equal(1000n * TOKEN);
+      await expect(hub.connect(scheduler).finalize(dealId, 1, CID, [])).to.be.revertedWithCustomError(hub, "TaskAlreadyEnded");
     });
 
-    it("refunds a consensus that was never revealed or finalized", async function () {
-      const { hub, scheduler } = market;
+    it("at the final deadline, a withheld reveal is refunded and its stake goes to the revealer", async function () {
+      const { hub } = market;
       const [w0, w1] = market.workers;
       const { dealId } = await matchDeal(market, { trust: 3n });
       const good = digestOf("ok");
       await contribute(market, dealId, 0n, w0!, good);
       await contribute(market, dealId, 0n, w1!, good);
-      await hub.connect(w0).reveal(dealId, 0, good);
+      await reveal(market, dealId, 0n, w0!, good);
       await networkHelpers.time.increase(10 * TIMEREF + 1);
-      await expect(
-        hub.connect(scheduler).finalize(dealId, 0, good, CID, [w0!.address, w1!.address]),
-      ).to.be.revertedWithCustomError(hub, "TaskDeadlinePassed");
       await expect(hub.claim(dealId, 0, [w0!.address, w1!.address]))
         .to.emit(hub, "TaskEnded")
         .withArgs(dealId, await hub.taskId(dealId, 0), 0, Outcome.ExpiredUnrevealed, ZeroHash, "0x");
+      expect(await hub.balanceOf(w0!.address)).to.equal(1000n * TOKEN + STAKE);
+      expect(await hub.balanceOf(w1!.address)).to.equal(1000n * TOKEN - STAKE);
+      expect(await hub.lockedOf(market.requester.address)).to.equal(0n);
     });
 
-    it("refuses late starts, malformed commitments, duplicates and a ninth contributor", async function () {
+    it("refuses zero commitments, duplicates and a ninth contributor", async function () {
       const { hub } = market;
-      const { dealId } = await matchDeal(market, { trust: 20n, volume: 2n }, false);
+      const { dealId } = await matchDeal(market, { trust: 20n });
       const taskId = await hub.taskId(dealId, 0);
       const w = market.workers;
-      await expect(
-        hub.connect(w[0]).contribute(dealId, 0, ZeroHash, ZeroHash, NO_ENERGY, await authorize(market, taskId, w[0]!.address)),
-      )
+      await expect(hub.connect(w[0]).contribute(dealId, 0, ZeroHash, NO_ENERGY, await authorize(market, taskId, w[0]!.address)))
         .to.be.revertedWithCustomError(hub, "TaskInvalidCommitment")
         .withArgs(taskId);
-      for (let i = 0; i < 8; i++) await contribute(market, dealId, 0n, w[i]!, digestOf(`r${i}`));
+      // Five new workers could reach trust 20 (32 * 20 > 33 * 19): the window closes; all disagree.
+      for (let i = 0; i < 5; i++) await contribute(market, dealId, 0n, w[i]!, digestOf(`r${i}`));
+      for (let i = 0; i < 5; i++) await reveal(market, dealId, 0n, w[i]!, digestOf(`r${i}`));
+      expect((await hub.task(taskId)).round).to.equal(1);
       await expect(contribute(market, dealId, 0n, w[0]!, digestOf("again"))).to.be.revertedWithCustomError(
         hub,
         "TaskAlreadyContributed",
       );
-      await market.token.mint(w[8]!.address, STAKE);
-      await market.token.connect(w[8]).approve(await hub.getAddress(), STAKE);
-      await hub.connect(w[8]).deposit(STAKE);
-      await expect(contribute(market, dealId, 0n, w[8]!, digestOf("r8")))
+      for (let i = 5; i < 8; i++) await contribute(market, dealId, 0n, w[i]!, digestOf("r0"));
+      await fund(market, w[8]!, STAKE);
+      await expect(contribute(market, dealId, 0n, w[8]!, digestOf("r0")))
         .to.be.revertedWithCustomError(hub, "TaskTooManyContributors")
         .withArgs(taskId, 8);
+    });
+
+    it("refuses starts after the deal's start deadline", async function () {
+      const { hub } = market;
+      const { dealId } = await matchDeal(market, { trust: 3n });
       const deal = await hub.deal(dealId);
       await networkHelpers.time.increaseTo(deal.startDeadline + 1n);
-      await expect(contribute(market, dealId, 1n, w[0]!, digestOf("late")))
+      await expect(contribute(market, dealId, 0n, market.workers[0]!, digestOf("late")))
         .to.be.revertedWithCustomError(hub, "TaskDeadlinePassed")
-        .withArgs(await hub.taskId(dealId, 1), deal.startDeadline);
+        .withArgs(await hub.taskId(dealId, 0), deal.startDeadline);
     });
 
     it("needs the worker's stake in escrow", async function () {
@@ -491,24 +441,25 @@ describe("task lifecycle", function () {
         .withArgs(broke.address, 0, STAKE);
     });
 
-    it("weighs reputation: a trusted worker reaches trust 3 alone", async function () {
-      const { hub, scheduler } = market;
-      const [w0, w1] = market.workers;
-      // Build w0's score to 12 through replicated tasks with w1 (each correct replicated task: +1).
-      for (let round = 0; round < 12; round++) {
-        const { dealId } = await matchDeal(market, { trust: 3n });
-        const good = digestOf(`round${round}`);
-        await contribute(market, dealId, 0n, w0!, good);
-        await contribute(market, dealId, 0n, w1!, good);
-        await hub.connect(w0).reveal(dealId, 0, good);
-        await hub.connect(w1).reveal(dealId, 0, good);
-        await hub.connect(scheduler).finalize(dealId, 0, good, CID, [w0!.address, w1!.address]);
-      }
-      expect(await hub.scoreOf(w0!.address)).to.equal(12n);
-      // Weight max(12/3, 3) - 1 = 3: 3 * 3 > 4 * 2.
+    it("weighs reputation earned in the pool: a trusted worker reaches trust 3 alone", async function () {
+      const { hub } = market;
+      const [w0] = market.workers;
+      await buildScore(market, w0!, 12);
+      expect(await hub.scoreOf(market.scheduler.address, w0!.address)).to.equal(12n);
+      // Weight max(12/3, 3) - 1 = 3: 3 * 3 > 4 * 2, so one contribution closes the window and decides.
       const { dealId } = await matchDeal(market, { trust: 3n });
-      await expect(contribute(market, dealId, 0n, w0!, digestOf("solo"))).to.emit(hub, "ConsensusReached");
+      await expect(contribute(market, dealId, 0n, w0!, digestOf("solo"))).to.emit(hub, "RevealOpened");
+      await expect(reveal(market, dealId, 0n, w0!, digestOf("solo"))).to.emit(hub, "ConsensusReached");
     });
+  });
+
+  it("refuses a deployment without a treasury or with free scores", async function () {
+    const token = await market.token.getAddress();
+    const registry = await market.registry.getAddress();
+    const factory = await ethers.getContractFactory("SunpoolHub");
+    await expect(deployHub(token, registry, ZeroAddress)).to.be.revertedWithCustomError(factory, "TaskInvalidTreasury");
+    await expect(deployHub(token, registry, TREASURY, 0n)).to.be.revertedWithCustomError(factory, "TaskInvalidMinScoredStake");
+    expect(await market.hub.treasury()).to.equal(TREASURY);
   });
 
   it("returns an authorization digest that the scheduler's signature recovers to", async function () {
@@ -522,6 +473,5 @@ describe("task lifecycle", function () {
       await authorize(market, taskId, worker),
     );
     expect(recovered).to.equal(market.scheduler.address);
-    expect(resultSeal(worker, taskId, ZeroHash)).to.not.equal(resultHash(taskId, ZeroHash));
   });
 });

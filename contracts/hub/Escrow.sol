@@ -71,11 +71,6 @@ abstract contract Escrow is IEscrow, ReentrancyGuardTransient {
         return _accounts[account].locked;
     }
 
-    /// @inheritdoc IEscrow
-    function scoreOf(address account) external view returns (uint256) {
-        return _accounts[account].score;
-    }
-
     /// @dev Pulls `amount` from the caller and credits what actually arrived to `account`.
     function _deposit(address account, uint256 amount) private {
         if (account == address(0)) revert EscrowInvalidAccount();

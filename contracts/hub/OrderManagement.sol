@@ -68,9 +68,7 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
             requestOrder.dataset,
             workerpoolOrder.workerpool
         );
-        if (msg.sender != requestOrder.requester && msg.sender != parties.scheduler) {
-            revert MatchUnauthorizedCaller(msg.sender, requestOrder.requester, parties.scheduler);
-        }
+        _checkParties(requestOrder, parties);
         OrderHashes memory hashes = _authorizeOrders(
             appOrder,
             hasDataset ? datasetOrder.hash() : bytes32(0),
@@ -287,6 +285,17 @@ abstract contract OrderManagement is IOrderManagement, Escrow, EIP712 {
             OrderKind.Dataset
         );
         _checkRequester(workerpoolOrder.requesterRestrict, requestOrder.requester, OrderKind.Workerpool);
+    }
+
+    /// @dev Checks what the registered parties allow: the caller is the requester or the scheduler,
+    /// and a replicated request names a deterministic app (replicas of any other cannot agree).
+    function _checkParties(RequestOrder memory requestOrder, DealParties memory parties) private view {
+        if (requestOrder.trust > 1 && !parties.appDeterministic) {
+            revert MatchAppNotDeterministic(requestOrder.app, requestOrder.trust);
+        }
+        if (msg.sender != requestOrder.requester && msg.sender != parties.scheduler) {
+            revert MatchUnauthorizedCaller(msg.sender, requestOrder.requester, parties.scheduler);
+        }
     }
 
     /// @dev The dataset checks of {matchOrders}: a dataset order iff the request names a dataset, and

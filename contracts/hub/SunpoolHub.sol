@@ -16,10 +16,17 @@ import {TaskLifecycle} from "./TaskLifecycle.sol";
  */
 contract SunpoolHub is TaskLifecycle {
     /**
-     * @param token_   The ERC20 held in escrow.
-     * @param registry_ The asset registry (apps, datasets, workerpools).
+     * @param token_          The ERC20 held in escrow.
+     * @param registry_       The asset registry (apps, datasets, workerpools).
+     * @param treasury_       Receives forfeited stakes that compensate nobody (a burn address burns them).
+     * @param minScoredStake_ Smallest worker stake per task whose correct contribution raises a score.
      */
-    constructor(IERC20 token_, IAssetRegistry registry_) Escrow(token_) OrderManagement(registry_) {}
+    constructor(
+        IERC20 token_,
+        IAssetRegistry registry_,
+        address treasury_,
+        uint256 minScoredStake_
+    ) Escrow(token_) OrderManagement(registry_) TaskLifecycle(treasury_, minScoredStake_) {}
 
     /// @notice The asset registry this hub reads owners and policies from.
     function registry() external view returns (IAssetRegistry) {

@@ -5,11 +5,12 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 
 import {ITaskLifecycle} from "../interfaces/ITaskLifecycle.sol";
 import {Categories} from "../libraries/Categories.sol";
+import {Commitments} from "../libraries/Commitments.sol";
 import {Consensus} from "../libraries/Consensus.sol";
 import {OrderHashing} from "../libraries/OrderHashing.sol";
 import {TaskOutcomes} from "../libraries/TaskOutcomes.sol";
 import {Deal, EnergyReceipt} from "../types/Deals.sol";
-import {Account, ResultGroup, Task, TaskOutcome, TaskStatus} from "../types/Tasks.sol";
+import {ResultGroup, Task, TaskOutcome, TaskStatus} from "../types/Tasks.sol";
 import {OrderManagement} from "./OrderManagement.sol";
 
 /**
@@ -22,17 +23,33 @@ import {OrderManagement} from "./OrderManagement.sol";
  * - For a deal, `requester.locked` holds `taskPrice` for every task without an outcome and the
  *   scheduler's locked holds its stake for each; a contributor's stake stays locked until its
  *   task ends.
+ * - No party gains from a task that does not complete: the requester gets back exactly what it
+ *   locked, the scheduler at most its stake, a contributor at most its stake plus stakes forfeited
+ *   by contributors who withheld or contradicted a strictly heavier revealed result.
+ * - Votes are hidden while a round accepts contributions; result groups form from reveals only.
  */
 abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
     using TaskOutcomes for TaskOutcomes.Map;
 
-    /// @dev Commitment value of a contribution once revealed.
-    bytes32 private constant _REVEALED = bytes32(uint256(1));
+    address private immutable _TREASURY;
+    uint256 private immutable _MIN_SCORED_STAKE;
 
     mapping(bytes32 dealId => TaskOutcomes.Map outcomes) private _outcomes;
     mapping(bytes32 taskId => Task task) private _tasks;
-    mapping(bytes32 taskId => mapping(bytes32 resultHash => ResultGroup)) private _groups;
-    mapping(bytes32 taskId => mapping(address worker => bytes32 commitment)) private _commitments;
+    mapping(bytes32 taskId => mapping(bytes32 resultDigest => ResultGroup)) private _groups;
+    mapping(bytes32 taskId => mapping(address worker => bytes32 stored)) private _commitments;
+    mapping(address scheduler => mapping(address worker => uint32 score)) private _scores;
+
+    /**
+     * @param treasury_       Receives forfeited scheduler stakes (a burn address burns them).
+     * @param minScoredStake_ Smallest worker stake per task whose correct contribution raises a score.
+     */
+    constructor(address treasury_, uint256 minScoredStake_) {
+        if (treasury_ == address(0)) revert TaskInvalidTreasury();
+        if (minScoredStake_ == 0) revert TaskInvalidMinScoredStake();
+        _TREASURY = treasury_;
+        _MIN_SCORED_STAKE = minScoredStake_;
+    }
 
     /// @inheritdoc ITaskLifecycle
     function submitResult(
@@ -50,13 +67,7 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         _checkWorker(id, d.scheduler, authorization);
         _checkEnergy(energy);
 
-        emit ContributionAccepted(
-            id,
-            msg.sender,
-            _resultHash(id, resultDigest),
-            energy.milliwattHours,
-            energy.solarShareBps
-        );
+        emit ContributionAccepted(id, msg.sender, resultDigest, energy.milliwattHours, energy.solarShareBps);
         _settlePayment(d, id, 0);
         _credit(msg.sender, _workersShare(d), id);
         _end(dealId, index, id, TaskOutcome.Completed, resultDigest, resultLocation);
@@ -66,8 +77,7 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
     function contribute(
         bytes32 dealId,
         uint256 index,
-        bytes32 resultHash,
-        bytes32 resultSeal,
+        bytes32 commitment,
         EnergyReceipt calldata energy,
         bytes calldata authorization
     ) external {
@@ -75,7 +85,7 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         bytes32 id = _openTask(dealId, index, d);
         uint256 trust = d.trust;
         if (trust < 2) revert TaskWrongTrustPath(id, trust);
-        if (resultHash == bytes32(0) || resultSeal == bytes32(0)) revert TaskInvalidCommitment(id);
+        if (commitment == bytes32(0)) revert TaskInvalidCommitment(id);
         _checkWorker(id, d.scheduler, authorization);
         _checkEnergy(energy);
 
@@ -89,90 +99,108 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
             revert TaskTooManyContributors(id, Consensus.MAX_CONTRIBUTORS);
         }
 
-        _commitments[id][msg.sender] = _commitment(resultHash, resultSeal, t.round);
+        uint256 weight = Consensus.workerWeight(_scores[d.scheduler][msg.sender]);
+        _commitments[id][msg.sender] = Commitments.pack(commitment, weight, t.round);
         t.contributorsDigest = keccak256(abi.encode(t.contributorsDigest, msg.sender));
         t.contributorCount += 1;
         _lock(msg.sender, _workerStake(d), id);
-        emit ContributionAccepted(id, msg.sender, resultHash, energy.milliwattHours, energy.solarShareBps);
+        emit ContributionAccepted(id, msg.sender, commitment, energy.milliwattHours, energy.solarShareBps);
 
-        _vote(t, id, resultHash, _accounts[msg.sender].score, trust, d.category);
+        _addPending(t, id, weight, trust, d.category);
     }
 
     /// @inheritdoc ITaskLifecycle
-    function reveal(bytes32 dealId, uint256 index, bytes32 resultDigest) external {
+    function reveal(
+        bytes32 dealId,
+        uint256 index,
+        bytes32 resultDigest,
+        bytes32 salt,
+        bytes calldata resultLocation
+    ) external {
         Deal storage d = _deals[dealId];
         bytes32 id = _openTask(dealId, index, d);
         Task storage t = _tasks[id];
         if (t.status != TaskStatus.Revealing) revert TaskWrongStatus(id, t.status);
         if (block.timestamp > t.revealDeadline) revert TaskDeadlinePassed(id, t.revealDeadline);
 
-        bytes32 resultHash = _resultHash(id, resultDigest);
-        bytes32 resultSeal = keccak256(abi.encode(msg.sender, id, resultDigest));
         bytes32 stored = _commitments[id][msg.sender];
-        uint256 round = uint8(uint256(stored));
+        // A revealed slot has round REVEALED and an empty one fails `opens`, so neither passes.
         if (
-            resultHash != t.consensusHash ||
-            stored != _commitment(resultHash, resultSeal, round) ||
-            // A vote from the current round is live (voidedBefore <= round); only older ones need the lookup.
-            (round < t.round && round < _groups[id][resultHash].voidedBefore)
+            Commitments.round(stored) != t.round ||
+            !Commitments.opens(stored, Commitments.commitment(id, resultDigest, msg.sender, salt))
         ) revert TaskInvalidReveal(id, msg.sender);
 
-        _commitments[id][msg.sender] = _REVEALED;
+        uint256 weight = Commitments.weight(stored);
+        _commitments[id][msg.sender] = Commitments.revealed(resultDigest);
+        // Cannot truncate or be inexact: `pendingWeight` is the product of the weights of the
+        // round's unrevealed commitments, this one among them.
+        t.pendingWeight = uint96(t.pendingWeight / weight);
+        t.pendingCount -= 1;
         t.revealCount += 1;
-        emit ContributionRevealed(id, msg.sender, resultDigest);
+        _addToGroup(t, id, resultDigest, weight);
+        emit ContributionRevealed(id, msg.sender, resultDigest, resultLocation);
+
+        if (t.pendingCount == 0) {
+            if (_holdsConsensus(t, d.trust)) {
+                t.decided = true;
+                emit ConsensusReached(id, t.bestDigest);
+            } else {
+                _newRound(t, id);
+            }
+        }
     }
 
     /// @inheritdoc ITaskLifecycle
     function reopen(bytes32 dealId, uint256 index) external {
         Deal storage d = _deals[dealId];
         bytes32 id = _openTask(dealId, index, d);
-        _checkScheduler(d);
         Task storage t = _tasks[id];
         if (t.status != TaskStatus.Revealing) revert TaskWrongStatus(id, t.status);
-        if (t.revealCount != 0) revert TaskHasReveals(id, t.revealCount);
+        if (t.decided || _holdsConsensus(t, d.trust)) revert TaskConsensusReached(id);
         if (block.timestamp <= t.revealDeadline) revert TaskDeadlineNotReached(id, t.revealDeadline);
-
-        // The silent group's commitments stay: its members cannot contribute again, cannot reveal
-        // (their commitments predate `voidedBefore`, even if the same result wins again), and lose
-        // their stake when the task completes. Other groups keep their members and weight.
-        bytes32 voided = t.consensusHash;
-        ResultGroup storage group = _groups[id][voided];
-        t.totalWeight -= group.weight;
-        t.round += 1;
-        group.weight = 0;
-        group.count = 0;
-        group.voidedBefore = t.round;
-        t.consensusHash = bytes32(0);
-        t.winnerCount = 0;
-        t.revealDeadline = 0;
-        t.status = TaskStatus.Active;
-        emit TaskReopened(id, voided);
+        // The round's unrevealed commitments stay: their round is now past, so they can neither
+        // reveal nor contribute again, and they lose their stake when the task ends.
+        _newRound(t, id);
     }
 
     /// @inheritdoc ITaskLifecycle
     function finalize(
         bytes32 dealId,
         uint256 index,
-        bytes32 resultDigest,
         bytes calldata resultLocation,
         address[] calldata contributors
     ) external {
         Deal storage d = _deals[dealId];
         bytes32 id = _openTask(dealId, index, d);
-        _checkScheduler(d);
         Task storage t = _tasks[id];
         if (t.status != TaskStatus.Revealing) revert TaskWrongStatus(id, t.status);
-        uint256 finalDeadline = _finalDeadline(t, d);
-        if (block.timestamp > finalDeadline) revert TaskDeadlinePassed(id, finalDeadline);
-        if (t.revealCount == 0 || (t.revealCount < t.winnerCount && block.timestamp <= t.revealDeadline)) {
-            revert TaskRevealsPending(id, t.revealCount, t.winnerCount);
+        bool revealWindowOver = block.timestamp > t.revealDeadline;
+        // Before the reveal deadline only the scheduler finalizes, and only a decided task.
+        if (!revealWindowOver && (msg.sender != d.scheduler || !t.decided)) {
+            revert TaskDeadlineNotReached(id, t.revealDeadline);
         }
-        if (_resultHash(id, resultDigest) != t.consensusHash) revert TaskInvalidResult(id, resultDigest);
+        if (!t.decided && !_holdsConsensus(t, d.trust)) revert TaskNoConsensus(id);
         _checkContributors(t, id, contributors);
 
         uint256 dust = _settleContributors(d, t, id, contributors);
         _settlePayment(d, id, dust);
-        _end(dealId, index, id, TaskOutcome.Completed, resultDigest, resultLocation);
+        _end(dealId, index, id, TaskOutcome.Completed, t.bestDigest, resultLocation);
+    }
+
+    /// @inheritdoc ITaskLifecycle
+    function fail(bytes32 dealId, uint256 index, TaskOutcome reason, address[] calldata contributors) external {
+        Deal storage d = _deals[dealId];
+        bytes32 id = _openTask(dealId, index, d);
+        _checkScheduler(d);
+        if (reason < TaskOutcome.AppFailed) revert TaskInvalidFailure(reason);
+        Task storage t = _tasks[id];
+        // While reveals run the round decides; the scheduler cannot cut it short.
+        if (t.status == TaskStatus.Revealing) revert TaskWrongStatus(id, t.status);
+        _checkContributors(t, id, contributors);
+
+        _settleUnfinished(d, t, id, contributors);
+        _refund(d, id, reason != TaskOutcome.SchedulerGaveUp);
+        _end(dealId, index, id, reason, bytes32(0), "");
     }
 
     /// @inheritdoc ITaskLifecycle
@@ -187,14 +215,17 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         } else {
             uint256 finalDeadline = _finalDeadline(t, d);
             if (block.timestamp <= finalDeadline) revert TaskDeadlineNotReached(id, finalDeadline);
-            outcome = t.status == TaskStatus.Active ? TaskOutcome.ExpiredNoConsensus : TaskOutcome.ExpiredUnrevealed;
+            if (t.status == TaskStatus.Active) {
+                outcome = TaskOutcome.ExpiredNoConsensus;
+            } else {
+                // Revealers of a consensus are paid through finalize, whoever calls it.
+                if (t.decided || _holdsConsensus(t, d.trust)) revert TaskConsensusReached(id);
+                outcome = TaskOutcome.ExpiredUnrevealed;
+            }
         }
         _checkContributors(t, id, contributors);
-        uint256 stake = _workerStake(d);
-        for (uint256 i = 0; i < contributors.length; ++i) {
-            _unlock(contributors[i], stake, id);
-        }
-        _refund(d, id);
+        _settleUnfinished(d, t, id, contributors);
+        _refund(d, id, false);
         _end(dealId, index, id, outcome, bytes32(0), "");
     }
 
@@ -209,7 +240,7 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
             if (outcomes.get(index) != TaskOutcome.None) continue;
             bytes32 id = _taskId(dealId, index);
             if (_tasks[id].status != TaskStatus.Unset) continue;
-            _refund(d, id);
+            _refund(d, id, false);
             _end(dealId, index, id, TaskOutcome.ExpiredUnstarted, bytes32(0), "");
             ++refunded;
         }
@@ -240,6 +271,21 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         return _hashTypedDataV4(OrderHashing.hashAuthorization(taskId_, worker));
     }
 
+    /// @inheritdoc ITaskLifecycle
+    function scoreOf(address scheduler, address worker) external view returns (uint256) {
+        return _scores[scheduler][worker];
+    }
+
+    /// @inheritdoc ITaskLifecycle
+    function treasury() external view returns (address) {
+        return _TREASURY;
+    }
+
+    /// @inheritdoc ITaskLifecycle
+    function minScoredStake() external view returns (uint256) {
+        return _MIN_SCORED_STAKE;
+    }
+
     /// @dev Checks the deal exists, the index is in range and the task has not ended; returns its id.
     function _openTask(bytes32 dealId, uint256 index, Deal storage d) private view returns (bytes32 id) {
         if (d.requester == address(0)) revert TaskUnknownDeal(dealId);
@@ -256,6 +302,7 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         t.status = TaskStatus.Active;
         t.startTime = uint40(block.timestamp);
         t.totalWeight = 1;
+        t.pendingWeight = 1;
         emit TaskStarted(
             id,
             block.timestamp,
@@ -264,32 +311,76 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         );
     }
 
-    /// @dev Adds a contribution's weight to its result group and moves to reveals on consensus.
-    function _vote(
-        Task storage t,
-        bytes32 id,
-        bytes32 resultHash,
-        uint256 score,
-        uint256 trust,
-        uint256 category
-    ) private {
-        ResultGroup storage group = _groups[id][resultHash];
-        uint256 before = group.weight;
-        uint256 weight = (before == 0 ? 1 : before) * Consensus.workerWeight(score);
-        uint256 total = t.totalWeight + weight - before;
+    /**
+     * @dev Adds a hidden commitment of `weight` to the round, and closes the round's window once
+     * its commitments, if they all agreed with the heaviest revealed group (or formed a new one),
+     * would reach the trust level: waiting longer could only add votes nobody needs.
+     */
+    function _addPending(Task storage t, bytes32 id, uint256 weight, uint256 trust, uint256 category) private {
         // Cannot truncate: see the bounds in {Consensus}.
-        group.weight = uint96(weight);
-        group.count += 1;
-        t.totalWeight = uint96(total);
-
-        if (Consensus.isReached(weight, total, trust)) {
+        uint256 pending = t.pendingWeight * weight;
+        t.pendingWeight = uint96(pending);
+        t.pendingCount += 1;
+        uint256 best = t.bestWeight;
+        uint256 group = (best == 0 ? 1 : best) * pending;
+        if (Consensus.isReached(group, t.totalWeight + group - best, trust)) {
             uint256 revealDeadline = block.timestamp + Categories.REVEAL_DEADLINE_RATIO * Categories.timeref(category);
             t.status = TaskStatus.Revealing;
-            t.consensusHash = resultHash;
-            t.winnerCount = group.count;
             t.revealDeadline = uint40(revealDeadline);
-            emit ConsensusReached(id, resultHash, revealDeadline);
+            emit RevealOpened(id, t.round, revealDeadline);
         }
+    }
+
+    /**
+     * @dev Adds a revealed vote of `weight` to the group of `resultDigest`. The heaviest group lives
+     * in the task's slots (the common case, every reveal agreeing, writes no group record); a
+     * group is written to `_groups` only while it is not the heaviest.
+     */
+    function _addToGroup(Task storage t, bytes32 id, bytes32 resultDigest, uint256 weight) private {
+        uint256 best = t.bestWeight;
+        if (best != 0 && resultDigest == t.bestDigest) {
+            // Cannot truncate: see the bounds in {Consensus}.
+            t.bestWeight = uint96(best * weight);
+            t.bestCount += 1;
+            t.bestTied = false;
+            t.totalWeight = uint96(t.totalWeight + best * weight - best);
+            return;
+        }
+        ResultGroup storage group = _groups[id][resultDigest];
+        uint256 before = group.weight;
+        uint256 after_ = (before == 0 ? 1 : before) * weight;
+        uint256 count = group.count + 1;
+        t.totalWeight = uint96(t.totalWeight + after_ - before);
+        if (after_ > best) {
+            // The group takes the lead: the former leader moves to `_groups`, this one leaves it.
+            if (best != 0) _groups[id][t.bestDigest] = ResultGroup(uint96(best), t.bestCount);
+            if (before != 0) delete _groups[id][resultDigest];
+            t.bestDigest = resultDigest;
+            t.bestWeight = uint96(after_);
+            t.bestCount = uint8(count);
+            t.bestTied = false;
+        } else {
+            group.weight = uint96(after_);
+            group.count = uint8(count);
+            // Weights only grow, so an equal weight is another group's: a tie until one of them grows.
+            if (after_ == best) t.bestTied = true;
+        }
+    }
+
+    /// @dev Whether the heaviest revealed group, alone at the top, meets the trust level.
+    function _holdsConsensus(Task storage t, uint256 trust) private view returns (bool) {
+        return !t.bestTied && t.bestWeight != 0 && Consensus.isReached(t.bestWeight, t.totalWeight, trust);
+    }
+
+    /// @dev Ends the current round without consensus: the task accepts contributions again.
+    function _newRound(Task storage t, bytes32 id) private {
+        uint256 round = t.round + 1;
+        t.round = uint8(round);
+        t.status = TaskStatus.Active;
+        t.revealDeadline = 0;
+        t.pendingWeight = 1;
+        t.pendingCount = 0;
+        emit TaskReopened(id, round);
     }
 
     /**
@@ -307,8 +398,9 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
 
     /**
      * @dev Settles the contributors of a completed task: those who revealed the consensus get
-     * their stake back, an equal share of the workers' pool and +1 score; the others (wrong or
-     * silent) lose their stake to that pool and a third of their score. Returns the dust.
+     * their stake back, an equal share of the workers' pool and, when the task cost them a
+     * scored stake, +1 score in this pool; the others (wrong or silent) lose their stake to that
+     * pool and a third of their score in this pool. Returns the dust.
      */
     function _settleContributors(
         Deal storage d,
@@ -317,30 +409,80 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
         address[] calldata contributors
     ) private returns (uint256 dust) {
         uint256 stake = _workerStake(d);
-        uint256 winners = t.revealCount;
+        uint256 winners = t.bestCount;
         uint256 pool = _workersShare(d) + (contributors.length - winners) * stake;
         uint256 share = pool / winners;
         dust = pool - share * winners;
+        bool scored = stake >= _MIN_SCORED_STAKE && contributors.length >= 2;
+        bytes32 winning = Commitments.revealed(t.bestDigest);
+        mapping(address worker => uint32 score) storage scores = _scores[d.scheduler];
         for (uint256 i = 0; i < contributors.length; ++i) {
             address worker = contributors[i];
-            Account storage account = _accounts[worker];
-            if (_commitments[id][worker] == _REVEALED) {
-                account.score = Consensus.scoreAfterCorrect(account.score, contributors.length);
+            uint32 score = scores[worker];
+            if (_commitments[id][worker] == winning) {
+                if (scored) scores[worker] = Consensus.scoreAfterCorrect(score, contributors.length);
                 _unlock(worker, stake, id);
                 _credit(worker, share, id);
             } else {
-                account.score = Consensus.scoreAfterWrong(account.score);
+                if (score != 0) scores[worker] = Consensus.scoreAfterWrong(score);
                 _debitLocked(worker, stake, id);
             }
         }
     }
 
-    /// @dev Refunds a task: the requester gets its payment back and the scheduler's stake for it.
-    function _refund(Deal storage d, bytes32 id) private {
+    /**
+     * @dev Settles the contributors of a task that ends without completing. A contribution
+     * forfeits its stake when it was never revealed although its round's window closed
+     * (withholding), or when it revealed a result other than a strictly heaviest revealed group
+     * (dissent that blocked consensus). Forfeited stakes go to the members of that group, who did
+     * the work, or to the treasury when there are none. Everyone else gets their stake back.
+     */
+    function _settleUnfinished(Deal storage d, Task storage t, bytes32 id, address[] calldata contributors) private {
+        uint256 stake = _workerStake(d);
+        bool leader = t.bestWeight != 0 && !t.bestTied;
+        bytes32 leading = leader ? Commitments.revealed(t.bestDigest) : bytes32(0);
+        // On a claim the status may be Revealing: then the round's reveal deadline has passed.
+        bool roundClosed = t.status == TaskStatus.Revealing;
+        uint256 forfeited;
+        for (uint256 i = 0; i < contributors.length; ++i) {
+            bytes32 stored = _commitments[id][contributors[i]];
+            uint256 round = Commitments.round(stored);
+            bool forfeits =
+                round == Commitments.REVEALED ? leader && stored != leading : round < t.round || roundClosed;
+            if (forfeits) {
+                _debitLocked(contributors[i], stake, id);
+                forfeited += stake;
+            } else {
+                _unlock(contributors[i], stake, id);
+            }
+        }
+        if (forfeited == 0) return;
+        uint256 winners = leader ? t.bestCount : 0;
+        if (winners == 0) {
+            _credit(_TREASURY, forfeited, id);
+            return;
+        }
+        uint256 share = forfeited / winners;
+        for (uint256 i = 0; i < contributors.length; ++i) {
+            if (_commitments[id][contributors[i]] == leading) _credit(contributors[i], share, id);
+        }
+        _credit(_TREASURY, forfeited - share * winners, id);
+    }
+
+    /**
+     * @dev Refunds a task: the requester gets its payment back; the scheduler's stake returns to
+     * it (`keepStake`, an early failure it declared for a reason outside its control) or goes to
+     * the treasury — never to the requester, who could otherwise profit from a failure it causes.
+     */
+    function _refund(Deal storage d, bytes32 id, bool keepStake) private {
         uint256 stake = _schedulerStake(d.workerpoolPrice);
         _unlock(d.requester, _taskPrice(d), id);
-        _debitLocked(d.scheduler, stake, id);
-        _credit(d.requester, stake, id);
+        if (keepStake) {
+            _unlock(d.scheduler, stake, id);
+        } else {
+            _debitLocked(d.scheduler, stake, id);
+            _credit(_TREASURY, stake, id);
+        }
     }
 
     /// @dev Records the task's outcome (once) and emits its ending.
@@ -400,18 +542,6 @@ abstract contract TaskLifecycle is ITaskLifecycle, OrderManagement {
     /// @dev Stake a worker locks per contribution.
     function _workerStake(Deal storage d) private view returns (uint256) {
         return (uint256(d.workerpoolPrice) * d.workerStakeRatio) / 100;
-    }
-
-    /**
-     * @dev What a contribution stores: the hash of vote and seal bound together (its top 248 bits)
-     * and the round it was made in (the low byte), so a reveal can tell a voided vote from a live one.
-     */
-    function _commitment(bytes32 resultHash, bytes32 resultSeal, uint256 round) private pure returns (bytes32) {
-        return bytes32(((uint256(keccak256(abi.encode(resultHash, resultSeal))) >> 8) << 8) | round);
-    }
-
-    function _resultHash(bytes32 id, bytes32 resultDigest) private pure returns (bytes32) {
-        return keccak256(abi.encode(id, resultDigest));
     }
 
     function _taskId(bytes32 dealId, uint256 index) private pure returns (bytes32) {

@@ -15,6 +15,7 @@ struct AppResources {
 struct App {
     address owner;
     uint8 platforms; // bitmask of PLATFORM_* (AssetRegistry.sol)
+    bool deterministic; // same inputs give the same result digest: replication (trust >= 2) can verify it
     AppResources resources;
     bytes32 imageDigest; // sha256 of the image manifest
     string name;
@@ -45,6 +46,7 @@ struct DealParties {
     address scheduler;
     uint8 workerStakeRatio;
     uint8 schedulerRewardRatio;
+    bool appDeterministic;
 }
 
 /// @dev The three kinds of registered asset.
@@ -102,6 +104,8 @@ interface IAssetRegistry {
      * @param image      Image reference without digest.
      * @param imageDigest sha256 digest of the image manifest workers must pull.
      * @param platforms  Bitmask of supported platforms.
+     * @param deterministic Whether the same inputs always give the same result digest; only such
+     *                   apps can be replicated (trust >= 2), since replicas must agree.
      * @param resources  Declared resource needs.
      * @return id        The app id, equal to {appId}(msg.sender, name).
      */
@@ -110,6 +114,7 @@ interface IAssetRegistry {
         string calldata image,
         bytes32 imageDigest,
         uint8 platforms,
+        bool deterministic,
         AppResources calldata resources
     ) external returns (bytes32 id);
 

@@ -80,7 +80,4 @@ interface IEscrow {
 
     /// @notice Locked amount of `account` (payments in flight and stakes).
     function lockedOf(address account) external view returns (uint256);
-
-    /// @notice Reputation score of worker `account` (see docs/protocol.md).
-    function scoreOf(address account) external view returns (uint256);
 }

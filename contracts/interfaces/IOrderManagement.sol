@@ -28,6 +28,8 @@ interface IOrderManagement {
     error MatchUnknownCategory(uint256 category);
     /// @notice Thrown when the requested trust exceeds what the workerpool order offers or the maximum.
     error MatchTrustTooHigh(uint256 requested, uint256 offered);
+    /// @notice Thrown when a request asks for replication (trust >= 2) of an app registered as non-deterministic.
+    error MatchAppNotDeterministic(bytes32 app, uint256 trust);
     /// @notice Thrown when an order's price exceeds what the requester accepts.
     error MatchPriceTooHigh(OrderKind kind, uint256 price, uint256 maxPrice);
     /// @notice Thrown when the workerpool order's tag lacks bits the other orders require.

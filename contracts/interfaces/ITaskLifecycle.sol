@@ -11,13 +11,15 @@ import {Task, TaskOutcome, TaskStatus} from "../types/Tasks.sol";
  * EIP-712 `TaskAuthorization(bytes32 taskId,address worker)` signature (or as the scheduler).
  *
  * Trust <= 1: one transaction, {submitResult}, completes the task. Trust >= 2: workers
- * {contribute} a commitment `(resultHash, resultSeal)` with stake; when a result group reaches
- * consensus, its members {reveal}; the scheduler {finalize}s and everyone is paid, or {reopen}s
- * when nobody revealed. A task that cannot end well is refunded through {claim}.
+ * {contribute} a hidden commitment with stake. A round's contribution window closes by itself
+ * once its commitments could reach the trust level; its contributors then {reveal}. When the
+ * round is fully revealed, either a result holds consensus (the task is decided and anyone can
+ * soon {finalize} it) or a new round starts. A scheduler ends a task that cannot end well early
+ * with a reason ({fail}); anything left is refunded through {claim} after its deadline.
  *
- * `resultHash = keccak256(abi.encode(taskId, resultDigest))` is the vote;
- * `resultSeal = keccak256(abi.encode(worker, taskId, resultDigest))` proves the worker knew the
- * digest itself and did not copy another worker's vote.
+ * `commitment = keccak256(abi.encode(taskId, resultDigest, worker, salt))`: it hides the vote
+ * until the window closes (a low-entropy result cannot be guessed from it), and binds it to one
+ * task and one worker, so neither a vote nor a revealed digest can be replayed elsewhere.
  */
 interface ITaskLifecycle {
     /// @notice Thrown when no deal has this id.
@@ -42,39 +44,53 @@ interface ITaskLifecycle {
     error TaskAlreadyContributed(bytes32 taskId, address worker);
     /// @notice Thrown when a task already has the maximum number of contributions.
     error TaskTooManyContributors(bytes32 taskId, uint256 max);
-    /// @notice Thrown when a commitment is malformed (zero hash or seal).
+    /// @notice Thrown when a commitment is zero.
     error TaskInvalidCommitment(bytes32 taskId);
-    /// @notice Thrown when a reveal does not match the worker's commitment and the consensus.
+    /// @notice Thrown when a reveal does not open the caller's commitment of the current round.
     error TaskInvalidReveal(bytes32 taskId, address worker);
-    /// @notice Thrown when a result digest does not match the consensus.
-    error TaskInvalidResult(bytes32 taskId, bytes32 resultDigest);
     /// @notice Thrown when the contributors passed do not match those recorded for the task.
     error TaskInvalidContributors(bytes32 taskId);
-    /// @notice Thrown when finalizing before every winner revealed and before the reveal deadline.
-    error TaskRevealsPending(bytes32 taskId, uint256 revealed, uint256 winners);
-    /// @notice Thrown when reopening a task in which a winner has revealed.
-    error TaskHasReveals(bytes32 taskId, uint256 revealed);
+    /// @notice Thrown when finalizing a task whose revealed results do not (yet) hold consensus.
+    error TaskNoConsensus(bytes32 taskId);
+    /// @notice Thrown when reopening or claiming a task whose revealed results hold consensus: finalize it.
+    error TaskConsensusReached(bytes32 taskId);
+    /// @notice Thrown when {fail} is given an outcome that is not an early failure.
+    error TaskInvalidFailure(TaskOutcome reason);
     /// @notice Thrown when an energy receipt's solar share exceeds 100 %.
     error TaskInvalidEnergyReceipt(uint256 solarShareBps);
     /// @notice Thrown when a batch range is empty or leaves the deal.
     error TaskInvalidRange(bytes32 dealId, uint256 first, uint256 count);
+    /// @notice Thrown at deployment when the treasury is the zero address (use a burn address to burn).
+    error TaskInvalidTreasury();
+    /// @notice Thrown at deployment when the minimum scored stake is zero (scores would be free to farm).
+    error TaskInvalidMinScoredStake();
 
     /// @notice A replicated task started: its deadlines run from `startTime`.
     event TaskStarted(bytes32 indexed taskId, uint256 startTime, uint256 contributionDeadline, uint256 finalDeadline);
-    /// @notice A worker's contribution was accepted, with the energy it measured for the task.
+    /**
+     * @notice A worker's contribution was accepted, with the energy it measured for the task.
+     * `commitment` hides the vote (trust >= 2); for a trust-1 submission it is the result digest.
+     */
     event ContributionAccepted(
         bytes32 indexed taskId,
         address indexed worker,
-        bytes32 resultHash,
+        bytes32 commitment,
         uint32 milliwattHours,
         uint16 solarShareBps
     );
-    /// @notice A result group reached consensus; its members may reveal until `revealDeadline`.
-    event ConsensusReached(bytes32 indexed taskId, bytes32 consensusHash, uint256 revealDeadline);
-    /// @notice A member of the consensus group revealed the result digest.
-    event ContributionRevealed(bytes32 indexed taskId, address indexed worker, bytes32 resultDigest);
-    /// @notice Nobody revealed in time: the consensus group is void and the task accepts contributions again.
-    event TaskReopened(bytes32 indexed taskId, bytes32 voidedHash);
+    /// @notice The round's contribution window closed: its contributors reveal until `revealDeadline`.
+    event RevealOpened(bytes32 indexed taskId, uint256 round, uint256 revealDeadline);
+    /// @notice A contributor opened its commitment; `resultLocation` is where it published the result.
+    event ContributionRevealed(
+        bytes32 indexed taskId,
+        address indexed worker,
+        bytes32 resultDigest,
+        bytes resultLocation
+    );
+    /// @notice The revealed results hold consensus on `resultDigest`: the task waits for {finalize}.
+    event ConsensusReached(bytes32 indexed taskId, bytes32 resultDigest);
+    /// @notice A round ended without consensus: round `round` accepts contributions.
+    event TaskReopened(bytes32 indexed taskId, uint256 round);
     /**
      * @notice A task ended. `outcome` says why; for `Completed`, `resultDigest` is the consensus
      * digest of the result and `resultLocation` where to fetch it (an IPFS CID).
@@ -93,7 +109,7 @@ interface ITaskLifecycle {
      * transaction, paying the app and dataset owners, the scheduler and the worker.
      * @param dealId         The deal.
      * @param index          The task index.
-     * @param resultDigest   Digest of the result (docs/protocol.md says how it is computed).
+     * @param resultDigest   Digest of the result (docs/results.md says how it is computed).
      * @param resultLocation Where the result is published (an IPFS CID).
      * @param energy         The worker's energy receipt.
      * @param authorization  The scheduler's `TaskAuthorization` signature (empty if the caller is the scheduler).
@@ -109,60 +125,83 @@ interface ITaskLifecycle {
 
     /**
      * @notice Trust >= 2: commits to a result and locks the worker's stake. The first contribution
-     * starts the task and its deadlines.
+     * starts the task and its deadlines; the one that makes the round's commitments able to reach
+     * the trust level closes the round's window ({RevealOpened}).
      * @param dealId        The deal.
      * @param index         The task index.
-     * @param resultHash    `keccak256(abi.encode(taskId, resultDigest))`.
-     * @param resultSeal    `keccak256(abi.encode(worker, taskId, resultDigest))`.
+     * @param commitment    `keccak256(abi.encode(taskId, resultDigest, worker, salt))`, salt secret and random.
      * @param energy        The worker's energy receipt.
      * @param authorization The scheduler's `TaskAuthorization` signature.
      */
     function contribute(
         bytes32 dealId,
         uint256 index,
-        bytes32 resultHash,
-        bytes32 resultSeal,
+        bytes32 commitment,
         EnergyReceipt calldata energy,
         bytes calldata authorization
     ) external;
 
     /**
-     * @notice Reveals the digest behind the caller's commitment, which must be the consensus one.
-     * @param dealId       The deal.
-     * @param index        The task index.
-     * @param resultDigest The result digest.
+     * @notice Opens the caller's commitment of the current round, before the round's reveal
+     * deadline. The round's last reveal decides: consensus ({ConsensusReached}) or a new round
+     * ({TaskReopened}).
+     * @param dealId         The deal.
+     * @param index          The task index.
+     * @param resultDigest   The result digest committed to.
+     * @param salt           The salt committed to.
+     * @param resultLocation Where the worker published the result (an IPFS CID).
      */
-    function reveal(bytes32 dealId, uint256 index, bytes32 resultDigest) external;
+    function reveal(
+        bytes32 dealId,
+        uint256 index,
+        bytes32 resultDigest,
+        bytes32 salt,
+        bytes calldata resultLocation
+    ) external;
 
     /**
-     * @notice Scheduler only: voids a consensus nobody revealed before the reveal deadline; the
-     * task accepts contributions again. The silent group's stakes stay locked until the task ends.
+     * @notice After a round's reveal deadline, when its revealed results do not hold consensus:
+     * starts a new round. Unrevealed commitments of the ended round stay recorded and lose their
+     * stake when the task ends. Anyone may call.
      * @param dealId The deal.
      * @param index  The task index.
      */
     function reopen(bytes32 dealId, uint256 index) external;
 
     /**
-     * @notice Scheduler only: completes a task whose consensus was revealed, settling payments,
-     * stakes and reputation.
+     * @notice Completes a task whose revealed results hold consensus, settling payments, stakes
+     * and reputation: by the scheduler as soon as it is decided, by anyone after the reveal
+     * deadline (so revealers are paid even if the scheduler disappears).
      * @param dealId         The deal.
      * @param index          The task index.
-     * @param resultDigest   The revealed consensus digest.
-     * @param resultLocation Where the result is published (an IPFS CID), pinned by the scheduler.
+     * @param resultLocation Where the result is published (an IPFS CID; the scheduler pins it).
      * @param contributors   Every contributor in contribution order (from {ContributionAccepted}).
      */
     function finalize(
         bytes32 dealId,
         uint256 index,
-        bytes32 resultDigest,
         bytes calldata resultLocation,
         address[] calldata contributors
     ) external;
 
     /**
+     * @notice Scheduler only: ends a task that cannot end well, early and with a reason, while no
+     * reveal is running. The requester gets its payment back; revealed contributors get their
+     * stake back (members of a strictly heaviest revealed group also share the stakes of the
+     * other revealed groups); unrevealed commitments of a closed round lose their stake. The
+     * scheduler's stake is returned, except for `SchedulerGaveUp` (to the treasury).
+     * @param dealId       The deal.
+     * @param index        The task index.
+     * @param reason       `AppFailed`, `NoConsensus` or `SchedulerGaveUp`.
+     * @param contributors Every contributor in contribution order (empty if none).
+     */
+    function fail(bytes32 dealId, uint256 index, TaskOutcome reason, address[] calldata contributors) external;
+
+    /**
      * @notice Refunds a task that can no longer end well: unstarted after the deal's start
-     * deadline, or started and past its final deadline. The requester gets its payment back plus
-     * the scheduler's stake for the task; contributors get their stakes back. Anyone may call.
+     * deadline, or started and past its final deadline without a consensus. The requester gets
+     * its payment back; the scheduler's stake goes to the treasury; contributors are settled as
+     * in {fail}. Anyone may call.
      * @param dealId       The deal.
      * @param index        The task index.
      * @param contributors Every contributor in contribution order (empty if none).
@@ -193,4 +232,13 @@ interface ITaskLifecycle {
 
     /// @notice EIP-712 digest a scheduler signs to authorize `worker` on `taskId_`.
     function authorizationDigest(bytes32 taskId_, address worker) external view returns (bytes32);
+
+    /// @notice Reputation score of `worker` in the pool of `scheduler` (scores do not cross pools).
+    function scoreOf(address scheduler, address worker) external view returns (uint256);
+
+    /// @notice Where forfeited scheduler stakes (and stakes no worker can be compensated with) go.
+    function treasury() external view returns (address);
+
+    /// @notice Smallest worker stake per task for which a correct contribution raises a score.
+    function minScoredStake() external view returns (uint256);
 }

@@ -14,7 +14,7 @@ library Categories {
     uint256 internal constant START_WINDOW_RATIO = 10;
     /// @dev Contributions are accepted until `start + 7 * timeref`.
     uint256 internal constant CONTRIBUTION_DEADLINE_RATIO = 7;
-    /// @dev Reveals are accepted until `consensus + 2 * timeref`.
+    /// @dev A round's reveals are accepted until `window close + 2 * timeref` (at most `start + 9 * timeref`).
     uint256 internal constant REVEAL_DEADLINE_RATIO = 2;
     /// @dev A started task must be finalized before `start + 10 * timeref`.
     uint256 internal constant FINAL_DEADLINE_RATIO = 10;

@@ -37,6 +37,7 @@ contract AssetRegistry is IAssetRegistry {
         string calldata image,
         bytes32 imageDigest,
         uint8 platforms,
+        bool deterministic,
         AppResources calldata resources
     ) external returns (bytes32 id) {
         _checkText("name", name);
@@ -50,6 +51,7 @@ contract AssetRegistry is IAssetRegistry {
         _apps[id] = App({
             owner: msg.sender,
             platforms: platforms,
+            deterministic: deterministic,
             resources: resources,
             imageDigest: imageDigest,
             name: name,
@@ -160,7 +162,9 @@ contract AssetRegistry is IAssetRegistry {
         bytes32 datasetId_,
         bytes32 workerpoolId_
     ) external view returns (DealParties memory parties) {
-        parties.appOwner = _apps[appId_].owner;
+        App storage app_ = _apps[appId_];
+        parties.appOwner = app_.owner;
+        parties.appDeterministic = app_.deterministic;
         if (parties.appOwner == address(0)) revert RegistryUnknownAsset(AssetKind.App, appId_);
         if (datasetId_ != bytes32(0)) {
             parties.datasetOwner = _datasets[datasetId_].owner;

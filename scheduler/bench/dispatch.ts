@@ -13,6 +13,7 @@ import { Wallet } from "ethers";
 
 import { DEFAULT_POLICY, Dispatcher, type TaskNeeds, type WorkerState } from "../dist/dispatch/dispatcher.js";
 import { openDatabase } from "../dist/store/database.js";
+import { DEFAULT_PROBATION } from "../dist/tasks/admission.js";
 import { Pool } from "../dist/tasks/pool.js";
 
 const workerCount = Number(process.argv[2] ?? 10_000);
@@ -85,7 +86,10 @@ const format = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 {
   const now = Date.now();
   const db = openDatabase(join(mkdtempSync(join(tmpdir(), "sunpool-bench-")), "bench.sqlite"));
-  const pool = new Pool(db, new Dispatcher(DEFAULT_POLICY));
+  // A fleet with a record: no probation caps (they would only shrink the slots measured).
+  const pool = new Pool(db, new Dispatcher(DEFAULT_POLICY), {
+    limits: { admitted: () => true, probation: { ...DEFAULT_PROBATION, tasks: 0 } },
+  });
   const app = {
     id: `0x${"11".repeat(32)}`,
     owner: `0x${"22".repeat(20)}`,
@@ -93,6 +97,7 @@ const format = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
     image: "127.0.0.1:5000/bench",
     imageDigest: `sha256:${"ab".repeat(32)}`,
     platforms: ["linux/arm64", "linux/amd64"] as const,
+    deterministic: true,
     resources: { memoryMiB: 256, cpuMillicores: 1000, expectedSeconds: 60, maxOutputMiB: 16, network: false },
   };
   for (const worker of fleet(now)) {

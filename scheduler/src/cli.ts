@@ -7,7 +7,7 @@ import { readKeystore } from "@sunpool/sdk/node";
 import { Command } from "commander";
 import { pino } from "pino";
 
-import { loadConfig } from "./config.js";
+import { loadConfig, minWorkerStake } from "./config.js";
 import { SetupError } from "./errors.js";
 import { startScheduler } from "./service.js";
 
@@ -42,6 +42,11 @@ program
       pinTimeoutSeconds: config.ipfs.pinTimeoutSeconds,
       heartbeatSeconds: config.workers.heartbeatSeconds,
       ...(config.workers.allow === undefined ? {} : { allowedWorkers: config.workers.allow }),
+      ...(minWorkerStake(config) === undefined ? {} : { minWorkerStake: minWorkerStake(config)! }),
+      stakeRefreshSeconds: config.workers.stakeRefreshSeconds,
+      probation: config.workers.probation,
+      failAfter: config.tasks.failAfter,
+      maxOpenOrdersPerSigner: config.book.maxOpenOrdersPerSigner,
       confirmations: config.chain.confirmations,
       pollSeconds: config.chain.pollSeconds,
       logsChunk: config.chain.logsChunk,

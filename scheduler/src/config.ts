@@ -3,12 +3,18 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 
+import { parseUnits } from "ethers";
 import { z } from "zod";
 
 import { SetupError } from "./errors.js";
+import { DEFAULT_PROBATION } from "./tasks/admission.js";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address (0x + 40 hex digits)");
 const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a bytes32 id (0x + 64 hex digits)");
+const sun = z.string().regex(/^[0-9]{1,30}(\.[0-9]{1,18})?$/, 'an amount of SUN as a decimal string, e.g. "1" or "0.5"');
+
+/** Stake that admits a worker when the config names no allow list and no minStake. */
+export const DEFAULT_MIN_STAKE_SUN = "1";
 
 export const configSchema = z
   .object({
@@ -34,9 +40,28 @@ export const configSchema = z
       .object({
         heartbeatSeconds: z.number().int().min(1).max(3600).default(15),
         allow: z.array(address).optional(),
+        minStake: sun.optional(),
+        stakeRefreshSeconds: z.number().positive().max(86_400).default(60),
+        probation: z
+          .object({
+            tasks: z.number().int().min(0).max(1_000_000).default(DEFAULT_PROBATION.tasks),
+            slots: z.number().int().min(1).max(64).default(DEFAULT_PROBATION.slots),
+            cores: z.number().int().min(1).max(256).default(DEFAULT_PROBATION.cores),
+            energyBonus: z.boolean().default(DEFAULT_PROBATION.energyBonus),
+          })
+          .strict()
+          .default(DEFAULT_PROBATION),
       })
       .strict()
-      .default({ heartbeatSeconds: 15 }),
+      .default({ heartbeatSeconds: 15, stakeRefreshSeconds: 60, probation: DEFAULT_PROBATION }),
+    tasks: z
+      .object({ failAfter: z.number().int().min(1).max(8).default(2) })
+      .strict()
+      .default({ failAfter: 2 }),
+    book: z
+      .object({ maxOpenOrdersPerSigner: z.number().int().min(1).max(100_000).default(100) })
+      .strict()
+      .default({ maxOpenOrdersPerSigner: 100 }),
     chain: z
       .object({
         confirmations: z.number().int().min(0).max(1000).default(0),
@@ -83,4 +108,13 @@ export async function loadConfig(path: string): Promise<SchedulerConfig> {
     dataDir: resolve(base, config.dataDir),
     ...(config.keystorePasswordFile === undefined ? {} : { keystorePasswordFile: resolve(base, config.keystorePasswordFile) }),
   };
+}
+
+/**
+ * The stake (token base units) that admits a worker not on `workers.allow`: `workers.minStake`;
+ * if absent, none with an allow list (only the list is admitted), 1 SUN without one.
+ */
+export function minWorkerStake(config: SchedulerConfig): bigint | undefined {
+  const minStake = config.workers.minStake ?? (config.workers.allow === undefined ? DEFAULT_MIN_STAKE_SUN : undefined);
+  return minStake === undefined ? undefined : parseUnits(minStake, 18);
 }

@@ -22,6 +22,7 @@ import { Pinner } from "./ipfs/pinner.js";
 import { Matcher } from "./matching/matcher.js";
 import { createMetrics, registerStateGauges } from "./metrics.js";
 import { openDatabase, type Database } from "./store/database.js";
+import { Admission, DEFAULT_PROBATION, type ProbationCaps } from "./tasks/admission.js";
 import { nextAssignment } from "./tasks/assignments.js";
 import { Pool } from "./tasks/pool.js";
 import { Settlement } from "./tasks/settlement.js";
@@ -40,8 +41,24 @@ export interface SchedulerOptions {
   port?: number;
   ipfsListen?: string[];
   heartbeatSeconds?: number;
-  /** Worker addresses admitted; absent admits any worker that signs its requests. */
+  /** Worker addresses admitted whatever their stake. */
   allowedWorkers?: string[];
+  /**
+   * Escrow balance (token base units, hub.balanceOf) that admits a worker not on
+   * `allowedWorkers`. Absent: with `allowedWorkers`, only the list (a closed pool); without, 0
+   * (anyone who signs). The CLI's config defaults it to 1 SUN.
+   */
+  minWorkerStake?: bigint;
+  /** How long a worker's balance reading is trusted (default 60 s). */
+  stakeRefreshSeconds?: number;
+  /** Caps on what a worker without a record with this pool declares (tasks/admission.ts). */
+  probation?: Partial<ProbationCaps>;
+  /** Distinct workers reporting a task failed that end it as AppFailed (default 2). */
+  failAfter?: number;
+  /** Open orders one signer may have in the book (default 100). */
+  maxOpenOrdersPerSigner?: number;
+  /** How long a cached consumed volume is trusted without an event (default 120 s). */
+  consumedTtlSeconds?: number;
   confirmations?: number;
   pollSeconds?: number;
   logsChunk?: number;
@@ -91,8 +108,25 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     offlineAfterMs: heartbeatSeconds * 3000,
     ...options.dispatch,
   });
-  const pool = new Pool(db, dispatcher);
-  const book = new OrderBook(db, chain, chain.domain, options.workerpool);
+  const admission = new Admission(
+    {
+      ...(options.allowedWorkers === undefined
+        ? {}
+        : { allow: new Set(options.allowedWorkers.map((address) => address.toLowerCase())) }),
+      ...(options.minWorkerStake === undefined ? {} : { minStake: options.minWorkerStake }),
+      probation: { ...DEFAULT_PROBATION, ...options.probation },
+      stakeTtlMs: (options.stakeRefreshSeconds ?? 60) * 1000,
+    },
+    (worker) => chain.hub.balanceOf(worker),
+  );
+  const pool = new Pool(db, dispatcher, {
+    limits: { admitted: (worker) => admission.admitted(worker), probation: admission.policy.probation },
+    ...(options.failAfter === undefined ? {} : { failAfter: options.failAfter }),
+  });
+  const book = new OrderBook(db, chain, chain.domain, options.workerpool, {
+    ...(options.maxOpenOrdersPerSigner === undefined ? {} : { maxOpenOrdersPerSigner: options.maxOpenOrdersPerSigner }),
+    ...(options.consumedTtlSeconds === undefined ? {} : { consumedTtlMs: options.consumedTtlSeconds * 1000 }),
+  });
   const sender = new TransactionSender(log, metrics);
   const pinner = new Pinner(ipfs, db, {
     maxBytes: options.maxPinBytes ?? 64 * 1024 * 1024,
@@ -111,7 +145,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     },
     log,
   );
-  const matcher = new Matcher(db, chain, book, sender, log);
+  const matcher = new Matcher(db, chain, book, sender, log, options.workerpool);
   const settlement = new Settlement(chain, pool, sender, pinner, log);
 
   const info: SchedulerInfoJson = {
@@ -136,19 +170,17 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   let running: Promise<void> | undefined;
   let again = false;
   let lastError: string | undefined;
-  let lastPrune = 0;
   const pass = async () => {
     const now = Date.now();
     await reconciler.sync();
     if (options.pauseMatching !== true && (await matcher.matchOpenRequests(now)) > 0) await reconciler.sync();
     await settlement.settle(reconciler.now());
     pool.expireOffline(now);
+    // Admission follows the chain: balances older than their TTL are read again before dispatch.
+    const online = [...dispatcher.workers.keys()].filter((worker) => dispatcher.isOnline(worker, now));
+    for (const worker of await admission.refresh(online, now)) pool.readmit(worker);
     await dispatch(now);
     wakeWorkers();
-    if (now - lastPrune > 60_000) {
-      pruneSeenRequests({ db }, now);
-      lastPrune = now;
-    }
   };
   const dispatch = async (now: number) => {
     const plan = pool.planOffers(now, reconciler.now());
@@ -191,7 +223,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     });
     return running;
   };
-  const kick = () => void tick();
+  const kick = (reason?: "order" | "worker" | "report") => {
+    // A new order may fill a request that was waiting for one.
+    if (reason === "order") matcher.wake();
+    void tick();
+  };
 
   const context: ApiContext = {
     db,
@@ -200,8 +236,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     pinner,
     metrics,
     scope: { chainId: options.deployment.chainId, workerpool: options.workerpool },
-    allowedWorkers:
-      options.allowedWorkers === undefined ? undefined : new Set(options.allowedWorkers.map((address) => address.toLowerCase())),
+    admission,
     heartbeatSeconds,
     info: () => info,
     kick,
@@ -248,6 +283,15 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const onBlock = () => kick();
   await chain.provider.on("block", onBlock);
   const timer = setInterval(kick, pollMs);
+  // Seen worker requests are pruned on their own clock, never on a request's path.
+  pruneSeenRequests(db);
+  const pruning = setInterval(() => {
+    try {
+      pruneSeenRequests(db);
+    } catch (error) {
+      log.warn({ err: error }, "could not prune seen worker requests; retrying in a minute");
+    }
+  }, 60_000);
   log.info({ url, workerpool: options.workerpool, scheduler: schedulerAddress, ipfs: info.ipfsPeers }, "scheduler started");
 
   let stopped = false;
@@ -261,6 +305,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      clearInterval(pruning);
       await chain.provider.off("block", onBlock);
       for (const resolvers of waiters.values()) for (const resolve of resolvers) resolve();
       await api.close();

@@ -36,8 +36,16 @@ export { assertSameMarket, cancelOrder, publishOrder } from "./actions/market.js
 export type { CancelOrderParameters, PublishOrderParameters } from "./actions/market.js";
 export { quoteRun, run, waitForRequest } from "./actions/run.js";
 export type { Quote, RunParameters, RunProgress, RunResult, WaitForRequestParameters } from "./actions/run.js";
-export { claimExpiredTasks, computeTaskId, getDeal, getTask, TASK_OUTCOMES } from "./actions/tasks.js";
-export type { Deal, EnergyReceipt, TaskLocator, TaskOutcomeName, TaskView } from "./actions/tasks.js";
+export { claimExpiredTasks, computeCommitment, computeTaskId, getDeal, getTask, TASK_OUTCOMES } from "./actions/tasks.js";
+export type {
+  Deal,
+  EnergyReceipt,
+  TaskConsensus,
+  TaskLocator,
+  TaskOutcomeName,
+  TaskStatusName,
+  TaskView,
+} from "./actions/tasks.js";
 export { getResult } from "./actions/results.js";
 export type { GetResultParameters, VerifiedResult } from "./actions/results.js";
 
@@ -137,10 +145,11 @@ export type {
 export { isSunpoolError, SunpoolError } from "./errors/base.js";
 export type { SunpoolErrorCode, SunpoolErrorOptions } from "./errors/base.js";
 export { formatSun, InsufficientBalanceError, InsufficientTokensError } from "./errors/account.js";
-export { AssetExistsError, AssetNotFoundError } from "./errors/assets.js";
+export { AppNotDeterministicError, AssetExistsError, AssetNotFoundError } from "./errors/assets.js";
 export { ContractRevertError, RpcUnreachableError } from "./errors/chain.js";
 export { ConfigError, InvalidInputError, KeystoreError } from "./errors/input.js";
 export { ChainMismatchError, NoMatchingOrderError, SchedulerRejectedError, SchedulerUnreachableError } from "./errors/market.js";
 export { ResultMismatchError, ResultUnavailableError } from "./errors/results.js";
-export { RunTimeoutError, TaskFailedError } from "./errors/run.js";
+export { describeTaskFailure, RunTimeoutError, TaskFailedError } from "./errors/run.js";
+export type { TaskFailure, TaskFailureOutcome } from "./errors/run.js";
 export { decodeRevert } from "./chain.js";

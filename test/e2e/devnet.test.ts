@@ -31,8 +31,10 @@ const SCHEDULER_PORT = 17300;
 
 interface RunOutput {
   tasks: {
+    dealId: string;
     index: number;
     outcome: string;
+    failure?: { outcome: string; reason: string; hints: string[] };
     folder?: string;
     files?: string[];
     energy?: { milliwattHours: number; solarShareBps: number; worker: string }[];
@@ -258,8 +260,69 @@ describe("npm run devnet: the whole market, driven through the sunpool CLI", fun
     expect(outcome.code, "exit code 8: some tasks did not complete").to.equal(8);
     const [task] = (JSON.parse(outcome.stdout) as RunOutput).tasks;
     expect(task!.outcome).to.equal("expired-unstarted");
-    // The price came back, plus the scheduler's stake share for a task it never started.
-    expect(await escrow(info, project)).to.be.at.least(before);
+    expect(task!.failure!.reason).to.equal("no worker started it before the deal's start deadline");
+    // The price came back in full (the scheduler's stake for the task went to the treasury).
+    expect(await escrow(info, project)).to.equal(before);
+  });
+
+  it("an app that fails the same way on several workers ends app-failed: refunded, exit 8, and task show says why", async function () {
+    const primes = info.apps.primes!;
+    const before = await escrow(info, project);
+    // primes refuses a limit that is not a number (exit 2, on every worker).
+    const ran = await sunpool(info, project, ["run", primes.id, "--arg", "zero", "--out", "zero", "--json"]);
+    expect(ran.code, ran.stderr).to.equal(8);
+    const [task] = (JSON.parse(ran.stdout) as RunOutput).tasks;
+    expect(task!.outcome).to.equal("app-failed");
+    expect(task!.failure!.reason).to.equal("the app failed on several workers, or its inputs are invalid");
+    expect(await escrow(info, project)).to.equal(before);
+    const shown = await sunpool(info, project, ["task", "show", task!.dealId, "0"]);
+    expect(shown.code).to.equal(8);
+    expect(shown.stdout).to.include(
+      "  no result: the app failed on several workers, or its inputs are invalid; your payment was refunded\n",
+    );
+  });
+
+  it("an app registered as non-deterministic runs with trust 1 only", async function () {
+    const primes = info.apps.primes!;
+    const { id } = json<{ id: string }>(
+      await sunpool(info, project, [
+        "app",
+        "deploy",
+        "--name",
+        "primes-nondeterministic",
+        "--image",
+        primes.image,
+        "--digest",
+        primes.imageDigest,
+        "--platform",
+        "linux/amd64",
+        "linux/arm64",
+        "--non-deterministic",
+        "--json",
+      ]),
+    );
+    json(
+      await sunpool(info, project, [
+        "order",
+        "publish",
+        "--kind",
+        "app",
+        "--app",
+        id,
+        "--price",
+        "0",
+        "--volume",
+        "10",
+        "--json",
+      ]),
+    );
+    const refused = await sunpool(info, project, ["run", id, "--trust", "3", "--arg", "1000"]);
+    expect(refused.code).to.equal(5);
+    expect(refused.stderr).to.match(/^Error APP_NOT_DETERMINISTIC: App 0x[0-9a-f]{64} is registered as non-deterministic/);
+    const outcome = json<RunOutput>(
+      await sunpool(info, project, ["run", id, "--arg", "1000", "--out", "nondeterministic", "--json"]),
+    );
+    expect(outcome.tasks.map((task) => task.outcome)).to.deep.equal(["completed"]);
   });
 
   it("Ctrl-C stops every part and frees the ports", async function () {

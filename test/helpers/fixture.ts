@@ -10,6 +10,7 @@ import {
   randomBytes,
   solidityPacked,
   toBeHex,
+  toUtf8Bytes,
 } from "ethers";
 import { network } from "hardhat";
 
@@ -42,6 +43,10 @@ export const TAG_BOTH = toBeHex(3, 32);
 export const PARAMS = keccak256(solidityPacked(["string"], ['{"args":"hello"}']));
 export const IMAGE_DIGEST = keccak256(solidityPacked(["string"], ["wordcount-image"]));
 export const NO_ENERGY = { milliwattHours: 0, solarShareBps: 0 };
+/** Where forfeited stakes that compensate nobody go in these tests (a burn address in production). */
+export const TREASURY = "0x000000000000000000000000000000000000dEaD";
+/** Smallest worker stake whose correct contribution raises a score: the default pool's stake (3 tokens). */
+export const MIN_SCORED_STAKE = (WORKERPOOL_PRICE * WORKER_STAKE_RATIO) / 100n;
 
 export interface Market {
   token: SunpoolToken;
@@ -67,10 +72,10 @@ export async function deployMarket(): Promise<Market> {
   if (datasetOwner === undefined || scheduler === undefined || stranger === undefined) throw new Error("signers");
   const token = await ethers.deployContract("SunpoolToken", [deployer.address, 10n ** 9n * TOKEN]);
   const registry = await ethers.deployContract("AssetRegistry");
-  const hub = await ethers.deployContract("SunpoolHub", [await token.getAddress(), await registry.getAddress()]);
+  const hub = await deployHub(await token.getAddress(), await registry.getAddress());
   const chainId = (await ethers.provider.getNetwork()).chainId;
 
-  await registry.connect(appOwner).registerApp("wordcount", "127.0.0.1:5000/wordcount", IMAGE_DIGEST, 3, {
+  await registry.connect(appOwner).registerApp("wordcount", "127.0.0.1:5000/wordcount", IMAGE_DIGEST, 3, true, {
     memoryMiB: 64,
     cpuMillicores: 500,
     expectedSeconds: 30,
@@ -102,6 +107,11 @@ export async function deployMarket(): Promise<Market> {
     await fund(market, account, 1000n * TOKEN);
   }
   return market;
+}
+
+/** A hub over `token` and `registry` with the test treasury and minimum scored stake. */
+export async function deployHub(token: string, registry: string, treasury = TREASURY, minScoredStake = MIN_SCORED_STAKE) {
+  return ethers.deployContract("SunpoolHub", [token, registry, treasury, minScoredStake]);
 }
 
 /** Mints `amount` to `account` and deposits it into the hub. */
@@ -241,19 +251,23 @@ export async function authorize(market: Market, taskId: string, worker: string):
   );
 }
 
-export function resultHash(taskId: string, digest: string): string {
-  return keccak256(abi.encode(["bytes32", "bytes32"], [taskId, digest]));
-}
-
-export function resultSeal(worker: string, taskId: string, digest: string): string {
-  return keccak256(abi.encode(["address", "bytes32", "bytes32"], [worker, taskId, digest]));
-}
-
 export function digestOf(text: string): string {
   return keccak256(solidityPacked(["string"], [text]));
 }
 
-/** A worker's contribution to a replicated task, authorized by the scheduler. */
+/** The hidden vote: keccak256(abi.encode(taskId, resultDigest, worker, salt)), computed here independently of the hub. */
+export function commitmentOf(taskId: string, digest: string, worker: string, secret: string): string {
+  return keccak256(abi.encode(["bytes32", "bytes32", "address", "bytes32"], [taskId, digest, worker, secret]));
+}
+
+/** The salt a test worker commits with (deterministic, so a test can reveal without bookkeeping). */
+export function saltOf(worker: string, taskId: string): string {
+  return keccak256(abi.encode(["address", "bytes32", "string"], [worker, taskId, "salt"]));
+}
+
+export const ENERGY = { milliwattHours: 1500, solarShareBps: 8000 };
+
+/** A worker's hidden contribution to a replicated task, authorized by the scheduler. */
 export async function contribute(market: Market, dealId: string, index: bigint, worker: HardhatEthersSigner, digest: string) {
   const taskId = await market.hub.taskId(dealId, index);
   return market.hub
@@ -261,9 +275,35 @@ export async function contribute(market: Market, dealId: string, index: bigint, 
     .contribute(
       dealId,
       index,
-      resultHash(taskId, digest),
-      resultSeal(worker.address, taskId, digest),
-      { milliwattHours: 1500, solarShareBps: 8000 },
+      commitmentOf(taskId, digest, worker.address, saltOf(worker.address, taskId)),
+      ENERGY,
       await authorize(market, taskId, worker.address),
     );
+}
+
+/** Opens the worker's commitment; the location defaults to a CID-like text naming the digest. */
+export async function reveal(
+  market: Market,
+  dealId: string,
+  index: bigint,
+  worker: HardhatEthersSigner,
+  digest: string,
+  location = `bafy-${digest.slice(2, 10)}`,
+) {
+  const taskId = await market.hub.taskId(dealId, index);
+  return market.hub.connect(worker).reveal(dealId, index, digest, saltOf(worker.address, taskId), toUtf8Bytes(location));
+}
+
+/** Raises `worker`'s score in the market's pool by `tasks` replicated trust-3 tasks done with a partner. */
+export async function buildScore(market: Market, worker: HardhatEthersSigner, tasks: number) {
+  const partner = market.workers.find((w) => w.address !== worker.address)!;
+  for (let i = 0; i < tasks; i++) {
+    const { dealId } = await matchDeal(market, { trust: 3n });
+    const digest = digestOf(`score-${i}`);
+    await contribute(market, dealId, 0n, worker, digest);
+    await contribute(market, dealId, 0n, partner, digest);
+    await reveal(market, dealId, 0n, worker, digest);
+    await reveal(market, dealId, 0n, partner, digest);
+    await market.hub.connect(market.scheduler).finalize(dealId, 0n, "0x", [worker.address, partner.address]);
+  }
 }

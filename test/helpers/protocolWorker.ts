@@ -3,13 +3,20 @@
 // scheduler and SDK tests: everything it does goes over real HTTP (signed requests), a real
 // chain and real IPFS, and it can misbehave on purpose (a wrong result, published content that
 // differs from its digest, a brown-out in the middle of a task).
-import { AbiCoder, Contract, keccak256, sha256, toUtf8Bytes, type Wallet } from "ethers";
+//
+// Replicated tasks follow the hidden-vote protocol: it contributes
+// keccak256(abi.encode(taskId, digest, worker, salt)) with a random salt, watches the chain, and
+// reveals (digest, salt, location) as soon as its round's window closes (RevealOpened), whether or
+// not the scheduler asks it to; a `reveal` assignment waits for that same reveal. A commitment
+// whose task is reopened before it revealed is void: it stops there.
+import { Contract, hexlify, randomBytes, sha256, toUtf8Bytes, type Wallet } from "ethers";
 
 import { sunpoolHubAbi } from "../../sdk/src/generated/abis.js";
 import type { SunpoolHub } from "../../sdk/src/generated/contracts/hub/SunpoolHub.js";
 import type { Deployment } from "../../sdk/src/deployment.js";
 import type { IpfsNode } from "../../sdk/src/node/ipfs.js";
 import type { Platform } from "../../sdk/src/actions/assets.js";
+import { computeCommitment } from "../../sdk/src/actions/tasks.js";
 import { resultDigest, type ResultFile } from "../../sdk/src/results/digest.js";
 import { encryptResult, ENCRYPTED_RESULT_FILE } from "../../sdk/src/results/encryption.js";
 import { decodeTaskParams, type TaskParams } from "../../sdk/src/results/params.js";
@@ -49,7 +56,7 @@ export interface ProtocolWorkerOptions {
 
 export interface ProtocolWorker {
   address: string;
-  /** Tasks it acted on, by action. */
+  /** Tasks it acted on, by action (`run`, `reveal` once revealed on-chain, `brown-out`). */
   done: { action: string; taskId: string }[];
   errors: unknown[];
   stop(): Promise<void>;
@@ -66,8 +73,11 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
   const outlook = options.outlook ?? { stateOfChargePct: 80, pvWatts: 6, loadWatts: 4, awakeSeconds: 36_000 };
   const done: ProtocolWorker["done"] = [];
   const errors: unknown[] = [];
-  // What a real agent journals before contributing: the digest (to reveal) and the location.
-  const committed = new Map<string, { digest: string; location: string }>();
+  // What a real agent journals before contributing: the digest, the salt and the location (to
+  // reveal), then the round its commitment joined.
+  const committed = new Map<string, Commitment>();
+  // One reveal per task, whether the chain or the scheduler prompts it.
+  const reveals = new Map<string, Promise<string | undefined>>();
   let stopped = false;
   let poweredOff = false;
   const running = new Set<string>();
@@ -121,27 +131,59 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
         reportTask(client, taskId, { state: "submitted", resultLocation: location, transaction: receipt!.hash }),
       );
     } else {
-      const coder = AbiCoder.defaultAbiCoder();
-      const resultHash = keccak256(coder.encode(["bytes32", "bytes32"], [taskId, digest]));
-      const seal = keccak256(coder.encode(["address", "bytes32", "bytes32"], [address, taskId, digest]));
-      committed.set(taskId, { digest, location });
-      const receipt = await (await hub.contribute(dealId, index, resultHash, seal, energy, assignment.authorization)).wait();
+      const salt = hexlify(randomBytes(32));
+      const commitment = computeCommitment(taskId, digest, address, salt);
+      const receipt = await (await hub.contribute(dealId, index, commitment, energy, assignment.authorization)).wait();
+      // The round its commitment joined: the chain mines one transaction per block, so the task's
+      // round at the receipt's block is the round right after this contribution.
+      const { round } = await hub.task(taskId, { blockTag: receipt!.blockNumber });
+      committed.set(taskId, { dealId, index, digest, salt, location, round: Number(round) });
       await persist(() =>
         reportTask(client, taskId, { state: "contributed", resultLocation: location, transaction: receipt!.hash }),
       );
+      void revealOnce(taskId).catch((error: unknown) => {
+        if (!stopped) errors.push(error);
+      });
     }
     running.delete(taskId);
   }
 
+  /**
+   * Waits for the commitment's round to reveal, then reveals once and reports it. Resolves with
+   * the reveal's transaction hash, or undefined when the commitment can no longer be revealed
+   * (the task was reopened first, or it ended) or the worker stopped.
+   */
+  function revealOnce(taskId: string): Promise<string | undefined> {
+    let pending = reveals.get(taskId);
+    if (pending === undefined) {
+      pending = watchAndReveal(taskId);
+      reveals.set(taskId, pending);
+    }
+    return pending;
+  }
+
+  async function watchAndReveal(taskId: string): Promise<string | undefined> {
+    const commitment = committed.get(taskId);
+    if (commitment === undefined) throw new Error(`asked to reveal ${taskId}, which this worker never contributed to`);
+    const { dealId, index, digest, salt, location } = commitment;
+    for (;;) {
+      if (stopped || poweredOff) return undefined;
+      const [task, outcome] = await Promise.all([hub.task(taskId), hub.taskOutcome(dealId, index)]);
+      if (outcome !== 0n || task.round > BigInt(commitment.round)) return undefined;
+      if (task.status === STATUS_REVEALING) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const receipt = await (await hub.reveal(dealId, index, digest, salt, toUtf8Bytes(location))).wait();
+    done.push({ action: "reveal", taskId });
+    await persist(() => reportTask(client, taskId, { state: "revealed", resultLocation: location, transaction: receipt!.hash }));
+    return receipt!.hash;
+  }
+
   async function reveal(assignment: Assignment): Promise<void> {
-    const commitment = committed.get(assignment.taskId);
-    if (commitment === undefined) throw new Error(`asked to reveal ${assignment.taskId}, which this worker never contributed to`);
-    const receipt = await (await hub.reveal(assignment.dealId, assignment.index, commitment.digest)).wait();
-    await reportTask(client, assignment.taskId, {
-      state: "revealed",
-      resultLocation: commitment.location,
-      transaction: receipt!.hash,
-    });
+    const hash = await revealOnce(assignment.taskId);
+    if (hash === undefined && !stopped) {
+      throw new Error(`asked to reveal ${assignment.taskId}, whose commitment can no longer be revealed`);
+    }
   }
 
   const loop = (async () => {
@@ -154,9 +196,12 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
           done.push({ action: "brown-out", taskId: assignment.taskId });
           break;
         }
-        if (assignment.action === "reveal") await reveal(assignment);
-        else await runTask(assignment);
-        done.push({ action: assignment.action, taskId: assignment.taskId });
+        if (assignment.action === "reveal") {
+          await reveal(assignment);
+        } else {
+          await runTask(assignment);
+          done.push({ action: assignment.action, taskId: assignment.taskId });
+        }
       } catch (error) {
         if (!stopped) errors.push(error);
         await new Promise((resolve) => setTimeout(resolve, 200));
@@ -172,6 +217,19 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
       stopped = true;
       clearInterval(heartbeats);
       await loop;
+      await Promise.allSettled(reveals.values());
     },
   };
+}
+
+/** TaskStatus.Revealing (contracts/types/Tasks.sol). */
+const STATUS_REVEALING = 2n;
+
+interface Commitment {
+  dealId: string;
+  index: number;
+  digest: string;
+  salt: string;
+  location: string;
+  round: number;
 }

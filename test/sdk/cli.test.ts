@@ -152,6 +152,40 @@ describe("sunpool CLI", function () {
     expect(watched.tasks.map((task) => task.outcome)).to.deep.equal(["completed"]);
   });
 
+  it("app deploy --non-deterministic: app show says trust 1 only; run --trust 2 is refused before signing (exit 5)", async function () {
+    const deployed = json<{ id: string }>(
+      await sunpool([
+        "app",
+        "deploy",
+        "--name",
+        "cli-dice",
+        "--image",
+        "127.0.0.1:5000/dice",
+        "--digest",
+        `sha256:${"a1".repeat(32)}`,
+        "--non-deterministic",
+        "--json",
+      ]),
+    );
+    expect(json<{ deterministic: boolean }>(await sunpool(["app", "show", deployed.id, "--json"])).deterministic).to.equal(false);
+    const shown = await sunpool(["app", "show", deployed.id]);
+    expect(shown.stdout).to.include("\n  replicable no (non-deterministic: trust 1 only)\n");
+    const listed = await sunpool(["app", "list", "--owner", market.chain.wallet(7).address]);
+    expect(listed.stdout).to.include(`${deployed.id}  cli-dice  127.0.0.1:5000/dice  (linux/amd64; non-deterministic)`);
+
+    const refused = await sunpool(["run", deployed.id, "--trust", "2"]);
+    expect(refused.code).to.equal(5);
+    // Nothing quoted, signed or published: the error is all it printed.
+    expect(refused.stderr).to.equal(
+      `Error APP_NOT_DETERMINISTIC: App ${deployed.id} is registered as non-deterministic, so it cannot run with trust 2: ` +
+        "replication needs workers whose results agree byte for byte.\n\n" +
+        "Run it with trust 1 (sunpool run --trust 1): one worker, no replication.\n" +
+        "If its output is in fact deterministic (no timestamps, random numbers or unordered output), its owner can register it again as deterministic (without --non-deterministic).\n\n" +
+        "Docs: docs/sdk.md#apps-and-trust\n",
+    );
+    expect(refused.stdout).to.equal("");
+  });
+
   it("dataset deploy --file registers the file's CID and sha256", async function () {
     writeFileSync(join(project, "corpus.txt"), "to be or not to be\n");
     const deployed = json<{ id: string; cid: string; checksum: string }>(
@@ -190,6 +224,67 @@ describe("sunpool CLI", function () {
     expect(await requester.hub.consumed(requestHash)).to.be.greaterThan(0n);
   });
 
+  it("a task that ends without a result: run, task show and result get say why, and exit 8", async function () {
+    const idle = await market.scheduler({ working: false });
+    const requester = await market.client(7);
+    const fromBlock = await market.chain.provider.getBlockNumber();
+    const running = sunpool(["run", market.appId, "--scheduler", idle.url, "--out", "o5"]);
+    let dealId: string | undefined;
+    while (dealId === undefined) {
+      const created = await requester.hub.queryFilter(
+        requester.hub.filters.DealCreated(undefined, undefined, market.chain.wallet(7).address),
+        fromBlock,
+      );
+      dealId = created[0]?.args.dealId;
+      if (dealId === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // The scheduler's decision (TaskOutcome.AppFailed), sent with its key while its process is stopped.
+    await idle.stop();
+    await (await (await market.client(3)).hub.fail(dealId, 0, 5, [])).wait();
+    const taskId = await requester.hub.taskId(dealId, 0);
+    const reason = "the app failed on several workers, or its inputs are invalid";
+    const hint =
+      "Check the app and its parameters: run the image locally with the same arguments and dataset; what it prints on stderr says why it stopped.";
+
+    const ran = await running;
+    expect(ran.code, ran.stderr).to.equal(8);
+    expect(ran.stdout).to.match(/^Request 0x[0-9a-f]{64}\n/);
+    expect(ran.stdout.replace(/^Request 0x[0-9a-f]{64}\n/, "")).to.equal(
+      `  task 0 of deal ${dealId.slice(0, 10)}…: app-failed\n` +
+        `    no result: ${reason}; your payment was refunded\n` +
+        "\n" +
+        "What to do (app-failed):\n" +
+        `  ${hint}\n`,
+    );
+    expect(existsSync(join(project, "o5"))).to.equal(false);
+
+    const shown = await sunpool(["task", "show", dealId, "0"]);
+    expect(shown.code).to.equal(8);
+    expect(shown.stdout).to.equal(
+      `Task ${taskId}\n` +
+        `  task 0 of deal ${dealId.slice(0, 10)}…: app-failed\n` +
+        "  status ended\n" +
+        `  no result: ${reason}; your payment was refunded\n` +
+        `  ${hint}\n`,
+    );
+    const asJson = await sunpool(["task", "show", dealId, "0", "--json"]);
+    expect(asJson.code).to.equal(8);
+    expect(JSON.parse(asJson.stdout)).to.deep.include({
+      taskId,
+      status: "ended",
+      outcome: "app-failed",
+      failure: { outcome: "app-failed", reason, hints: [hint] },
+    });
+
+    const got = await sunpool(["result", "get", dealId, "0"]);
+    expect(got.code).to.equal(8);
+    expect(got.stderr).to.equal(
+      `Error TASK_FAILED: Task ${taskId} ended without a result (app-failed): ${reason}. Your payment was refunded to your escrow balance.\n\n` +
+        `${hint}\n\n` +
+        "Docs: docs/sdk.md#when-a-task-fails\n",
+    );
+  });
+
   it("every command has --help with examples", async function () {
     for (const command of [
       ["run"],
@@ -197,6 +292,7 @@ describe("sunpool CLI", function () {
       ["app", "deploy"],
       ["order", "publish"],
       ["task", "show"],
+      ["task", "watch"],
       ["result", "get"],
       ["init"],
     ]) {

@@ -1,7 +1,7 @@
 // The SDK's whole run path against a real Hardhat node, real IPFS (Helia) nodes and a scheduler
 // API server: quote, sign, publish, follow events, fetch, verify, decrypt; and each failure mode.
 import { expect } from "chai";
-import { toUtf8String } from "ethers";
+import { toUtf8Bytes, toUtf8String, ZeroHash } from "ethers";
 
 import { deposit, getBalance, withdraw } from "../../sdk/src/actions/account.js";
 import {
@@ -16,10 +16,11 @@ import {
 import { cancelOrder, publishOrder } from "../../sdk/src/actions/market.js";
 import { getResult } from "../../sdk/src/actions/results.js";
 import { run, type RunProgress } from "../../sdk/src/actions/run.js";
-import { getTask } from "../../sdk/src/actions/tasks.js";
+import { computeCommitment, computeTaskId, getTask } from "../../sdk/src/actions/tasks.js";
+import { send } from "../../sdk/src/chain.js";
 import { createSunpoolClient } from "../../sdk/src/client.js";
 import { InsufficientBalanceError, InsufficientTokensError } from "../../sdk/src/errors/account.js";
-import { AssetExistsError, AssetNotFoundError } from "../../sdk/src/errors/assets.js";
+import { AppNotDeterministicError, AssetExistsError, AssetNotFoundError } from "../../sdk/src/errors/assets.js";
 import { ContractRevertError, RpcUnreachableError } from "../../sdk/src/errors/chain.js";
 import { ConfigError, InvalidInputError } from "../../sdk/src/errors/input.js";
 import {
@@ -31,14 +32,59 @@ import {
 import { ResultMismatchError, ResultUnavailableError } from "../../sdk/src/errors/results.js";
 import { RunTimeoutError, TaskFailedError } from "../../sdk/src/errors/run.js";
 import { createIpfsNode } from "../../sdk/src/node/ipfs.js";
-import { createAppOrder, createDatasetOrder } from "../../sdk/src/orders/build.js";
+import {
+  createAppOrder,
+  createDatasetOrder,
+  createRequestOrder,
+  createWorkerpoolOrder,
+  randomSalt,
+} from "../../sdk/src/orders/build.js";
+import { encodeMatchOrders } from "../../sdk/src/orders/codec.js";
+import { signOrder, signTaskAuthorization } from "../../sdk/src/orders/sign.js";
+import { resultDigest } from "../../sdk/src/results/digest.js";
 import { deriveResultKey } from "../../sdk/src/results/encryption.js";
+import { encodeTaskParams } from "../../sdk/src/results/params.js";
 import { createSchedulerClient, listOrders } from "../../sdk/src/scheduler/client.js";
 import { expectRejection } from "./helpers/assertions.js";
 import { freePort } from "./helpers/chain.js";
-import { APP_PRICE, POOL_PRICE, startMarket, SUN, type TestMarket } from "./helpers/market.js";
+import { APP_PRICE, echoApp, POOL_PRICE, startMarket, SUN, type TestMarket } from "./helpers/market.js";
 
 const text = (bytes: Uint8Array) => toUtf8String(bytes);
+/** The contracts' TaskOutcome.AppFailed (contracts/types/Tasks.sol). */
+const APP_FAILED = 5;
+
+/**
+ * Matches a deal for `app` on the market's pool directly on-chain, as its requester (account 1),
+ * with orders signed by the app owner (2) and the scheduler (3): no scheduler process involved.
+ * Returns the deal id.
+ */
+async function matchDirectly(market: TestMarket, app: string, trust: bigint): Promise<string> {
+  const [appOwner, scheduler, requester] = await Promise.all([market.client(2), market.client(3), market.client(1)]);
+  const appOrder = createAppOrder({ app, price: APP_PRICE });
+  const workerpoolOrder = createWorkerpoolOrder({ workerpool: market.workerpoolId, price: POOL_PRICE, trust, tag: ZeroHash });
+  const requestOrder = createRequestOrder({
+    app,
+    appMaxPrice: APP_PRICE,
+    workerpool: market.workerpoolId,
+    workerpoolMaxPrice: POOL_PRICE,
+    requester: market.chain.wallet(1).address,
+    trust,
+    params: encodeTaskParams({}).digest,
+  });
+  const encoded = encodeMatchOrders(
+    { app: appOrder, workerpool: workerpoolOrder, request: requestOrder },
+    {
+      app: await signOrder(appOwner.signer!, appOwner.domain, "app", appOrder),
+      workerpool: await signOrder(scheduler.signer!, scheduler.domain, "workerpool", workerpoolOrder),
+      request: await signOrder(requester.signer!, requester.domain, "request", requestOrder),
+    },
+  );
+  const receipt = await send("matchOrders", () => requester.hub.matchOrders(encoded));
+  const created = receipt.logs
+    .map((log) => requester.hub.interface.parseLog(log))
+    .find((parsed) => parsed?.name === "DealCreated");
+  return created!.args.dealId as string;
+}
 
 describe("SDK: run an app end to end", function () {
   this.timeout(120_000);
@@ -178,13 +224,130 @@ describe("SDK: run an app end to end", function () {
     await market.chain.increaseTime(10 * 300 + 1);
     const outcome = await running;
     expect(outcome.tasks.map((t) => t.outcome)).to.deep.equal(["expired-unstarted", "expired-unstarted"]);
-    // Refunded in full, plus the scheduler's stake for each task it failed to start (30 %).
-    expect((await getBalance(requester)).balance).to.equal(before + (2n * POOL_PRICE * 30n) / 100n);
-    await expectRejection(
-      getResult(requester, { dealId: deals[0]!, index: 1, reader: market.requesterIpfs }),
-      TaskFailedError,
-      /ended without a result: expired-unstarted\.\n\nThe task's price went back to your escrow balance/,
+    expect(outcome.tasks[0]!.failure).to.deep.equal({
+      outcome: "expired-unstarted",
+      reason: "no worker started it before the deal's start deadline",
+      hints: [
+        "Retry later.",
+        "Check that the app's needs (memory, platforms) fit the pool's workers (sunpool app show <app>), or try another workerpool (--scheduler).",
+      ],
+    });
+    // Refunded in full; the scheduler's stake for the tasks it failed to start went to the treasury.
+    expect((await getBalance(requester)).balance).to.equal(before);
+    const taskId = computeTaskId(deals[0]!, 1);
+    const failed = await getResult(requester, { dealId: deals[0]!, index: 1, reader: market.requesterIpfs }).catch(
+      (error: unknown) => error,
     );
+    expect(failed).to.be.instanceOf(TaskFailedError);
+    expect((failed as TaskFailedError).message).to.equal(
+      `Task ${taskId} ended without a result (expired-unstarted): no worker started it before the deal's start deadline. ` +
+        "Your payment was refunded to your escrow balance.\n\n" +
+        "Retry later.\n" +
+        "Check that the app's needs (memory, platforms) fit the pool's workers (sunpool app show <app>), or try another workerpool (--scheduler).\n\n" +
+        "Docs: docs/sdk.md#when-a-task-fails",
+    );
+  });
+
+  it("a task its scheduler fails (app-failed) ends the run with the reason, refunded; getResult says why", async function () {
+    const standin = await market.scheduler({ working: false });
+    const requester = await market.client(1);
+    const before = (await getBalance(requester)).balance;
+    const deals: string[] = [];
+    const running = run(requester, {
+      scheduler: createSchedulerClient({ url: standin.url }),
+      app: market.appId,
+      onProgress: (event) => {
+        if (event.type === "deal") deals.push(event.dealId);
+      },
+    });
+    while (deals.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    // The scheduler's decision, sent with its key (its process is stopped so that nothing else
+    // uses the key meanwhile): the app failed the same way on several workers.
+    await standin.stop();
+    const scheduler = await market.client(3);
+    await send("fail", () => scheduler.hub.fail(deals[0]!, 0, APP_FAILED, []));
+    const outcome = await running;
+    const [task] = outcome.tasks;
+    expect(task).to.deep.include({ outcome: "app-failed", status: "ended" });
+    expect(task!.failure).to.deep.equal({
+      outcome: "app-failed",
+      reason: "the app failed on several workers, or its inputs are invalid",
+      hints: [
+        "Check the app and its parameters: run the image locally with the same arguments and dataset; what it prints on stderr says why it stopped.",
+      ],
+    });
+    expect(task!.resultDigest).to.equal(undefined);
+    expect((await getBalance(requester)).balance).to.equal(before);
+    const failed = await getResult(requester, { dealId: deals[0]!, index: 0, reader: market.requesterIpfs }).catch(
+      (error: unknown) => error,
+    );
+    expect(failed).to.be.instanceOf(TaskFailedError);
+    expect(failed).to.deep.include({ code: "TASK_FAILED", outcome: "app-failed", taskId: task!.taskId });
+    expect((failed as TaskFailedError).message).to.equal(
+      `Task ${task!.taskId} ended without a result (app-failed): the app failed on several workers, or its inputs are invalid. ` +
+        "Your payment was refunded to your escrow balance.\n\n" +
+        "Check the app and its parameters: run the image locally with the same arguments and dataset; what it prints on stderr says why it stopped.\n\n" +
+        "Docs: docs/sdk.md#when-a-task-fails",
+    );
+  });
+
+  it("computeCommitment opens on-chain: a replicated task is committed, revealed, decided and finalized, and getTask follows it", async function () {
+    // No scheduler process: the test plays scheduler (account 3) and worker (account 5).
+    await (await market.scheduler({ working: false })).stop();
+    const dealId = await matchDirectly(market, market.appId, 2n);
+    const taskId = computeTaskId(dealId, 0);
+    const workerClient = await market.client(5);
+    await deposit(workerClient, { amount: SUN });
+    const worker = market.chain.wallet(5).address;
+    const scheduler = await market.client(3);
+    const files = echoApp({ args: ["replicated"] }, 0);
+    const digest = resultDigest(files);
+    const location = await market.workerIpfs.addFiles(files);
+    const salt = randomSalt();
+    const authorization = await signTaskAuthorization(scheduler.signer!, scheduler.domain, taskId, worker);
+
+    await send("contribute", () =>
+      workerClient.hub.contribute(
+        dealId,
+        0,
+        computeCommitment(taskId, digest, worker, salt),
+        { milliwattHours: 900, solarShareBps: 10_000 },
+        authorization,
+      ),
+    );
+    // A new worker weighs 2: at trust 2 its one commitment closes the round's window.
+    const revealing = await getTask(workerClient, { dealId, index: 0 });
+    expect(revealing.status).to.equal("revealing");
+    expect(revealing.consensus).to.deep.include({ round: 0, contributors: 1, pending: 1, reveals: 0, decided: false });
+    expect(revealing.consensus!.revealDeadline).to.be.a("number");
+    expect(revealing.consensus!.leadingDigest).to.equal(undefined);
+
+    // The commitment opens only with the digest and salt it was made from.
+    await expectRejection(
+      send("reveal", () => workerClient.hub.reveal(dealId, 0, digest, randomSalt(), toUtf8Bytes(location))),
+      ContractRevertError,
+      new RegExp(`^reveal reverted: TaskInvalidReveal\\(${taskId}, ${worker}\\)\\.`),
+    );
+    await send("reveal", () => workerClient.hub.reveal(dealId, 0, digest, salt, toUtf8Bytes(location)));
+    const decided = await getTask(workerClient, { dealId, index: 0 });
+    expect(decided.status).to.equal("decided");
+    expect(decided.consensus).to.deep.include({ pending: 0, reveals: 1, leadingDigest: digest, decided: true });
+
+    // Finalized with a location that serves nothing: getResult falls back on the revealer's.
+    await send("finalize", () => scheduler.hub.finalize(dealId, 0, toUtf8Bytes("bafy-gone"), [worker]));
+    const ended = await getTask(workerClient, { dealId, index: 0 });
+    expect(ended).to.deep.include({
+      status: "ended",
+      outcome: "completed",
+      resultDigest: digest,
+      resultLocation: "bafy-gone",
+      revealedLocations: [location],
+    });
+    expect(ended.energy).to.deep.equal([{ worker, milliwattHours: 900, solarShareBps: 10_000 }]);
+    await market.requesterIpfs.connect(market.workerIpfs.multiaddrs());
+    const result = await getResult(await market.client(1), { dealId, index: 0, reader: market.requesterIpfs });
+    expect(result).to.deep.include({ resultDigest: digest, resultLocation: location });
+    expect(text(result.files.find((f) => f.path === "echo.txt")!.content)).to.equal("replicated #0\n");
   });
 
   it("orders are published, listed and cancelled on-chain and in the book", async function () {
@@ -226,6 +389,7 @@ describe("SDK: run an app end to end", function () {
     const app = await getApp(client, market.appId);
     expect(app).to.deep.include({ name: "echo", image: "127.0.0.1:5000/echo", imageDigest: `sha256:${"ab".repeat(32)}` });
     expect(app.platforms).to.deep.equal(["linux/amd64", "linux/arm64"]);
+    expect(app.deterministic, "registerApp defaults to deterministic").to.equal(true);
     expect((await listApps(client)).map((a) => a.id)).to.deep.equal([market.appId]);
   });
 
@@ -260,6 +424,53 @@ describe("SDK: run an app end to end", function () {
         NoMatchingOrderError,
         /No workerpool order matches the request\.[\s\S]*serves category 0, you asked for 2; serves trust up to 1, you asked for 3/,
       );
+    });
+
+    it("AppNotDeterministicError: trust >= 2 on a non-deterministic app is refused before signing; the hub refuses it too", async function () {
+      const owner = await market.client(2);
+      const { id } = await registerApp(owner, {
+        name: "dice",
+        image: "127.0.0.1:5000/dice",
+        imageDigest: `sha256:${"d1".repeat(32)}`,
+        platforms: ["linux/amd64", "linux/arm64"],
+        deterministic: false,
+      });
+      expect((await getApp(owner, id)).deterministic).to.equal(false);
+      const standin = await market.scheduler();
+      const book = createSchedulerClient({ url: standin.url });
+      await publishOrder(owner, book, { kind: "app", order: createAppOrder({ app: id, price: APP_PRICE, volume: 10 }) });
+      const events: string[] = [];
+      const refused = await run(await market.client(1), {
+        scheduler: book,
+        app: id,
+        trust: 2,
+        onProgress: (event) => events.push(event.type),
+        beforePublish: () => void events.push("beforePublish"),
+      }).catch((error: unknown) => error);
+      expect(refused).to.be.instanceOf(AppNotDeterministicError);
+      expect(refused).to.deep.include({ code: "APP_NOT_DETERMINISTIC", appId: id, trust: 2n });
+      expect((refused as AppNotDeterministicError).message).to.equal(
+        `App ${id} is registered as non-deterministic, so it cannot run with trust 2: replication needs workers whose results agree byte for byte.\n\n` +
+          "Run it with trust 1 (sunpool run --trust 1): one worker, no replication.\n" +
+          "If its output is in fact deterministic (no timestamps, random numbers or unordered output), its owner can register it again as deterministic (without --non-deterministic).\n\n" +
+          "Docs: docs/sdk.md#apps-and-trust",
+      );
+      expect(events, "nothing quoted, signed or published").to.deep.equal([]);
+      expect((await listOrders(book, { kind: "request", status: "any" })).orders).to.deep.equal([]);
+
+      // Signed and sent anyway, the match reverts with the hub's error, decoded with what to do.
+      const reverted = await matchDirectly(market, id, 2n).catch((error: unknown) => error);
+      expect(reverted).to.be.instanceOf(ContractRevertError);
+      expect(reverted).to.deep.include({ errorName: "MatchAppNotDeterministic" });
+      expect((reverted as ContractRevertError).args).to.deep.equal([id, 2n]);
+      expect((reverted as ContractRevertError).message).to.equal(
+        `matchOrders reverted: MatchAppNotDeterministic(${id}, 2).\n\n` +
+          "The app is registered as non-deterministic: its replicas cannot agree. Request trust 1 (sunpool run --trust 1).\n\n" +
+          "Docs: docs/protocol.md",
+      );
+      // With trust 1 the same app runs.
+      const outcome = await run(await market.client(1), { scheduler: book, app: id, params: { args: ["once"] } });
+      expect(outcome.tasks.map((t) => t.outcome)).to.deep.equal(["completed"]);
     });
 
     it("AssetNotFoundError and AssetExistsError", async function () {

@@ -29,6 +29,12 @@ contract EscrowInvariantsTest is Test {
         assertEq(_handler.hub().lockedOf(_handler.requester()), _handler.openTaskValue());
     }
 
+    /// @dev Nobody who controls a failure gains from it: the requester gets back exactly what it
+    /// locked, the scheduler at most its stake.
+    function invariant_noProfitFromFailure() public view {
+        assertEq(_handler.profitsFromFailure(), 0);
+    }
+
     /// @dev No task is paid twice, and none is refunded after it was finalized.
     function invariant_taskSettledOnce() public view {
         assertEq(_handler.violations(), 0);
@@ -48,9 +54,16 @@ contract MarketHandlerTest is Test {
         assertEq(handler.ended(), 2);
         handler.claim(0, 0, 4000); // completed task: no refund
         handler.claim(0, 1, 4000); // unstarted, past the start window: refunded
-        handler.claim(1, 1, 4000); // unrevealed consensus, past its final deadline: refunded
+        handler.claim(1, 1, 4000); // unrevealed commitment, past its final deadline: refunded
         assertEq(handler.ended(), 4);
+        handler.fail(0, 2, 0); // app failed: refunded early
+        handler.fail(0, 2, 1); // already ended: refused
+        assertEq(handler.ended(), 5);
         assertEq(handler.violations(), 0);
-        assertEq(handler.hub().lockedOf(handler.requester()), 10 ether + 30 ether); // task 2 of deal 0 still open
+        assertEq(handler.profitsFromFailure(), 0);
+        assertEq(handler.hub().lockedOf(handler.requester()), 0);
+        // Two refunds past their deadlines sent the scheduler's stake (30 % of 30 ether each) to the
+        // treasury, and the silent commitment's stake (30 %) too: nobody revealed to be compensated.
+        assertEq(handler.hub().balanceOf(handler.treasury()), 3 * 9 ether);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Test} from "forge-std/Test.sol";
 
+import {Commitments} from "../../contracts/libraries/Commitments.sol";
 import {Consensus} from "../../contracts/libraries/Consensus.sol";
 import {TaskOutcomes} from "../../contracts/libraries/TaskOutcomes.sol";
 import {TaskOutcome} from "../../contracts/types/Tasks.sol";
@@ -55,5 +56,34 @@ contract TaskOutcomesTest is Test {
         assertEq(uint8(_map.get(index)), uint8(outcome));
         if (index > 0) assertEq(uint8(_map.get(index - 1)), 0);
         assertEq(uint8(_map.get(uint256(index) + 1)), 0);
+    }
+}
+
+contract CommitmentsTest is Test {
+    /// @dev A stored commitment keeps its weight and round, opens only with its own hash, and a
+    /// revealed slot never passes for a live round.
+    function test_fuzz_pack_roundTrips(bytes32 commitment, bytes32 other, uint256 weight, uint8 round) public pure {
+        weight = _bound(weight, 2, Consensus.MAX_WORKER_WEIGHT);
+        round = uint8(_bound(round, 0, Consensus.MAX_CONTRIBUTORS));
+        bytes32 stored = Commitments.pack(commitment, weight, round);
+        assertEq(Commitments.weight(stored), weight);
+        assertEq(Commitments.round(stored), round);
+        assertTrue(Commitments.opens(stored, commitment));
+        if (uint256(other) >> 24 != uint256(commitment) >> 24) assertFalse(Commitments.opens(stored, other));
+        assertEq(Commitments.round(Commitments.revealed(commitment)), Commitments.REVEALED);
+    }
+
+    /// @dev The commitment binds task, digest, worker and salt: changing any one changes it.
+    function test_fuzz_commitment_bindsEveryInput(
+        bytes32 taskId,
+        bytes32 digest,
+        address worker,
+        bytes32 salt
+    ) public pure {
+        bytes32 c = Commitments.commitment(taskId, digest, worker, salt);
+        assertNotEq(c, Commitments.commitment(bytes32(uint256(taskId) ^ 1), digest, worker, salt));
+        assertNotEq(c, Commitments.commitment(taskId, bytes32(uint256(digest) ^ 1), worker, salt));
+        assertNotEq(c, Commitments.commitment(taskId, digest, address(uint160(worker) ^ 1), salt));
+        assertNotEq(c, Commitments.commitment(taskId, digest, worker, bytes32(uint256(salt) ^ 1)));
     }
 }

@@ -24,6 +24,7 @@ contract MarketHandler is Test {
     address public requester = makeAddr("requester");
     address public appOwner = makeAddr("appOwner");
     address public scheduler = makeAddr("scheduler");
+    address public treasury = makeAddr("treasury");
     address[] public actors;
 
     bytes32 public appId;
@@ -37,25 +38,29 @@ contract MarketHandler is Test {
     uint256 public ended;
     /// @dev What the requester must have locked: the price of every task not yet ended.
     uint256 public openTaskValue;
+    /// @dev Times a party that controls a failure (requester or scheduler) gained from it; must stay 0.
+    uint256 public profitsFromFailure;
 
     EnergyReceipt private _energy = EnergyReceipt({milliwattHours: 1000, solarShareBps: 5000});
 
     constructor() {
         token = new SunpoolToken(address(this), 0);
         registry = new AssetRegistry();
-        hub = new SunpoolHub(token, registry);
+        hub = new SunpoolHub(token, registry, treasury, 1);
         vm.prank(appOwner);
         appId = registry.registerApp(
             "app",
             "img",
             keccak256("digest"),
             1,
+            true,
             AppResources({memoryMiB: 1, cpuMillicores: 1, expectedSeconds: 1, maxOutputMiB: 1, network: false})
         );
         vm.prank(scheduler);
         workerpoolId = registry.registerWorkerpool("pool", 30, 10);
         actors = [requester, appOwner, scheduler];
         for (uint256 i = 0; i < actors.length; ++i) _deposit(actors[i], 1_000_000 ether);
+        actors.push(treasury);
     }
 
     function actorCount() external view returns (uint256) {
@@ -129,28 +134,46 @@ contract MarketHandler is Test {
     }
 
     /// @dev A replicated round at trust 2 with the scheduler as its own worker (a new worker's
-    /// weight reaches trust 2 alone); `reveals` false leaves the consensus unrevealed.
+    /// weight reaches trust 2 alone, so its commitment closes the window); `reveals` false leaves
+    /// it unrevealed.
     function replicate(uint256 dealSeed, uint256 indexSeed, bool reveals) external {
         (bytes32 dealId, uint256 index, bool found) = _pick(dealSeed, indexSeed);
         if (!found || hub.deal(dealId).trust < 2) return;
         bytes32 taskId = hub.taskId(dealId, index);
         bytes32 digest = keccak256(abi.encode("result", index));
-        bytes32 resultHash = keccak256(abi.encode(taskId, digest));
-        bytes32 seal = keccak256(abi.encode(scheduler, taskId, digest));
+        bytes32 salt = keccak256(abi.encode("salt", taskId));
         vm.prank(scheduler);
-        try hub.contribute(dealId, index, resultHash, seal, _energy, "") {} catch {
+        try
+            hub.contribute(dealId, index, keccak256(abi.encode(taskId, digest, scheduler, salt)), _energy, "")
+        {} catch {
             return;
         }
         if (!reveals) return;
         vm.prank(scheduler);
-        hub.reveal(dealId, index, digest);
+        hub.reveal(dealId, index, digest, salt, "cid");
         address[] memory contributors = new address[](1);
         contributors[0] = scheduler;
         bool wasOpen = hub.taskOutcome(dealId, index) == TaskOutcome.None;
         vm.prank(scheduler);
-        hub.finalize(dealId, index, digest, "cid", contributors);
+        hub.finalize(dealId, index, "cid", contributors);
         if (!wasOpen) ++violations;
         _ended(dealId);
+    }
+
+    /// @dev The scheduler ends a task early with one of the three failure reasons.
+    function fail(uint256 dealSeed, uint256 indexSeed, uint256 reasonSeed) external {
+        (bytes32 dealId, uint256 index, bool found) = _pick(dealSeed, indexSeed);
+        if (!found) return;
+        TaskOutcome reason = TaskOutcome(uint256(TaskOutcome.AppFailed) + (reasonSeed % 3));
+        bool wasOpen = hub.taskOutcome(dealId, index) == TaskOutcome.None;
+        (uint256 requesterBefore, uint256 schedulerBefore) = (_total(requester), _total(scheduler));
+        address[] memory contributors = _contributors(dealId, index);
+        vm.prank(scheduler);
+        try hub.fail(dealId, index, reason, contributors) {
+            if (!wasOpen) ++violations;
+            _checkNoProfit(requesterBefore, schedulerBefore);
+            _ended(dealId);
+        } catch {}
     }
 
     function claim(uint256 dealSeed, uint256 indexSeed, uint256 warp) external {
@@ -158,12 +181,27 @@ contract MarketHandler is Test {
         if (!found) return;
         vm.warp(block.timestamp + _bound(warp, 0, 4000));
         bool wasOpen = hub.taskOutcome(dealId, index) == TaskOutcome.None;
-        address[] memory contributors = new address[](hub.task(hub.taskId(dealId, index)).contributorCount);
-        if (contributors.length == 1) contributors[0] = scheduler;
-        try hub.claim(dealId, index, contributors) {
+        (uint256 requesterBefore, uint256 schedulerBefore) = (_total(requester), _total(scheduler));
+        try hub.claim(dealId, index, _contributors(dealId, index)) {
             if (!wasOpen) ++violations;
+            _checkNoProfit(requesterBefore, schedulerBefore);
             _ended(dealId);
         } catch {}
+    }
+
+    /// @dev The task's contributors: only the scheduler contributes in this handler.
+    function _contributors(bytes32 dealId, uint256 index) private view returns (address[] memory contributors) {
+        contributors = new address[](hub.task(hub.taskId(dealId, index)).contributorCount);
+        if (contributors.length == 1) contributors[0] = scheduler;
+    }
+
+    /// @dev A task that did not complete leaves the requester exactly whole and the scheduler no richer.
+    function _checkNoProfit(uint256 requesterBefore, uint256 schedulerBefore) private {
+        if (_total(requester) != requesterBefore || _total(scheduler) > schedulerBefore) ++profitsFromFailure;
+    }
+
+    function _total(address account) private view returns (uint256) {
+        return hub.balanceOf(account) + hub.lockedOf(account);
     }
 
     function _ended(bytes32 dealId) private {

@@ -1,13 +1,14 @@
 // The worker agent end to end: a real Hardhat node, the real scheduler, real Docker with images
 // pulled by digest from the local registry, and real IPFS. The requester uses the SDK's `run`.
 import { expect } from "chai";
-import { parseUnits } from "ethers";
+import { parseUnits, toUtf8String } from "ethers";
 
 import { deposit, getBalance } from "../../sdk/src/actions/account.js";
 import { getResult } from "../../sdk/src/actions/results.js";
 import { run } from "../../sdk/src/actions/run.js";
 import { createIpfsNode, type IpfsNode } from "../../sdk/src/node/ipfs.js";
 import { getSchedulerInfo } from "../../sdk/src/scheduler/client.js";
+import { commitmentOf } from "../../worker/src/chain/contributions.js";
 import { findTaskContainers } from "../../worker/src/executor/recovery.js";
 import { createBoard } from "../../worker/src/hardware/board.js";
 import { WittyPi4 } from "../../worker/src/hardware/wittyPi4.js";
@@ -83,7 +84,7 @@ describe("worker agent: tasks end to end", function () {
     }
   });
 
-  it("trust 3: three agents contribute, reveal and are paid; the consensus digest is the app's output", async function () {
+  it("trust 3: agents contribute hidden votes, reveal with their salt and location, and are paid", async function () {
     const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
     try {
       const book = await publishPoolOrders(market, scheduler.url, appId, 3);
@@ -99,14 +100,28 @@ describe("worker agent: tasks end to end", function () {
       // Two agreeing fresh workers already reach trust 3's confidence; a third offer may come too late.
       const contributors = task!.energy.map((receipt) => receipt.worker);
       expect(contributors.length).to.be.at.least(2);
+      const { hub } = requester;
       for (const [i, account] of WORKERS.entries()) {
-        if (!contributors.includes(workers[i]!.agent.address)) continue;
+        const address = workers[i]!.agent.address;
+        if (!contributors.includes(address)) continue;
         const after = await getBalance(await market.client(account));
         expect(after.locked).to.equal(0n);
         // The stake came back, with a share of the pool price on top.
         expect(after.balance).to.be.above(before[i]!.balance);
-        expect(workers[i]!.journal.get(task!.taskId)).to.include({ step: "done", digest: task!.resultDigest });
+        const journaled = workers[i]!.journal.get(task!.taskId)!;
+        expect(journaled).to.include({ step: "done", digest: task!.resultDigest, round: 0 });
+        // The vote was hidden: the commitment opens only with the journaled salt, which the reveal disclosed.
+        const [contribution] = await hub.queryFilter(hub.filters.ContributionAccepted(task!.taskId, address), 0);
+        expect(contribution!.args.commitment).to.equal(commitmentOf(task!.taskId, task!.resultDigest!, address, journaled.salt!));
+        expect(contribution!.args.commitment).to.not.equal(task!.resultDigest);
+        const reveals = await hub.queryFilter(hub.filters.ContributionRevealed(task!.taskId, address), 0);
+        expect(reveals.map((log) => [log.args.resultDigest, toUtf8String(log.args.resultLocation)])).to.deep.equal([
+          [task!.resultDigest, journaled.location],
+        ]);
       }
+      // Each worker drew its own salt.
+      const salts = WORKERS.map((_, i) => workers[i]!.journal.get(task!.taskId)?.salt).filter((salt) => salt !== undefined);
+      expect(new Set(salts).size).to.equal(salts.length);
     } finally {
       await scheduler.stop();
     }

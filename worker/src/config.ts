@@ -79,6 +79,48 @@ export const configSchema = z
       .object({ listen: z.array(z.string()).optional() })
       .strict()
       .prefault({}),
+    executor: z
+      .object({
+        maxImageMiB: z.number().int().min(1).max(1_000_000).default(1024).describe("largest task image pulled or run"),
+        minFreeDiskMiB: z
+          .number()
+          .int()
+          .min(0)
+          .max(100_000_000)
+          .default(1024)
+          .describe("no image is pulled while the engine's data root has less free space"),
+        pullTimeoutSeconds: z.number().int().min(1).max(86_400).default(600).describe("an image pull is abandoned after this"),
+        imageRetentionHours: z
+          .number()
+          .min(0)
+          .max(100_000)
+          .default(168)
+          .describe("task images no task needed for this long are removed"),
+        writeMiBPerSecond: z
+          .number()
+          .min(0)
+          .max(10_000)
+          .default(8)
+          .describe("write-rate limit on the disk under the task folders (0: none)"),
+        writeIops: z.number().int().min(0).max(1_000_000).default(200).describe("write operations per second (0: none)"),
+        network: z
+          .object({
+            enabled: z.boolean().default(true).describe("run `network: true` apps (needs root and iptables)"),
+            name: z
+              .string()
+              .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/)
+              .default("sunpool-tasks"),
+            bridge: z
+              .string()
+              .regex(/^[a-zA-Z0-9_-]{1,15}$/, "1-15 letters, digits, - or _")
+              .default("sunpool0"),
+            dns: z.array(z.ipv4()).min(1).max(3).default(["1.1.1.1", "9.9.9.9"]),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     board: boardSchema.default({ kind: "none" }),
     energy: z
       .object({

@@ -19,7 +19,9 @@ import type { WorkerConfig } from "./config.js";
 import { createBoardEnergyManager, createMainsEnergyManager, type EnergyManager } from "./energy/manager.js";
 import { PvForecast } from "./energy/forecast.js";
 import { DEFAULT_ENERGY_POLICY, restoredStateOfCharge, type EnergyPolicyConfig } from "./energy/policy.js";
+import { ImageCache } from "./executor/imageCache.js";
 import { hostPlatform } from "./executor/images.js";
+import { ensureTaskNetwork, type TaskNetwork } from "./executor/network.js";
 import type { Board } from "./hardware/board.js";
 import { systemClock } from "./hardware/clock.js";
 import { Journal } from "./journal/journal.js";
@@ -96,6 +98,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     );
   };
 
+  const limits = config.executor;
+  let network: TaskNetwork | undefined;
+  if (limits.network.enabled) {
+    try {
+      network = await ensureTaskNetwork(docker, limits.network);
+    } catch (error) {
+      log.error({ err: error }, "network tasks will be refused: their isolation could not be set up");
+    }
+  }
+  const MiB = 1024 * 1024;
   const execution = createExecution({
     docker,
     ipfs,
@@ -104,6 +116,22 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     now: () => clock.now(),
     worker: options.wallet.address,
     ...(config.platform === undefined ? {} : { platform: config.platform }),
+    pullLimits: {
+      maxImageBytes: limits.maxImageMiB * MiB,
+      minFreeDiskBytes: limits.minFreeDiskMiB * MiB,
+      timeoutMs: limits.pullTimeoutSeconds * 1000,
+    },
+    images: { cache: new ImageCache(join(config.dataDir, "images.json")), retentionMs: limits.imageRetentionHours * 3_600_000 },
+    ...(network === undefined ? {} : { network }),
+    ...(limits.writeMiBPerSecond > 0
+      ? {
+          writeRate: {
+            bytesPerSecond: Math.round(limits.writeMiBPerSecond * MiB),
+            ...(limits.writeIops > 0 ? { iops: limits.writeIops } : {}),
+          },
+        }
+      : {}),
+    warn: (message) => log.warn(message),
   });
   const metrics = createMetrics(journal, energy);
   const served = config.metrics === undefined ? undefined : await serveMetrics(metrics, config.metrics.host, config.metrics.port);

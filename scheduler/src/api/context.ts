@@ -5,6 +5,7 @@ import type { OrderBook } from "../book/orderBook.js";
 import type { Pinner } from "../ipfs/pinner.js";
 import type { Metrics } from "../metrics.js";
 import type { Database } from "../store/database.js";
+import type { Admission } from "../tasks/admission.js";
 import type { AssignmentJson } from "../tasks/assignments.js";
 import type { Pool } from "../tasks/pool.js";
 
@@ -23,8 +24,8 @@ export interface ApiContext {
   pinner: Pinner;
   metrics: Metrics;
   scope: WorkerRequestScope;
-  /** Workers allowed to join; undefined admits anyone who signs. */
-  allowedWorkers: ReadonlySet<string> | undefined;
+  /** Who may join and get work (allow list, minimum stake). */
+  admission: Admission;
   heartbeatSeconds: number;
   info(): SchedulerInfoJson;
   /** Something changed: run a scheduling pass soon. */

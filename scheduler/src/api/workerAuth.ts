@@ -1,10 +1,16 @@
-// Authenticates worker requests: the signature (SDK's recoverWorkerRequestSigner) over the exact
-// body bytes, then replay protection: a signature is accepted once, and remembered for as long as
-// its timestamp is inside the accepted window, in SQLite so a restart does not forget it.
-import { recoverWorkerRequestSigner, WORKER_REQUEST_MAX_SKEW_MS } from "@sunpool/sdk";
+// Authenticates worker requests, cheapest refusal first and nothing written until every check
+// passed: the allow list of a closed pool (before any signature recovery), the signature (SDK's
+// recoverWorkerRequestSigner) over the exact body bytes, then replay protection. Replays are
+// recognized by what was signed, not by the signature's bytes: the same signature has several
+// valid encodings (v 27/28 or 0/1, 65 bytes or 64-byte compact EIP-2098), so the seen-set holds
+// (worker, EIP-191 hash of the signed message), and each worker's timestamps must strictly
+// increase. Both live in SQLite, so a restart does not reopen them; a timer prunes them.
+import { recoverWorkerRequestSigner, WORKER_AUTH_HEADERS, WORKER_REQUEST_MAX_SKEW_MS, workerRequestMessage } from "@sunpool/sdk";
+import { getAddress, hashMessage } from "ethers";
 import type { FastifyRequest } from "fastify";
 
 import { Rejection } from "../errors.js";
+import { transaction, type Database } from "../store/database.js";
 import type { ApiContext } from "./context.js";
 
 declare module "fastify" {
@@ -14,7 +20,22 @@ declare module "fastify" {
   }
 }
 
-export function authenticateWorker(context: ApiContext, request: FastifyRequest, options: { mustBeRegistered: boolean }): string {
+export interface WorkerAuthOptions {
+  mustBeRegistered: boolean;
+  /** A last check before anything is recorded (registration: is the worker admitted?). */
+  admit?: (worker: string) => Promise<void>;
+}
+
+export async function authenticateWorker(
+  context: ApiContext,
+  request: FastifyRequest,
+  options: WorkerAuthOptions,
+): Promise<string> {
+  // A closed pool refuses a stranger on its claim alone: no ECDSA work, no write. (A forged claim
+  // of a listed address gets no further: the signature must still match it.)
+  const claimed = claimedWorker(request.headers[WORKER_AUTH_HEADERS.worker]);
+  if (context.admission.closed && claimed !== undefined && !context.admission.listed(claimed)) throw notListed(claimed);
+
   let worker: string;
   let timestamp: number;
   try {
@@ -31,26 +52,10 @@ export function authenticateWorker(context: ApiContext, request: FastifyRequest,
       "Sign worker requests with the worker's wallet (the SDK's createWorkerApiClient does).",
     );
   }
-  const now = Date.now();
-  const seen = context.db
-    .prepare("INSERT INTO seen_requests (signature, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
-    .run(String(request.headers["x-sunpool-signature"]).toLowerCase(), timestamp + WORKER_REQUEST_MAX_SKEW_MS);
-  if (seen.changes === 0) {
-    throw new Rejection(
-      401,
-      "replayed request",
-      "this signed request was already accepted once",
-      "Sign every request anew (a fresh timestamp).",
-    );
-  }
-  if (context.allowedWorkers !== undefined && !context.allowedWorkers.has(worker.toLowerCase())) {
-    throw new Rejection(
-      403,
-      "worker not admitted",
-      `${worker} is not on this pool's list of workers`,
-      "Ask the pool's operator to add your worker address to workers.allow.",
-    );
-  }
+  const digest = hashMessage(
+    workerRequestMessage(context.scope, { method: request.method, path: request.url, body: request.rawBody ?? "", timestamp }),
+  );
+  assertFresh(context.db, worker, digest, timestamp);
   if (options.mustBeRegistered && !context.pool.isRegistered(worker)) {
     throw new Rejection(
       404,
@@ -59,11 +64,70 @@ export function authenticateWorker(context: ApiContext, request: FastifyRequest,
       "POST /v1/workers first (the worker agent does it at start).",
     );
   }
-  if (options.mustBeRegistered) context.pool.touch(worker, now);
+  if (options.admit !== undefined) await options.admit(worker);
+  // Checked again in the same transaction as the write: a twin of this request may have been
+  // accepted while this one waited for the chain.
+  transaction(context.db, () => {
+    assertFresh(context.db, worker, digest, timestamp);
+    context.db
+      .prepare("INSERT INTO seen_messages (worker, digest, expires_at) VALUES (?, ?, ?)")
+      .run(worker, digest, timestamp + WORKER_REQUEST_MAX_SKEW_MS);
+    context.db
+      .prepare(
+        "INSERT INTO worker_clocks (worker, last_timestamp) VALUES (?, ?) ON CONFLICT (worker) DO UPDATE SET last_timestamp = excluded.last_timestamp",
+      )
+      .run(worker, timestamp);
+  });
+  if (options.mustBeRegistered) context.pool.touch(worker, Date.now());
   return worker;
 }
 
-/** Forgets signatures whose timestamps can no longer be accepted anyway. */
-export function pruneSeenRequests(context: Pick<ApiContext, "db">, now = Date.now()): void {
-  context.db.prepare("DELETE FROM seen_requests WHERE expires_at < ?").run(now - WORKER_REQUEST_MAX_SKEW_MS);
+/** Refuses a request already accepted once (in any encoding), or not later than the worker's last one. */
+function assertFresh(db: Database, worker: string, digest: string, timestamp: number): void {
+  if (db.prepare("SELECT 1 FROM seen_messages WHERE worker = ? AND digest = ?").get(worker, digest) !== undefined) {
+    throw new Rejection(
+      401,
+      "replayed request",
+      "this signed request was already accepted once",
+      "Sign every request anew (a fresh timestamp).",
+    );
+  }
+  const clock = db.prepare("SELECT last_timestamp FROM worker_clocks WHERE worker = ?").get(worker) as
+    { last_timestamp: number } | undefined;
+  if (clock !== undefined && timestamp <= clock.last_timestamp) {
+    throw new Rejection(
+      401,
+      "stale request",
+      `the request's timestamp ${timestamp.toString()} is not after the last one accepted from ${worker} (${clock.last_timestamp.toString()})`,
+      "Sign every request with a timestamp later than the previous one (the SDK's createWorkerApiClient does), and send it again with a fresh signature.",
+    );
+  }
+}
+
+function claimedWorker(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== "string") return undefined;
+  try {
+    return getAddress(header);
+  } catch {
+    return undefined; // the signature check says what is wrong with it
+  }
+}
+
+export const notListed = (worker: string) =>
+  new Rejection(
+    403,
+    "worker not admitted",
+    `${worker} is not on this pool's list of workers`,
+    "Ask the pool's operator to add your worker address to workers.allow.",
+  );
+
+/**
+ * Forgets what can no longer be accepted anyway: seen messages whose timestamp left the window,
+ * and clocks older than two windows (a request that old is refused by its timestamp alone).
+ */
+export function pruneSeenRequests(db: Database, now = Date.now()): void {
+  transaction(db, () => {
+    db.prepare("DELETE FROM seen_messages WHERE expires_at < ?").run(now);
+    db.prepare("DELETE FROM worker_clocks WHERE last_timestamp < ?").run(now - 2 * WORKER_REQUEST_MAX_SKEW_MS);
+  });
 }

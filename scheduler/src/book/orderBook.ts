@@ -1,15 +1,22 @@
 // The order book: signed app, dataset, workerpool and request orders, checked on entry (shape,
 // signature or presignature, signer = the asset's owner or the requester, params document, live
-// on-chain volume) and kept in SQLite. A listed order was valid when it was listed; the matcher
-// re-reads on-chain volume before using it.
+// on-chain volume, the signer's quota; for a request also: this pool or any, a workerpool order
+// of this pool that can serve it, and the requester's escrow balance for it) and kept in SQLite.
+// A refused order changes nothing. Consumed volumes are cached in memory, kept current from the
+// hub's DealCreated and OrderCancelled events and this scheduler's own matches, and re-read after
+// a TTL: a matching pass costs no RPC per open order.
 import {
   decodeTaskParams,
+  formatSun,
   hashOrder,
   isSunpoolError,
   orderDigest,
   orderFromJson,
   orderToJson,
   recoverOrderSigner,
+  selectAppOrder,
+  selectDatasetOrder,
+  selectWorkerpoolOrder,
   type OrderKind,
   type OrderOfKind,
   type RequestOrder,
@@ -70,18 +77,35 @@ interface OrderRow {
   published_at: string;
 }
 
+export interface OrderBookOptions {
+  /** Open orders one signer may have in the book. */
+  maxOpenOrdersPerSigner: number;
+  /** How long a cached consumed volume is trusted without an event about it. */
+  consumedTtlMs: number;
+}
+
+export const DEFAULT_BOOK_OPTIONS: OrderBookOptions = { maxOpenOrdersPerSigner: 100, consumedTtlMs: 120_000 };
+
 const ERC1271_MAGIC = "0x1626ba7e";
 const ASSET_FIELD = { app: "app", dataset: "dataset", workerpool: "workerpool", request: "app" } as const;
 const ASSET_KIND = { app: 0, dataset: 1, workerpool: 2 } as const;
 
 export class OrderBook {
+  private readonly consumedCache = new Map<string, { consumed: bigint; readAt: number }>();
+  /** Deals whose consumption this book already applied (its own matches). */
+  private readonly appliedDeals = new Set<string>();
+  private readonly options: OrderBookOptions;
+
   constructor(
     private readonly db: Database,
     private readonly chain: SunpoolClient,
     private readonly domain: TypedDataDomain,
     /** The workerpool this scheduler serves: the only workerpool orders it lists. */
     private readonly workerpool: string,
-  ) {}
+    options: Partial<OrderBookOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_BOOK_OPTIONS, ...options };
+  }
 
   /** Checks and stores a signed order; returns it and whether it was new. */
   async publish(input: {
@@ -116,15 +140,20 @@ export class OrderBook {
         "/order/workerpool",
       );
     }
+    if (kind === "request") this.checkRequestPool(order as RequestOrder);
     const params = kind === "request" ? this.checkParams(order as RequestOrder, input.params) : undefined;
     if (kind !== "request" && input.params !== undefined) {
       throw new Rejection(400, "invalid order", "only request orders carry a params document", "Leave params out.", "/params");
     }
     const signer = await this.checkSignature(kind, order, hash, signature);
+    this.checkQuota(signer);
     const consumed = await this.chain.hub.consumed(hash);
     if (consumed >= order.volume) {
       throw unprocessable("the order has no volume left on-chain (filled or cancelled)", "Sign a new order (a new salt).");
     }
+    if (kind === "request") await this.checkRequestServable(order as RequestOrder, order.volume - consumed);
+    // Every check passed: only now is anything stored.
+    this.consumedCache.set(hash, { consumed, readAt: Date.now() });
     const publishedAt = new Date().toISOString();
     const asset = (order as unknown as Record<string, string>)[ASSET_FIELD[kind]]!.toLowerCase();
     this.db
@@ -194,6 +223,7 @@ export class OrderBook {
   async unpublish(hash: string): Promise<BookEntry> {
     const entry = this.get(hash);
     if (entry === undefined) throw notFound(`no order ${hash} in this book`);
+    this.consumedCache.delete(entry.hash);
     if ((await this.remaining(entry)) > 0n) {
       throw new Rejection(
         409,
@@ -206,9 +236,49 @@ export class OrderBook {
     return { ...entry, status: "cancelled" };
   }
 
-  async remaining(entry: BookEntry): Promise<bigint> {
-    const consumed = await this.chain.hub.consumed(entry.hash);
+  /** The order's volume left on-chain, from the cache when it is current. */
+  async remaining(entry: BookEntry, now = Date.now()): Promise<bigint> {
+    const consumed = await this.consumed(entry.hash, now);
     return entry.order.volume > consumed ? entry.order.volume - consumed : 0n;
+  }
+
+  private async consumed(hash: string, now: number): Promise<bigint> {
+    const cached = this.consumedCache.get(hash);
+    if (cached !== undefined && now - cached.readAt < this.options.consumedTtlMs) return cached.consumed;
+    const consumed = await this.chain.hub.consumed(hash);
+    this.consumedCache.set(hash, { consumed, readAt: now });
+    return consumed;
+  }
+
+  /** This scheduler's match created `dealId` from these orders: their volumes went down by `volume`. */
+  applyDeal(dealId: string, hashes: readonly string[], volume: bigint): void {
+    this.appliedDeals.add(dealId.toLowerCase());
+    for (const hash of hashes) {
+      const cached = this.consumedCache.get(hash);
+      if (cached !== undefined) cached.consumed += volume;
+    }
+  }
+
+  /**
+   * A DealCreated event. Not one of this scheduler's matches (the requester matched it, or
+   * another book did): which app, dataset and workerpool orders it consumed is not in the event,
+   * so the cached volumes of every order of its app, dataset and workerpool are read again.
+   */
+  onDealCreated(deal: { dealId: string; app: string; dataset: string; workerpool: string; requestHash: string }): void {
+    if (this.appliedDeals.delete(deal.dealId.toLowerCase())) return;
+    this.consumedCache.delete(deal.requestHash.toLowerCase());
+    const rows = this.db
+      .prepare(
+        `SELECT hash FROM orders WHERE status = 'open' AND ((kind = 'app' AND asset = ?) OR (kind = 'dataset' AND asset = ?)
+           OR (kind = 'workerpool' AND asset = ?))`,
+      )
+      .all(deal.app.toLowerCase(), deal.dataset.toLowerCase(), deal.workerpool.toLowerCase()) as { hash: string }[];
+    for (const { hash } of rows) this.consumedCache.delete(hash);
+  }
+
+  /** An OrderCancelled event: the order's volume is gone (read again when next needed). */
+  onOrderCancelled(hash: string): void {
+    this.consumedCache.delete(hash.toLowerCase());
   }
 
   setStatus(hash: string, status: OrderStatus): void {
@@ -242,6 +312,85 @@ export class OrderBook {
       deals: this.deals(entry.hash),
       publishedAt: entry.publishedAt,
     };
+  }
+
+  /** A request names this pool, or none (any pool). */
+  private checkRequestPool(order: RequestOrder): void {
+    if (BigInt(order.workerpool) === 0n || order.workerpool.toLowerCase() === this.workerpool.toLowerCase()) return;
+    throw unprocessable(
+      `the request is for workerpool ${order.workerpool}; this book serves workerpool ${this.workerpool}`,
+      "Publish it at the scheduler of that workerpool, or sign a request for this one (or for any: workerpool 0x0).",
+      "/order/workerpool",
+    );
+  }
+
+  /** Each signer may keep a bounded number of open orders here (one key cannot fill the book). */
+  private checkQuota(signer: string): void {
+    const { n } = this.db.prepare("SELECT count(*) AS n FROM orders WHERE signer = ? AND status = 'open'").get(signer) as {
+      n: number;
+    };
+    if (n < this.options.maxOpenOrdersPerSigner) return;
+    throw new Rejection(
+      429,
+      "quota exceeded",
+      `${signer} already has ${n.toString()} open orders in this book, the most one signer may have`,
+      "Wait until some are filled, or cancel some on-chain and unpublish them (sunpool order cancel), then publish again.",
+    );
+  }
+
+  /**
+   * A request must be servable now: an open workerpool order of this pool fits it (otherwise no
+   * deal could ever start from it, and orders carry no expiry to end its wait), and the
+   * requester's escrow balance covers what its remaining volume would lock (the cheapest fitting
+   * orders of the book; an app or dataset order not published yet counts at the request's maximum).
+   */
+  private async checkRequestServable(order: RequestOrder, remaining: bigint): Promise<void> {
+    const now = Date.now();
+    const pool = selectWorkerpoolOrder(await this.liveOrders("workerpool", this.workerpool, now), order, BigInt(order.tag));
+    if (pool.best === undefined) {
+      throw unprocessable(
+        `no open workerpool order of this pool can serve the request${pool.reasons.length > 0 ? `: ${pool.reasons.join("; ")}` : ""}`,
+        "List the pool's orders (sunpool order list --kind workerpool) and sign a request its category, trust, tag and price fit.",
+        "/order",
+      );
+    }
+    const app = selectAppOrder(await this.liveOrders("app", order.app, now), order);
+    const dataset =
+      BigInt(order.dataset) === 0n ? undefined : selectDatasetOrder(await this.liveOrders("dataset", order.dataset, now), order);
+    const taskPrice =
+      pool.best.order.price +
+      (app.best?.order.price ?? order.appMaxPrice) +
+      (dataset === undefined ? 0n : (dataset.best?.order.price ?? order.datasetMaxPrice));
+    const needed = taskPrice * remaining;
+    const balance = await this.chain.hub.balanceOf(order.requester);
+    if (balance >= needed) return;
+    throw unprocessable(
+      `the requester ${getAddress(order.requester)} has ${formatSun(balance)} in escrow; ${remaining.toString()} task(s) at ${formatSun(taskPrice)} need ${formatSun(needed)}`,
+      `Deposit at least ${formatSun(needed - balance)} more (sunpool account deposit <SUN>), then publish the request again.`,
+      "/order/requester",
+    );
+  }
+
+  /**
+   * Open orders of a kind for one asset that have volume left (cached), oldest first. With
+   * `markFilled`, orders found spent are marked filled (the matcher does; intake changes nothing).
+   */
+  async liveOrders<Kind extends Exclude<OrderKind, "request">>(
+    kind: Kind,
+    asset: string,
+    now = Date.now(),
+    markFilled = false,
+  ): Promise<{ order: OrderOfKind[Kind]; remaining: bigint; entry: BookEntry<Kind> }[]> {
+    const rows = this.db
+      .prepare("SELECT * FROM orders WHERE kind = ? AND asset = ? AND status = 'open' ORDER BY seq")
+      .all(kind, asset.toLowerCase()) as unknown as OrderRow[];
+    const result = [];
+    for (const entry of rows.map(toEntry) as BookEntry<Kind>[]) {
+      const remaining = await this.remaining(entry, now);
+      if (remaining > 0n) result.push({ order: entry.order, remaining, entry });
+      else if (markFilled) this.setStatus(entry.hash, "filled");
+    }
+    return result;
   }
 
   private checkParams(order: RequestOrder, params: string | undefined): string {

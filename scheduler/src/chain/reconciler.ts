@@ -4,7 +4,7 @@
 // down for an hour, the next pass reads everything it has not applied yet: a missed event delays
 // work, it never loses it.
 import { getApp, getDataset, TASK_OUTCOMES, type SunpoolClient } from "@sunpool/sdk";
-import type { Log, LogDescription } from "ethers";
+import { toUtf8String, type Log, type LogDescription } from "ethers";
 import type { Logger } from "pino";
 
 import type { OrderBook } from "../book/orderBook.js";
@@ -13,10 +13,12 @@ import type { DealInfo, Pool } from "../tasks/pool.js";
 
 const EVENTS = [
   "DealCreated",
+  "OrderCancelled",
   "TaskStarted",
   "ContributionAccepted",
-  "ConsensusReached",
+  "RevealOpened",
   "ContributionRevealed",
+  "ConsensusReached",
   "TaskReopened",
   "TaskEnded",
 ] as const;
@@ -80,6 +82,21 @@ export class Reconciler {
         for (const event of events) this.apply(event.parsed, event.log, deals);
         setMeta(this.db, CURSOR, to.toString());
       });
+      // The book's cache of consumed volume follows the same events (after the commit: it is
+      // memory, re-read from the chain when in doubt).
+      for (const { parsed } of events) {
+        if (parsed.name === "DealCreated") {
+          this.book.onDealCreated({
+            dealId: parsed.args.dealId as string,
+            app: parsed.args.app as string,
+            dataset: parsed.args.dataset as string,
+            workerpool: parsed.args.workerpool as string,
+            requestHash: parsed.args.requestOrderHash as string,
+          });
+        } else if (parsed.name === "OrderCancelled") {
+          this.book.onOrderCancelled(parsed.args.orderHash as string);
+        }
+      }
       applied += events.length;
     }
     this.lastSyncMs = Date.now();
@@ -128,6 +145,7 @@ export class Reconciler {
       }
       return;
     }
+    if (event.name === "OrderCancelled") return;
     const taskId = (args.taskId as string).toLowerCase();
     if (this.pool.task(taskId) === undefined) return;
     switch (event.name) {
@@ -135,23 +153,36 @@ export class Reconciler {
         this.pool.onTaskStarted(taskId, Number(args.contributionDeadline), Number(args.finalDeadline));
         break;
       case "ContributionAccepted":
-        this.pool.onContribution(taskId, args.worker as string, args.resultHash as string, now);
+        this.pool.onContribution(taskId, args.worker as string, args.commitment as string, now);
         break;
-      case "ConsensusReached":
-        this.pool.onConsensus(taskId, args.consensusHash as string, Number(args.revealDeadline), now);
+      case "RevealOpened":
+        this.pool.onRevealOpened(taskId, Number(args.round), Number(args.revealDeadline), now);
         break;
       case "ContributionRevealed":
-        this.pool.onRevealed(taskId, args.worker as string, args.resultDigest as string, now);
+        this.pool.onRevealed(taskId, args.worker as string, args.resultDigest as string, locationText(args.resultLocation), now);
+        break;
+      case "ConsensusReached":
+        this.pool.onConsensus(taskId, args.resultDigest as string);
         break;
       case "TaskReopened":
-        this.pool.onReopened(taskId, args.voidedHash as string, now);
+        this.pool.onReopened(taskId, Number(args.round), now);
         break;
       case "TaskEnded": {
         const outcome = TASK_OUTCOMES[Number(args.outcome)] ?? "none";
-        this.pool.onEnded(taskId, outcome, now);
+        this.pool.onEnded(taskId, outcome, args.resultDigest as string, now);
         this.log.info({ taskId, outcome }, "task ended");
         break;
       }
     }
+  }
+}
+
+/** A result location as revealed on-chain (UTF-8 bytes of a CID); undecodable bytes stay hex. */
+function locationText(value: unknown): string {
+  const hex = value as string;
+  try {
+    return toUtf8String(hex);
+  } catch {
+    return hex;
   }
 }

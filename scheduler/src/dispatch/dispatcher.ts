@@ -37,6 +37,11 @@ export interface WorkerState {
   good: number;
   bad: number;
   lastAssignedMs: number;
+  /**
+   * No record with this pool yet (tasks/admission.ts): its claims of mains power and of solar
+   * surplus are not believed (no bonus), only the awake time of its outlook.
+   */
+  unproven?: boolean;
 }
 
 export interface TaskNeeds {
@@ -77,20 +82,17 @@ export function ineligibility(
   if (worker.memoryMiB < needs.memoryMiB) return "memory";
   if (worker.cores * 1000 < needs.cpuMillicores) return "cpu";
   if (needs.exclude.has(worker.address)) return "excluded";
-  if (!policy.energyBlind && !hasEnergyFor(worker.outlook, needs.expectedSeconds * policy.awakeMargin)) return "energy";
+  if (!policy.energyBlind && awakeSeconds(worker) < needs.expectedSeconds * policy.awakeMargin) return "energy";
   return undefined;
-}
-
-function hasEnergyFor(outlook: EnergyOutlook | undefined, seconds: number): boolean {
-  // No outlook yet (a worker that only registered): trust it for short tasks only.
-  if (outlook === undefined) return seconds <= 60;
-  return outlook.mainsPowered === true || outlook.awakeSeconds >= seconds;
 }
 
 /** A worker's capacity for one more task: cores, this pool's record of it, and solar surplus. */
 export function capacityWeight(worker: WorkerState, policy: DispatchPolicy): number {
   const reliability = (1 + worker.good) / (1 + worker.good + 3 * worker.bad);
-  const solar = worker.outlook !== undefined && worker.outlook.pvWatts >= worker.outlook.loadWatts ? policy.solarBonus : 1;
+  const solar =
+    worker.unproven !== true && worker.outlook !== undefined && worker.outlook.pvWatts >= worker.outlook.loadWatts
+      ? policy.solarBonus
+      : 1;
   return Math.sqrt(worker.cores) * reliability * solar;
 }
 
@@ -101,9 +103,10 @@ export function dispatchScore(worker: WorkerState, policy: DispatchPolicy): numb
 }
 
 /** Seconds a worker can be trusted to stay awake (no outlook yet: short tasks only). */
-function awakeSeconds(outlook: EnergyOutlook | undefined): number {
+function awakeSeconds(worker: WorkerState): number {
+  const outlook = worker.outlook;
   if (outlook === undefined) return 60;
-  return outlook.mainsPowered === true ? Infinity : outlook.awakeSeconds;
+  return outlook.mainsPowered === true && worker.unproven !== true ? Infinity : outlook.awakeSeconds;
 }
 
 /**
@@ -136,7 +139,7 @@ class AvailableWorkers {
     this.memoryMiB[index] = worker.memoryMiB;
     this.millicores[index] = worker.cores * 1000;
     this.lastSeenMs[index] = worker.lastSeenMs;
-    this.awakeSeconds[index] = awakeSeconds(worker.outlook);
+    this.awakeSeconds[index] = awakeSeconds(worker);
     this.weight[index] = capacityWeight(worker, policy);
     this.load[index] = policy.energyBlind ? worker.active / worker.slots : (worker.active + 1) / worker.slots;
     this.lastAssignedMs[index] = worker.lastAssignedMs;

@@ -1,7 +1,9 @@
 // The scheduler's always-on IPFS node keeps every result its workers produce: a worker hands its
 // result over (POST /v1/workers/pins) before revealing it, and settlement pins again before
 // finalizing if that did not happen, so a result stays fetchable while the Pi that computed it
-// sleeps.
+// sleeps. Before finalizing, settlement checks that what it pinned hashes to the consensus digest
+// (when the result is not encrypted to the requester, which only the requester can check).
+import { ENCRYPTED_RESULT_FILE, resultDigest } from "@sunpool/sdk";
 import type { IpfsNode } from "@sunpool/sdk/node";
 
 import { Rejection } from "../errors.js";
@@ -21,6 +23,19 @@ export class Pinner {
 
   isPinned(cid: string): boolean {
     return this.db.prepare("SELECT 1 FROM pins WHERE cid = ?").get(cid) !== undefined;
+  }
+
+  /**
+   * Whether pinned content `cid` is a result with digest `digest`: true or false, or undefined
+   * for a result encrypted to the requester (its digest is over the plaintext).
+   */
+  async matchesDigest(cid: string, digest: string): Promise<boolean | undefined> {
+    const files = await this.node.readFiles(cid, {
+      maxBytes: this.options.maxBytes,
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+    });
+    if (files.length === 1 && files[0]!.path === ENCRYPTED_RESULT_FILE) return undefined;
+    return resultDigest(files).toLowerCase() === digest.toLowerCase();
   }
 
   /** Fetches the content from `providers` and pins it; returns its size in bytes. */

@@ -1,15 +1,10 @@
 // Fills request orders: for each open request, the cheapest live app, dataset and workerpool
 // orders of the book that satisfy it (the SDK's selection, which mirrors the hub's checks), then
 // matchOrders. A request the book cannot fill yet waits for a new order (publishing one wakes
-// every waiting request) or for its retry time; a partly filled request is matched again.
-import {
-  encodeMatchOrders,
-  selectAppOrder,
-  selectDatasetOrder,
-  selectWorkerpoolOrder,
-  type OrderKind,
-  type SunpoolClient,
-} from "@sunpool/sdk";
+// every waiting request) or for its retry time; a partly filled request is matched again. Live
+// volumes come from the book's cache (kept by events and by this matcher's own deals), not from
+// one RPC per open order per pass.
+import { encodeMatchOrders, selectAppOrder, selectDatasetOrder, selectWorkerpoolOrder, type SunpoolClient } from "@sunpool/sdk";
 import type { Logger } from "pino";
 
 import type { BookEntry, OrderBook } from "../book/orderBook.js";
@@ -25,6 +20,8 @@ export class Matcher {
     private readonly book: OrderBook,
     private readonly sender: TransactionSender,
     private readonly log: Logger,
+    /** This scheduler's workerpool (its workerpool orders are the only ones in the book). */
+    private readonly workerpool: string,
   ) {}
 
   /** Makes every waiting request eligible again (a new order may fill it). */
@@ -48,25 +45,19 @@ export class Matcher {
   }
 
   private async matchOnce(request: BookEntry<"request">, now: number): Promise<"matched" | "filled" | "waiting"> {
-    const remaining = await this.book.remaining(request);
+    const remaining = await this.book.remaining(request, now);
     if (remaining === 0n) {
       this.book.setStatus(request.hash, "filled");
       return "filled";
     }
     const intent = request.order;
-    const app = selectAppOrder(
-      await this.candidates("app", (order) => order.app.toLowerCase() === intent.app.toLowerCase()),
-      intent,
-    );
+    const app = selectAppOrder(await this.book.liveOrders("app", intent.app, now, true), intent);
     const dataset =
       BigInt(intent.dataset) === 0n
         ? undefined
-        : selectDatasetOrder(
-            await this.candidates("dataset", (order) => order.dataset.toLowerCase() === intent.dataset.toLowerCase()),
-            intent,
-          );
+        : selectDatasetOrder(await this.book.liveOrders("dataset", intent.dataset, now, true), intent);
     const tag = BigInt(intent.tag) | BigInt(app.best?.order.tag ?? 0) | BigInt(dataset?.best?.order.tag ?? 0);
-    const pool = selectWorkerpoolOrder(await this.candidates("workerpool", () => true), intent, tag);
+    const pool = selectWorkerpoolOrder(await this.book.liveOrders("workerpool", this.workerpool, now, true), intent, tag);
     if (app.best === undefined || pool.best === undefined || (dataset !== undefined && dataset.best === undefined)) {
       const reasons = [...app.reasons, ...(dataset?.reasons ?? []), ...pool.reasons];
       const missing = app.best === undefined ? "app" : pool.best === undefined ? "workerpool" : "dataset";
@@ -93,8 +84,14 @@ export class Matcher {
       for (const log of receipt.logs) {
         const parsed = this.chain.hub.interface.parseLog(log);
         if (parsed?.name !== "DealCreated") continue;
-        for (const entry of entries) this.book.recordDeal(entry.hash, parsed.args.dealId as string);
-        this.log.info({ request: request.hash, dealId: parsed.args.dealId as string }, "request matched");
+        const dealId = parsed.args.dealId as string;
+        this.book.applyDeal(
+          dealId,
+          entries.map((entry) => entry.hash),
+          parsed.args.volume as bigint,
+        );
+        for (const entry of entries) this.book.recordDeal(entry.hash, dealId);
+        this.log.info({ request: request.hash, dealId }, "request matched");
       }
       return "matched";
     } catch (error) {
@@ -102,21 +99,6 @@ export class Matcher {
       this.postpone(request.hash, now, error.message);
       return "waiting";
     }
-  }
-
-  /** Open orders of a kind that pass `filter`, with their live on-chain volume. */
-  private async candidates<Kind extends Exclude<OrderKind, "request">>(
-    kind: Kind,
-    filter: (order: BookEntry<Kind>["order"]) => boolean,
-  ): Promise<{ order: BookEntry<Kind>["order"]; remaining: bigint; entry: BookEntry<Kind> }[]> {
-    const entries = this.book.open(kind).filter((entry) => filter(entry.order));
-    const result = [];
-    for (const entry of entries) {
-      const remaining = await this.book.remaining(entry);
-      if (remaining === 0n) this.book.setStatus(entry.hash, "filled");
-      else result.push({ order: entry.order, remaining, entry });
-    }
-    return result;
   }
 
   private postpone(hash: string, now: number, reason: string): void {

@@ -101,4 +101,33 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE TABLE pins (cid TEXT PRIMARY KEY, bytes INTEGER NOT NULL, worker TEXT NOT NULL, pinned_at TEXT NOT NULL);
   `,
+  // 2 (issue 14): the chain is the source of truth.
+  `
+  -- Replay protection keyed on what was signed, not on the signature's bytes (one signature has
+  -- several valid encodings: v 27/28, v 0/1, 64-byte compact). digest is the EIP-191 hash of the
+  -- signed message; kept while its timestamp is inside the accepted window.
+  DROP TABLE seen_requests;
+  CREATE TABLE seen_messages (
+    worker TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (worker, digest)
+  ) WITHOUT ROWID;
+  CREATE INDEX seen_messages_by_expiry ON seen_messages (expires_at);
+  -- The last timestamp accepted from each worker: the next request must carry a later one.
+  CREATE TABLE worker_clocks (worker TEXT PRIMARY KEY, last_timestamp INTEGER NOT NULL) WITHOUT ROWID;
+
+  -- Hidden votes (hub v2): a contribution is a commitment made in a round; its digest and the
+  -- location of its result are known from ContributionRevealed only. replicas.location is no
+  -- longer written: a worker's report never says where the result is.
+  ALTER TABLE contributions RENAME COLUMN result_hash TO commitment;
+  ALTER TABLE contributions ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE contributions ADD COLUMN digest TEXT;
+  ALTER TABLE contributions ADD COLUMN location TEXT;
+  -- round: the task's current round; decided: ConsensusReached was seen (result_digest is its
+  -- digest); contribution_deadline: from TaskStarted, the deadline again when a round reopens.
+  ALTER TABLE tasks ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE tasks ADD COLUMN decided INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE tasks ADD COLUMN contribution_deadline INTEGER;
+  `,
 ];

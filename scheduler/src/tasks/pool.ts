@@ -1,23 +1,26 @@
 // The pool's tasks and who works on them. Chain events move tasks (waiting -> active ->
-// revealing -> ended); worker reports and heartbeats move replicas (offered -> running ->
-// contributed -> reveal -> revealed -> done, or failed / lost / silent). Everything is in SQLite,
-// and the in-memory Dispatcher is rebuilt from it at start, so a restarted scheduler picks up
-// exactly where it stopped.
+// revealing -> ended) and replicas past running (contributed -> reveal -> revealed -> done, or
+// silent / wrong); a worker's reports are hints: they move a replica from offered to running, or
+// to failed (it gives the task up), and never to contributed, revealed or done, and never say
+// where a result is. Everything is in SQLite, and the in-memory Dispatcher is rebuilt from it at
+// start, so a restarted scheduler picks up exactly where it stopped.
 import { computeTaskId, PLATFORM_BITS, type App, type Dataset, type Platform } from "@sunpool/sdk";
 
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { type EnergyOutlook, type TaskNeeds, type WorkerState } from "../dispatch/dispatcher.js";
 import { transaction, type Database } from "../store/database.js";
+import { DEFAULT_PROBATION, type ProbationCaps } from "./admission.js";
 
 export type TaskStatus = "waiting" | "active" | "revealing" | "ended";
-export type ReplicaState = "offered" | "running" | "contributed" | "reveal" | "revealed" | "done" | "failed" | "lost" | "silent";
+export type ReplicaState =
+  "offered" | "running" | "contributed" | "reveal" | "revealed" | "done" | "failed" | "lost" | "silent" | "wrong";
 
 /** Replica states that occupy one of the worker's slots. */
 const BUSY: readonly ReplicaState[] = ["offered", "running"];
 /** Replica states that still count toward a task's result. */
 const LIVE: readonly ReplicaState[] = ["offered", "running", "contributed", "reveal", "revealed"];
 /** At most this many contributions per task (TaskLifecycle's cap). */
-const MAX_CONTRIBUTIONS = 8;
+export const MAX_CONTRIBUTIONS = 8;
 
 export interface DealInfo {
   dealId: string;
@@ -42,8 +45,12 @@ export interface TaskRow {
   deadline: number;
   final_deadline: number | null;
   consensus_hash: string | null;
+  /** The consensus digest, from ConsensusReached. */
   result_digest: string | null;
   queued_at: number;
+  round: number;
+  decided: number;
+  contribution_deadline: number | null;
 }
 
 export interface ReplicaRow {
@@ -88,6 +95,21 @@ export interface Offer {
   authorization: string;
 }
 
+/** What the pool believes of a worker: admission and the caps of its probation. */
+export interface WorkerLimits {
+  admitted(worker: string): boolean;
+  probation: ProbationCaps;
+}
+
+export interface PoolOptions {
+  limits?: WorkerLimits;
+  /** Distinct workers whose report of a failure ends the task as AppFailed (tasks.failAfter). */
+  failAfter?: number;
+}
+
+/** Why the scheduler ends a task early (TaskOutcome values of `fail`). */
+export const FAILURE = { appFailed: 5, noConsensus: 6 } as const;
+
 /** Replicas a trust level needs from new workers (weight 2 each) to reach consensus alone. */
 export function initialReplicas(trust: number): number {
   if (trust <= 2) return 1;
@@ -99,12 +121,19 @@ export function initialReplicas(trust: number): number {
 
 export class Pool {
   readonly dispatcher: Dispatcher;
+  readonly failAfter: number;
+  private readonly limits: WorkerLimits;
+  /** What each worker declared (the dispatcher sees it capped by WorkerLimits). */
+  private readonly declared = new Map<string, { slots: number; cores: number }>();
 
   constructor(
     private readonly db: Database,
     dispatcher: Dispatcher,
+    options: PoolOptions = {},
   ) {
     this.dispatcher = dispatcher;
+    this.limits = options.limits ?? { admitted: () => true, probation: DEFAULT_PROBATION };
+    this.failAfter = options.failAfter ?? 2;
     this.loadWorkers();
   }
 
@@ -213,6 +242,27 @@ export class Pool {
     const state = this.dispatcher.workers.get(worker);
     if (state === undefined) return;
     state[outcome] += 1;
+    this.applyLimits(state);
+  }
+
+  /** Takes note that a worker's admission may have changed (its stake was read again). */
+  readmit(worker: string): void {
+    const state = this.dispatcher.workers.get(worker);
+    if (state !== undefined) this.applyLimits(state);
+  }
+
+  /**
+   * What the dispatcher may count on: nothing from a worker not admitted; until it has a record
+   * with this pool (probation), at most the capped slots and cores, and no energy bonus.
+   */
+  private applyLimits(state: WorkerState): void {
+    const declared = this.declared.get(state.address) ?? { slots: state.slots, cores: state.cores };
+    const caps = this.limits.probation;
+    const probation = state.good < caps.tasks;
+    state.slots = !this.limits.admitted(state.address) ? 0 : probation ? Math.min(declared.slots, caps.slots) : declared.slots;
+    state.cores = probation ? Math.min(declared.cores, caps.cores) : declared.cores;
+    if (probation && !caps.energyBonus) state.unproven = true;
+    else delete state.unproven;
     this.dispatcher.upsert(state);
   }
 
@@ -248,7 +298,8 @@ export class Pool {
         lastAssignedMs: previous?.lastAssignedMs ?? 0,
       };
       if (row.outlook !== null) state.outlook = JSON.parse(row.outlook) as EnergyOutlook;
-      this.dispatcher.upsert(state);
+      this.declared.set(row.address, { slots: row.slots, cores: row.cores });
+      this.applyLimits(state);
     }
   }
 
@@ -296,54 +347,108 @@ export class Pool {
 
   onTaskStarted(taskId: string, contributionDeadline: number, finalDeadline: number): void {
     this.db
-      .prepare("UPDATE tasks SET status = 'active', deadline = ?, final_deadline = ? WHERE task_id = ? AND status = 'waiting'")
-      .run(contributionDeadline, finalDeadline, taskId);
+      .prepare(
+        "UPDATE tasks SET status = 'active', deadline = ?, contribution_deadline = ?, final_deadline = ? WHERE task_id = ? AND status = 'waiting'",
+      )
+      .run(contributionDeadline, contributionDeadline, finalDeadline, taskId);
   }
 
-  onContribution(taskId: string, worker: string, resultHash: string, now: number): void {
+  /** ContributionAccepted: a commitment of the task's current round (trust 1: the result digest). */
+  onContribution(taskId: string, worker: string, commitment: string, now: number): void {
     const { n } = this.db.prepare("SELECT count(*) AS n FROM contributions WHERE task_id = ?").get(taskId) as { n: number };
     this.db
-      .prepare("INSERT INTO contributions (task_id, seq, worker, result_hash) VALUES (?, ?, ?, ?)")
-      .run(taskId, n, worker, resultHash);
+      .prepare(
+        "INSERT INTO contributions (task_id, seq, worker, commitment, round) SELECT ?, ?, ?, ?, round FROM tasks WHERE task_id = ?",
+      )
+      .run(taskId, n, worker, commitment, taskId);
     this.upsertReplica(taskId, worker, "contributed", now);
   }
 
-  onConsensus(taskId: string, consensusHash: string, revealDeadline: number, now: number): void {
+  /** RevealOpened: the round's window closed; its contributors owe a reveal by `revealDeadline`. */
+  onRevealOpened(taskId: string, round: number, revealDeadline: number, now: number): void {
     this.db
-      .prepare("UPDATE tasks SET status = 'revealing', consensus_hash = ?, deadline = ? WHERE task_id = ?")
-      .run(consensusHash, revealDeadline, taskId);
-    const winners = this.db
-      .prepare("SELECT worker FROM contributions WHERE task_id = ? AND result_hash = ?")
-      .all(taskId, consensusHash) as { worker: string }[];
-    for (const { worker } of winners) this.setReplicaState(taskId, worker, "reveal", now, undefined, ["contributed"]);
+      .prepare("UPDATE tasks SET status = 'revealing', round = ?, deadline = ? WHERE task_id = ?")
+      .run(round, revealDeadline, taskId);
+    const members = this.db
+      .prepare("SELECT worker FROM contributions WHERE task_id = ? AND round = ? AND digest IS NULL")
+      .all(taskId, round) as { worker: string }[];
+    for (const { worker } of members) this.setReplicaState(taskId, worker, "reveal", now, undefined, ["contributed"]);
   }
 
-  onRevealed(taskId: string, worker: string, digest: string, now: number): void {
-    this.db.prepare("UPDATE tasks SET result_digest = ? WHERE task_id = ?").run(digest, taskId);
+  /** ContributionRevealed: the digest and the result's location, bound on-chain to the revealer. */
+  onRevealed(taskId: string, worker: string, digest: string, location: string, now: number): void {
+    this.db
+      .prepare("UPDATE contributions SET digest = ?, location = ? WHERE task_id = ? AND worker = ?")
+      .run(digest.toLowerCase(), location, taskId, worker);
     this.upsertReplica(taskId, worker, "revealed", now);
   }
 
-  onReopened(taskId: string, voidedHash: string, now: number): void {
-    this.db
-      .prepare(
-        "UPDATE tasks SET status = 'active', consensus_hash = NULL, deadline = coalesce(final_deadline, deadline) WHERE task_id = ?",
-      )
-      .run(taskId);
-    const voided = this.db
-      .prepare("SELECT worker FROM contributions WHERE task_id = ? AND result_hash = ?")
-      .all(taskId, voidedHash) as { worker: string }[];
-    for (const { worker } of voided) this.setReplicaState(taskId, worker, "silent", now, "did not reveal in time");
+  /** ConsensusReached: the task is decided; settlement pins and finalizes it. */
+  onConsensus(taskId: string, digest: string): void {
+    this.db.prepare("UPDATE tasks SET decided = 1, result_digest = ? WHERE task_id = ?").run(digest.toLowerCase(), taskId);
   }
 
-  onEnded(taskId: string, outcome: string, now: number): void {
-    this.db.prepare("UPDATE tasks SET status = 'ended', outcome = ? WHERE task_id = ?").run(outcome, taskId);
-    const replicas = this.replicas(taskId);
-    for (const replica of replicas) {
-      if (!LIVE.includes(replica.state)) continue;
-      const done = outcome === "completed" && replica.state !== "offered";
-      this.setReplicaState(taskId, replica.worker, done ? "done" : "lost", now, done ? undefined : `task ended: ${outcome}`);
-      if (done) this.recordOutcome(replica.worker, "good");
+  /** TaskReopened: no consensus in the last round; a new round accepts contributions. */
+  onReopened(taskId: string, round: number, now: number): void {
+    this.db
+      .prepare(
+        "UPDATE tasks SET status = 'active', round = ?, deadline = coalesce(contribution_deadline, final_deadline, deadline) WHERE task_id = ?",
+      )
+      .run(round, taskId);
+    const silent = this.db
+      .prepare("SELECT worker FROM contributions WHERE task_id = ? AND round < ? AND digest IS NULL")
+      .all(taskId, round) as { worker: string }[];
+    for (const { worker } of silent) {
+      this.setReplicaState(taskId, worker, "silent", now, "did not reveal in time", ["contributed", "reveal"]);
     }
+  }
+
+  /**
+   * TaskEnded. Completed: the revealers of the consensus digest did the work (their record
+   * improves); revealers of another digest, contributors who never revealed, and workers that gave
+   * the task up while others completed it count against theirs. AppFailed: the failures were the
+   * app's, not the workers'. Other outcomes: whatever was in flight is lost, nobody's fault.
+   */
+  onEnded(taskId: string, outcome: string, digest: string | undefined, now: number): void {
+    this.db.prepare("UPDATE tasks SET status = 'ended', outcome = ? WHERE task_id = ?").run(outcome, taskId);
+    // Trust 1: the submission's commitment is the result digest itself.
+    const submitted = this.trust(taskId) <= 1;
+    const revealed = new Map(
+      (
+        this.db.prepare("SELECT worker, commitment, digest FROM contributions WHERE task_id = ?").all(taskId) as {
+          worker: string;
+          commitment: string;
+          digest: string | null;
+        }[]
+      ).map((row) => [row.worker, row.digest ?? (submitted ? row.commitment.toLowerCase() : null)]),
+    );
+    const consensus = digest?.toLowerCase();
+    for (const replica of this.replicas(taskId)) {
+      const contributed = revealed.has(replica.worker);
+      const vote = revealed.get(replica.worker);
+      if (outcome === "completed" && contributed) {
+        if (vote !== null && vote === consensus) {
+          this.setReplicaState(taskId, replica.worker, "done", now);
+          this.recordOutcome(replica.worker, "good");
+        } else if (vote === null) {
+          this.setReplicaState(taskId, replica.worker, "silent", now, "did not reveal");
+          this.recordOutcome(replica.worker, "bad");
+        } else {
+          this.setReplicaState(taskId, replica.worker, "wrong", now, "revealed a result other than the consensus");
+          this.recordOutcome(replica.worker, "bad");
+        }
+      } else if (replica.state === "failed") {
+        if (outcome === "completed") this.recordOutcome(replica.worker, "bad");
+      } else if (LIVE.includes(replica.state)) {
+        this.setReplicaState(taskId, replica.worker, "lost", now, `task ended: ${outcome}`);
+      }
+    }
+  }
+
+  private trust(taskId: string): number {
+    const row = this.db.prepare("SELECT d.trust FROM tasks t JOIN deals d USING (deal_id) WHERE t.task_id = ?").get(taskId) as
+      { trust: number } | undefined;
+    return row?.trust ?? 0;
   }
 
   // ---- replicas
@@ -382,7 +487,12 @@ export class Pool {
     return this.db.prepare("SELECT * FROM deals WHERE deal_id = ?").get(dealId) as DealRow | undefined;
   }
 
-  /** Applies a worker's report; returns the new state. */
+  /**
+   * Takes a worker's report as the hint it is: `running` marks an offered replica started,
+   * `failed` gives it up (reassigned; with `failAfter` distinct workers the task ends as
+   * AppFailed); the reason and log tail are kept for the requester. Anything else changes no
+   * state: contributions, reveals and result locations are read from the chain. Returns the state.
+   */
   report(
     taskId: string,
     worker: string,
@@ -397,26 +507,17 @@ export class Pool {
     const replica = this.replica(taskId, worker)!;
     const next: ReplicaState =
       report.state === "failed"
-        ? "failed"
-        : report.state === "running" || report.state === "submitted"
-          ? replica.state === "offered"
-            ? "running"
-            : replica.state
-          : report.state === "contributed"
-            ? replica.state === "reveal" || replica.state === "revealed" || replica.state === "done"
-              ? replica.state
-              : "contributed"
-            : replica.state === "done"
-              ? "done"
-              : "revealed";
-    transaction(this.db, () => {
-      this.db
-        .prepare(
-          "UPDATE replicas SET state = ?, updated_at = ?, location = coalesce(?, location), reason = coalesce(?, reason), log_tail = coalesce(?, log_tail) WHERE task_id = ? AND worker = ?",
-        )
-        .run(next, now, report.resultLocation ?? null, report.reason ?? null, report.logTail ?? null, replica.task_id, worker);
-      if (next === "failed" && replica.state !== "failed") this.recordOutcome(worker, "bad");
-    });
+        ? BUSY.includes(replica.state)
+          ? "failed"
+          : replica.state
+        : report.state === "running" && replica.state === "offered"
+          ? "running"
+          : replica.state;
+    this.db
+      .prepare(
+        "UPDATE replicas SET state = ?, updated_at = ?, reason = coalesce(?, reason), log_tail = coalesce(?, log_tail) WHERE task_id = ? AND worker = ?",
+      )
+      .run(next, now, report.reason ?? null, report.logTail ?? null, replica.task_id, worker);
     if (BUSY.includes(replica.state) && !BUSY.includes(next)) this.dispatcher.release(worker);
     return next;
   }
@@ -473,11 +574,18 @@ export class Pool {
       const { n: contributions } = this.db
         .prepare("SELECT count(*) AS n FROM contributions WHERE task_id = ?")
         .get(task.task_id) as { n: number };
+      // The app failed on enough workers and worked on none: settlement ends the task as
+      // AppFailed, nobody else tries.
+      const failures = replicas.filter((replica) => replica.state === "failed").length;
+      if (failures >= this.failAfter && contributions === 0) continue;
+      const busy = live.filter((replica) => BUSY.includes(replica.state)).length;
       let wanted = initialReplicas(task.trust) - live.length;
-      if (wanted <= 0 && task.trust >= 2 && live.length > 0 && live.every((replica) => !BUSY.includes(replica.state))) {
-        // Everyone contributed and there is no consensus yet: one more opinion.
-        wanted = contributions < MAX_CONTRIBUTIONS ? 1 : 0;
+      if (wanted <= 0 && task.trust >= 2 && live.length > 0 && busy === 0) {
+        // Everyone contributed and the round is still open, or it reopened without consensus:
+        // one more opinion.
+        wanted = 1;
       }
+      wanted = Math.min(wanted, MAX_CONTRIBUTIONS - contributions - busy);
       if (wanted <= 0) continue;
       const app = JSON.parse(task.app) as App;
       const needs: TaskNeeds = {
@@ -521,24 +629,47 @@ export class Pool {
     return rows.map((row) => row.worker);
   }
 
-  /** Tasks whose next on-chain deadline has passed, or that wait for finalization. */
-  tasksToSettle(chainNow: number): (TaskRow & { trust: number })[] {
+  /**
+   * Tasks settlement looks at: revealing ones (finalize, reopen, or refund after the final
+   * deadline), the others past their final deadline (refund), and those to end early: the app
+   * failed on `failAfter` distinct workers, or every contribution slot was used without consensus.
+   */
+  tasksToSettle(chainNow: number): (TaskRow & { trust: number; failures: number; contributions: number })[] {
     return this.db
       .prepare(
-        `SELECT t.*, d.trust FROM tasks t JOIN deals d USING (deal_id)
-         WHERE t.status = 'revealing' OR (t.status IN ('waiting', 'active') AND coalesce(t.final_deadline, t.deadline) <= ?)
-         ORDER BY t.deal_id, t.idx`,
+        `SELECT * FROM (
+           SELECT t.*, d.trust,
+             (SELECT count(*) FROM replicas r WHERE r.task_id = t.task_id AND r.state = 'failed') AS failures,
+             (SELECT count(*) FROM contributions c WHERE c.task_id = t.task_id) AS contributions
+           FROM tasks t JOIN deals d USING (deal_id) WHERE t.status != 'ended')
+         WHERE status = 'revealing' OR coalesce(final_deadline, deadline) <= ? OR (failures >= ? AND contributions = 0)
+           OR (status = 'active' AND contributions >= ?)
+         ORDER BY deal_id, idx`,
       )
-      .all(chainNow) as unknown as (TaskRow & { trust: number })[];
+      .all(chainNow, this.failAfter, MAX_CONTRIBUTIONS) as unknown as (TaskRow & {
+      trust: number;
+      failures: number;
+      contributions: number;
+    })[];
   }
 
-  revealedLocation(taskId: string): { worker: string; location: string } | undefined {
-    const row = this.db
+  /**
+   * Where the revealers of `digest` published the result, in contribution order: read from their
+   * ContributionRevealed events (bound on-chain to each revealer), never from a worker's report.
+   */
+  revealedLocations(taskId: string, digest: string): { worker: string; location: string }[] {
+    return this.db
       .prepare(
-        "SELECT worker, location FROM replicas WHERE task_id = ? AND state IN ('revealed', 'done') AND location IS NOT NULL ORDER BY updated_at LIMIT 1",
+        "SELECT worker, location FROM contributions WHERE task_id = ? AND digest = ? AND location IS NOT NULL ORDER BY seq",
       )
-      .get(taskId) as { worker: string; location: string } | undefined;
-    return row;
+      .all(taskId, digest.toLowerCase()) as { worker: string; location: string }[];
+  }
+
+  /** Workers that reported the task failed (hints; `failAfter` distinct ones are the basis for AppFailed). */
+  failures(taskId: string): { worker: string; reason: string | null }[] {
+    return this.db
+      .prepare("SELECT worker, reason FROM replicas WHERE task_id = ? AND state = 'failed' ORDER BY updated_at")
+      .all(taskId) as { worker: string; reason: string | null }[];
   }
 
   counts(): Record<TaskStatus, number> & { completed: number; expired: number } {

@@ -40,6 +40,8 @@ export interface App {
   /** `sha256:<hex>` digest of the image manifest; workers pull exactly this. */
   imageDigest: string;
   platforms: Platform[];
+  /** Same inputs give the same result digest: only such apps can be replicated (trust >= 2). */
+  deterministic: boolean;
   resources: AppResources;
 }
 
@@ -66,6 +68,12 @@ export interface RegisterAppParameters {
   /** `sha256:<64 hex>` (as Docker prints it) or 0x-prefixed 32 bytes. */
   imageDigest: string;
   platforms: readonly Platform[];
+  /**
+   * Whether the same inputs always give byte-identical results (default true). Only deterministic
+   * apps can be replicated (trust >= 2): replicas must agree. Declare `false` for an app whose
+   * output carries timestamps, random numbers or an unstable order; it then runs with trust 1 only.
+   */
+  deterministic?: boolean;
   resources?: Partial<AppResources>;
 }
 
@@ -75,10 +83,20 @@ export async function registerApp(client: SunpoolClient, parameters: RegisterApp
   const resources = { ...DEFAULT_APP_RESOURCES, ...parameters.resources };
   const digest = parseImageDigest(parameters.imageDigest);
   const platforms = platformBits(parameters.platforms);
+  if (parameters.deterministic !== undefined && typeof parameters.deterministic !== "boolean") {
+    throw new InvalidInputError("deterministic", parameters.deterministic, "true or false");
+  }
   const id = await read("appId", () => client.registry.appId(address, parameters.name));
   await assertAbsent(client, "app", id, parameters.name);
   const receipt = await send("registerApp", () =>
-    client.registry.registerApp(parameters.name, parameters.image, digest, platforms, resources),
+    client.registry.registerApp(
+      parameters.name,
+      parameters.image,
+      digest,
+      platforms,
+      parameters.deterministic ?? true,
+      resources,
+    ),
   );
   return { id, transactionHash: receipt.hash };
 }
@@ -95,6 +113,7 @@ export async function getApp(client: SunpoolClient, id: string): Promise<App> {
     image: record.image,
     imageDigest: `sha256:${record.imageDigest.slice(2)}`,
     platforms: (Object.keys(PLATFORM_BITS) as Platform[]).filter((p) => (Number(record.platforms) & PLATFORM_BITS[p]) !== 0),
+    deterministic: record.deterministic,
     resources: {
       memoryMiB: Number(record.resources.memoryMiB),
       cpuMillicores: Number(record.resources.cpuMillicores),

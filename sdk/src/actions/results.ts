@@ -1,5 +1,6 @@
 // Fetching a task's result and proving it is the one the workers agreed on.
 import { type SunpoolClient } from "../client.js";
+import { isSunpoolError } from "../errors/base.js";
 import { InvalidInputError } from "../errors/input.js";
 import { ResultMismatchError, ResultUnavailableError } from "../errors/results.js";
 import { TaskFailedError } from "../errors/run.js";
@@ -29,7 +30,12 @@ export interface VerifiedResult {
 
 /**
  * Fetches a completed task's result, decrypts it if needed, and checks it against the digest the
- * hub recorded. Throws ResultMismatchError rather than return content that does not match.
+ * hub recorded. Throws ResultMismatchError rather than return content that does not match, and
+ * TaskFailedError (with the outcome and what it means) for a task that ended without a result.
+ *
+ * The result is read from the location recorded when the task ended; for a replicated task, when
+ * that location does not serve content matching the digest, from the locations the workers who
+ * revealed the consensus digest recorded on-chain. The first location's error is thrown if none serves it.
  */
 export async function getResult(client: SunpoolClient, parameters: GetResultParameters): Promise<VerifiedResult> {
   const task = await getTask(client, parameters);
@@ -41,17 +47,39 @@ export async function getResult(client: SunpoolClient, parameters: GetResultPara
         "a task that has ended; wait with sunpool task watch",
       );
     }
+    if (task.outcome === "completed") throw new ResultUnavailableError("(no location recorded)", undefined);
     throw new TaskFailedError(task.taskId, task.outcome);
   }
+  const locations = [task.resultLocation, ...(task.revealedLocations ?? []).filter((l) => l !== task.resultLocation)];
+  let firstError: unknown;
+  for (const location of locations) {
+    try {
+      const { files, encrypted } = await fetchVerified(location, task.resultDigest, parameters);
+      return { taskId: task.taskId, resultDigest: task.resultDigest, resultLocation: location, encrypted, files };
+    } catch (error) {
+      // A missing key is the caller's to fix, whatever the location.
+      if (parameters.decryptionKey === undefined && isSunpoolError(error, "INVALID_INPUT")) throw error;
+      firstError ??= error;
+    }
+  }
+  throw firstError;
+}
+
+/** Fetches the content at `location`, decrypts it if it is encrypted, and checks its digest. */
+async function fetchVerified(
+  location: string,
+  expected: string,
+  parameters: GetResultParameters,
+): Promise<{ files: ResultFile[]; encrypted: boolean }> {
   const maxBytes = parameters.maxBytes ?? 256 * 1024 * 1024;
   let files: ResultFile[];
   try {
-    files = await parameters.reader.readFiles(task.resultLocation, {
+    files = await parameters.reader.readFiles(location, {
       signal: AbortSignal.timeout(parameters.timeoutMs ?? 60_000),
       maxBytes,
     });
   } catch (error) {
-    throw new ResultUnavailableError(task.resultLocation, error);
+    throw new ResultUnavailableError(location, error);
   }
   const encrypted = files.length === 1 && files[0]!.path === ENCRYPTED_RESULT_FILE;
   if (encrypted) {
@@ -65,6 +93,6 @@ export async function getResult(client: SunpoolClient, parameters: GetResultPara
     files = await decryptResult(files[0]!.content, parameters.decryptionKey);
   }
   const digest = resultDigest(files);
-  if (digest !== task.resultDigest) throw new ResultMismatchError(task.resultLocation, task.resultDigest, digest);
-  return { taskId: task.taskId, resultDigest: digest, resultLocation: task.resultLocation, encrypted, files };
+  if (digest !== expected) throw new ResultMismatchError(location, expected, digest);
+  return { files, encrypted };
 }

@@ -10,6 +10,7 @@ import { ZeroHash } from "ethers";
 import { read } from "../chain.js";
 import { type SunpoolClient, requireSigner } from "../client.js";
 import { InsufficientBalanceError } from "../errors/account.js";
+import { AppNotDeterministicError } from "../errors/assets.js";
 import { NoMatchingOrderError } from "../errors/market.js";
 import { RunTimeoutError } from "../errors/run.js";
 import { bytes32, category, CATEGORY_SECONDS, createRequestOrder, trust } from "../orders/build.js";
@@ -23,6 +24,7 @@ import {
 } from "../orders/match.js";
 import { encodeTaskParams, type TaskParams } from "../results/params.js";
 import { listOrders, type SchedulerClient } from "../scheduler/client.js";
+import { getApp } from "./assets.js";
 import { assertSameMarket, publishOrder } from "./market.js";
 import { claimExpiredTasks, getDeal, getTask, type TaskView } from "./tasks.js";
 
@@ -36,7 +38,10 @@ export interface RunParameters {
   volume?: number;
   /** Time budget class, 0-4 (default 0: 300 s reference time). */
   category?: number;
-  /** Replication: 1 = one worker; n >= 2 = agreeing workers until the confidence reaches 1 - 1/n. */
+  /**
+   * Replication: 1 = one worker; n >= 2 = agreeing workers until the confidence reaches 1 - 1/n
+   * (deterministic apps only: AppNotDeterministicError otherwise).
+   */
   trust?: number;
   tag?: string;
   params?: TaskParams;
@@ -126,6 +131,11 @@ export async function quoteRun(client: SunpoolClient, parameters: RunParameters)
     ...(parameters.maxPrice?.dataset === undefined ? {} : { datasetMaxPrice: parameters.maxPrice.dataset }),
     ...(parameters.maxPrice?.workerpool === undefined ? {} : { workerpoolMaxPrice: parameters.maxPrice.workerpool }),
   };
+  // The hub refuses to replicate a non-deterministic app (MatchAppNotDeterministic): say so before
+  // anything is signed, rather than after the scheduler's match fails.
+  if (intent.trust >= 2n && !(await getApp(client, intent.app)).deterministic) {
+    throw new AppNotDeterministicError(intent.app, intent.trust);
+  }
   const app = selectAppOrder(await openOrders(parameters.scheduler, "app", { app: intent.app }), intent);
   if (app.best === undefined) throw new NoMatchingOrderError("app", app.reasons);
   let dataset: DatasetOrder | undefined;

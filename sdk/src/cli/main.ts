@@ -4,35 +4,15 @@
 // error never prints a stack trace unless --show-stack-traces is given.
 import { Command, CommanderError, Option } from "commander";
 
-import { SunpoolError, type SunpoolErrorCode } from "../errors/base.js";
+import { SunpoolError } from "../errors/base.js";
 import { Context, type GlobalOptions } from "./context.js";
+import { EXIT_CODES } from "./exitCodes.js";
 import { createOutput } from "./output.js";
 import { registerAccountCommands } from "./commands/account.js";
 import { registerAssetCommands } from "./commands/assets.js";
 import { registerOrderCommands } from "./commands/orders.js";
 import { registerRunCommands } from "./commands/run.js";
 import { registerSetupCommands } from "./commands/setup.js";
-
-/** Exit codes by error code; documented in docs/sdk.md. */
-export const EXIT_CODES: Record<SunpoolErrorCode, number> = {
-  INVALID_INPUT: 3,
-  CONFIG: 3,
-  KEYSTORE: 3,
-  INSUFFICIENT_BALANCE: 4,
-  INSUFFICIENT_TOKENS: 4,
-  ASSET_NOT_FOUND: 5,
-  ASSET_EXISTS: 5,
-  NO_MATCHING_ORDER: 5,
-  CONTRACT_REVERT: 5,
-  CHAIN_MISMATCH: 5,
-  SCHEDULER_REJECTED: 5,
-  RPC_UNREACHABLE: 6,
-  SCHEDULER_UNREACHABLE: 6,
-  RESULT_UNAVAILABLE: 6,
-  RESULT_MISMATCH: 7,
-  TIMEOUT: 8,
-  TASK_FAILED: 8,
-};
 
 const program = new Command("sunpool")
   .description("Run Docker tasks on Sunpool's solar-powered workers and get verified results.")

@@ -30,3 +30,27 @@ export class AssetExistsError extends SunpoolError {
     });
   }
 }
+
+/**
+ * A request asks for replication (trust >= 2) of an app its owner registered as non-deterministic:
+ * replicas of such an app cannot agree, so the hub refuses the deal (`MatchAppNotDeterministic`).
+ */
+export class AppNotDeterministicError extends SunpoolError {
+  override name = "AppNotDeterministicError";
+  constructor(
+    readonly appId: string,
+    readonly trust: bigint,
+  ) {
+    super(
+      "APP_NOT_DETERMINISTIC",
+      `App ${appId} is registered as non-deterministic, so it cannot run with trust ${trust}: replication needs workers whose results agree byte for byte.`,
+      {
+        hints: [
+          "Run it with trust 1 (sunpool run --trust 1): one worker, no replication.",
+          "If its output is in fact deterministic (no timestamps, random numbers or unordered output), its owner can register it again as deterministic (without --non-deterministic).",
+        ],
+        docsPath: "docs/sdk.md#apps-and-trust",
+      },
+    );
+  }
+}

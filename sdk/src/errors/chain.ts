@@ -7,10 +7,15 @@ const REVERT_HINTS: Record<string, string> = {
   MatchPriceTooHigh: "Raise the request's max price or find a cheaper order.",
   MatchTrustTooHigh: "Lower the trust level or use a workerpool that offers it.",
   MatchCategoryMismatch: "Use the category the workerpool order offers.",
+  MatchAppNotDeterministic:
+    "The app is registered as non-deterministic: its replicas cannot agree. Request trust 1 (sunpool run --trust 1).",
   EscrowInsufficientBalance: "Deposit more: sunpool account deposit <amount>",
   RegistryAssetExists: "Pick another name, or use the existing asset's id.",
   RegistryUnknownAsset: "Register the asset first, or check its id.",
   TaskDeadlineNotReached: "Wait until the deadline has passed, then retry.",
+  TaskAlreadyEnded: "The task has ended already: read its outcome with sunpool task show <deal> <index>.",
+  TaskConsensusReached: "The task's revealed results hold consensus: finalize it instead.",
+  TaskNoConsensus: "The revealed results do not hold consensus (yet): wait for the reveals, or reopen after the reveal deadline.",
 };
 
 /** A contract call reverted with one of the contracts' custom errors (docs/protocol.md). */

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 
 import { ContractFactory, HDNodeWallet, type JsonRpcProvider, NonceManager, type Signer, Wallet } from "ethers";
 
+import { DEFAULT_MIN_SCORED_STAKE, DEFAULT_TREASURY } from "../../../ignition/modules/Marketplace.js";
 import { createRpcProvider } from "../../../sdk/src/client.js";
 
 import type { Deployment } from "../../../sdk/src/deployment.js";
@@ -71,7 +72,12 @@ export async function startChain(): Promise<TestChain> {
   const address = await wallet(0).getAddress();
   const token = await deploy(deployer, "token/SunpoolToken.sol", "SunpoolToken", [address, 10n ** 27n]);
   const registry = await deploy(deployer, "registry/AssetRegistry.sol", "AssetRegistry", []);
-  const hub = await deploy(deployer, "hub/SunpoolHub.sol", "SunpoolHub", [token, registry]);
+  const hub = await deploy(deployer, "hub/SunpoolHub.sol", "SunpoolHub", [
+    token,
+    registry,
+    DEFAULT_TREASURY,
+    DEFAULT_MIN_SCORED_STAKE,
+  ]);
   return {
     rpcUrl,
     provider,

@@ -12,6 +12,7 @@ import { expect } from "chai";
 import { resultDigest } from "../../../sdk/src/results/digest.js";
 import { readResultFolder } from "../../../sdk/src/node/files.js";
 import type { AppResources } from "../../../sdk/src/actions/assets.js";
+import { isExecutorError, type ExecutorError } from "../../../worker/src/executor/errors.js";
 import { findTaskContainers } from "../../../worker/src/executor/recovery.js";
 import { runTask, type TaskRunResult } from "../../../worker/src/executor/run.js";
 import { LOG_TAIL_BYTES } from "../../../worker/src/executor/logs.js";
@@ -165,11 +166,17 @@ describe("executor: runTask", function () {
       expect(result.logs.stderr).to.include("Network is unreachable");
     });
 
-    it("gets the default bridge when the app declares network", async function () {
-      const result = await runTask(docker, task(probe(), { resources: { network: true } }));
-      expect(result.logs.stdout.split("\n")[0]).to.equal("lo,eth0,");
-      expect(result.logs.stdout).to.include("pong");
-      expect(printed(result).rc).to.equal("0");
+    it("refuses a network app when no isolated task network is set up (never the default bridge)", async function () {
+      let error: unknown;
+      try {
+        await runTask(docker, task(probe(), { resources: { network: true } }));
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isExecutorError(error, "NETWORK_ISOLATION_UNAVAILABLE")).to.equal(true);
+      expect((error as ExecutorError).shortMessage).to.equal(
+        "Network tasks are refused: their isolation from private addresses could not be set up (this worker has no isolated task network set up).",
+      );
     });
   });
 

@@ -50,13 +50,33 @@ describe("executor: container spec", function () {
     expect(host.Tmpfs).to.deep.equal({ "/tmp": "rw,nosuid,nodev,size=128m,mode=1777" });
   });
 
-  it("has no network unless the app declares it, then the default bridge", function () {
+  it("has no network unless the app declares it, then the isolated task network (never the default bridge)", function () {
     const closed = containerSpec(task());
     expect(closed.HostConfig!.NetworkMode).to.equal("none");
     expect(closed.NetworkDisabled).to.equal(true);
-    const open = containerSpec(task({}, true));
-    expect(open.HostConfig!.NetworkMode).to.equal("bridge");
+    expect(() => containerSpec(task({}, true))).to.throw(/Network tasks are refused/);
+    const open = containerSpec(task({ network: { name: "sunpool-tasks", bridge: "sunpool0", dns: ["1.1.1.1"] } }, true));
+    expect(open.HostConfig!.NetworkMode).to.equal("sunpool-tasks");
+    expect(open.HostConfig!.Dns).to.deep.equal(["1.1.1.1"]);
     expect(open.NetworkDisabled).to.equal(false);
+  });
+
+  it("limits the write rate on the given disk, and labels the worker", function () {
+    expect(containerSpec(task()).HostConfig).to.not.have.property("BlkioDeviceWriteBps");
+    const spec = containerSpec(
+      task({
+        worker: "0x00000000000000000000000000000000000000Aa",
+        writeLimit: { device: "/dev/mmcblk0", bytesPerSecond: 8 << 20, iops: 200 },
+      }),
+    );
+    expect(spec.HostConfig).to.deep.include({
+      BlkioDeviceWriteBps: [{ Path: "/dev/mmcblk0", Rate: 8 << 20 }],
+      BlkioDeviceWriteIOps: [{ Path: "/dev/mmcblk0", Rate: 200 }],
+    });
+    expect(spec.Labels).to.include({ "sunpool.worker": "0x00000000000000000000000000000000000000aa" });
+    expect(() => containerSpec(task({ writeLimit: { device: "/dev/sda;rm", bytesPerSecond: 1 } }))).to.throw(
+      /write limit device/,
+    );
   });
 
   it("mounts only the inputs (read-only) and the output folder", function () {

@@ -35,7 +35,10 @@ export interface AgentOptions {
   now(): number;
   /** Sleeps in board time. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
-  execution: Pick<PipelineContext, "execute" | "readResult" | "cleanUp">;
+  execution: Pick<PipelineContext, "execute" | "readResult" | "cleanUp" | "keepEnvelope" | "readEnvelope"> & {
+    /** Removes this worker's task containers that no open journal row owns (at start). */
+    sweep?(openTaskIds: ReadonlySet<string>): Promise<number>;
+  };
   capabilities: { platforms: Platform[]; cores: number; memoryMiB: number; board: string; version: string };
   heartbeatSeconds: number;
   /** Shut the Pi down when idle with a poor outlook (needs a board). */
@@ -78,6 +81,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   };
   const controller = new AbortController();
   const signal = controller.signal;
+
+  // Containers this worker labelled that no open task owns (a crash between creating one and
+  // journaling, a task closed while its container survived) would hold memory and disk forever.
+  const swept = await options.execution.sweep?.(new Set(journal.open().map((task) => task.taskId)));
+  if (swept !== undefined && swept > 0) log.warn({ containers: swept }, "removed task containers no journaled task owns");
 
   await energy.sample();
   await registerWorker(api, {

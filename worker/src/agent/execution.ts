@@ -1,7 +1,7 @@
 // Runs a journaled task's container through the executor: fetches and checks the dataset,
 // writes the inputs, meters the energy while the container runs, and keeps the output folder
 // until the task is done (the pipeline publishes it from there, also after a restart).
-import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 import { sha256, toUtf8Bytes } from "ethers";
@@ -13,10 +13,14 @@ import type { IpfsNode } from "@sunpool/sdk/node";
 
 import type { EnergyManager } from "../energy/manager.js";
 import { EnergyMeter } from "../energy/meter.js";
+import { blockDeviceOf } from "../executor/disk.js";
+import type { ImageCache } from "../executor/imageCache.js";
+import type { PullLimits } from "../executor/images.js";
+import type { TaskNetwork } from "../executor/network.js";
 import { collectOutput } from "../executor/output.js";
-import { removeTaskContainer } from "../executor/recovery.js";
+import { removeTaskContainer, sweepOrphanContainers } from "../executor/recovery.js";
 import { runTask } from "../executor/run.js";
-import { maxOutputBytes } from "../executor/sandbox.js";
+import { maxOutputBytes, type WriteLimit } from "../executor/sandbox.js";
 import type { JournaledTask } from "../journal/journal.js";
 import { failpoint, tampering } from "./failpoints.js";
 import type { ExecutionOutcome, PipelineContext } from "./pipeline.js";
@@ -25,6 +29,8 @@ import type { ExecutionOutcome, PipelineContext } from "./pipeline.js";
 const MAX_DATASET_BYTES = 256 * 1024 * 1024;
 const METER_EVERY_MS = 2000;
 const DATASET_TIMEOUT_MS = 120_000;
+/** An encrypted result's envelope, kept beside `out` until the task is done (keepEnvelope). */
+const ENVELOPE_FILE = "result.enc";
 
 export interface ExecutionOptions {
   docker: Docker;
@@ -38,9 +44,40 @@ export interface ExecutionOptions {
   worker: string;
   /** The platform whose images it runs (default: this host's). */
   platform?: Platform;
+  /** Bounds of image pulls (size, free-disk floor, time). */
+  pullLimits?: PullLimits;
+  /** Task images' last use, and how long an unused one is kept (then removed after a task). */
+  images?: { cache: ImageCache; retentionMs: number };
+  /** The isolated network for `network: true` apps; absent: they are refused. */
+  network?: TaskNetwork;
+  /** Write-rate limit on the disk under tasksDir (its block device is found at the first task). */
+  writeRate?: Omit<WriteLimit, "device">;
+  /** Told what could not be applied (e.g. no block device under tasksDir to throttle). */
+  warn?: (message: string) => void;
 }
 
-export function createExecution(options: ExecutionOptions): Pick<PipelineContext, "execute" | "readResult" | "cleanUp"> {
+/** What the agent calls at start, besides running tasks. */
+export interface ExecutionMaintenance {
+  /** Removes this worker's task containers whose task is not in `openTaskIds`; returns how many. */
+  sweep(openTaskIds: ReadonlySet<string>): Promise<number>;
+}
+
+export function createExecution(
+  options: ExecutionOptions,
+): Pick<PipelineContext, "execute" | "readResult" | "cleanUp" | "keepEnvelope" | "readEnvelope"> & ExecutionMaintenance {
+  let writeLimit: Promise<WriteLimit | undefined> | undefined;
+  const resolveWriteLimit = () =>
+    (writeLimit ??= (async () => {
+      const rate = options.writeRate;
+      if (rate === undefined) return undefined;
+      await mkdir(options.tasksDir, { recursive: true });
+      const device = await blockDeviceOf(options.tasksDir).catch(() => undefined);
+      if (device === undefined) {
+        options.warn?.(`no block device under ${options.tasksDir}: task writes are not rate-limited (output caps still apply)`);
+        return undefined;
+      }
+      return { device, ...rate };
+    })());
   const folders = (task: JournaledTask) => {
     const root = join(options.tasksDir, task.taskId);
     return { root, input: join(root, "in"), output: join(root, "out") };
@@ -73,6 +110,7 @@ export function createExecution(options: ExecutionOptions): Pick<PipelineContext
       await read();
       const metering = setInterval(() => void read(), METER_EVERY_MS);
       const startedAt = options.now();
+      const limit = await resolveWriteLimit();
       try {
         const result = await runTask(
           options.docker,
@@ -85,8 +123,15 @@ export function createExecution(options: ExecutionOptions): Pick<PipelineContext
             params,
             inputDir: input,
             outputDir: output,
+            ...(options.network === undefined ? {} : { network: options.network }),
+            ...(limit === undefined ? {} : { writeLimit: limit }),
           },
-          { signal, onStarted: () => failpoint("container-started") },
+          {
+            signal,
+            onStarted: () => failpoint("container-started"),
+            ...(options.pullLimits === undefined ? {} : { pullLimits: options.pullLimits }),
+            onImage: (image) => void options.images?.cache.touch(image.reference, options.now()).catch(() => undefined),
+          },
         );
         await read();
         meter.extendTo(options.now());
@@ -112,7 +157,33 @@ export function createExecution(options: ExecutionOptions): Pick<PipelineContext
       } finally {
         clearInterval(metering);
         options.energy.setBusy(false);
+        if (options.images !== undefined) {
+          const { cache, retentionMs } = options.images;
+          await cache
+            .collect(options.docker, { nowMs: options.now(), maxIdleMs: retentionMs })
+            .catch((error: unknown) => options.warn?.(`image collection failed: ${(error as Error).message}`));
+        }
       }
+    },
+    async keepEnvelope(task, envelope) {
+      const file = join(folders(task).root, ENVELOPE_FILE);
+      const handle = await open(`${file}.tmp`, "w", 0o600);
+      try {
+        await handle.writeFile(envelope);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(`${file}.tmp`, file);
+    },
+    async readEnvelope(task) {
+      return readFile(join(folders(task).root, ENVELOPE_FILE)).then(
+        (data) => new Uint8Array(data),
+        () => undefined,
+      );
+    },
+    async sweep(openTaskIds) {
+      return (await sweepOrphanContainers(options.docker, options.worker, openTaskIds)).length;
     },
     async readResult(task) {
       const { files } = await collectOutput(folders(task).output, maxOutputBytes(task.assignment.app.needs));

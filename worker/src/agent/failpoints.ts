@@ -11,6 +11,9 @@ export const FAILPOINTS = [
   "executed",
   "published",
   "pinned",
+  // The step `sent` is journaled (for trust >= 2 with the commitment's salt); nothing is sent yet.
+  "sending",
+  // The transaction was sent (its hash journaled).
   "sent",
   "committed",
   "revealed",

@@ -1,6 +1,6 @@
 // One task's way through the worker, step by journaled step (journal.ts, TaskStep). `advance`
 // takes the task from whatever step the journal says to the next point where it must wait (for
-// consensus, for a pending transaction) or to a final step. It is safe to call again after a
+// its round's reveal window, for a pending transaction) or to a final step. It is safe to call again after a
 // crash at any instant: each step either is idempotent or first asks the chain what happened.
 import { sha256, toUtf8Bytes } from "ethers";
 
@@ -17,7 +17,14 @@ import {
 import type { IpfsNode } from "@sunpool/sdk/node";
 import type { Logger } from "pino";
 
-import { TaskRevertedError, type Contributions, type TaskRef } from "../chain/contributions.js";
+import {
+  commitmentOf,
+  newSalt,
+  TaskRevertedError,
+  type Contribution,
+  type Contributions,
+  type TaskRef,
+} from "../chain/contributions.js";
 import type { EnergyReceipt } from "../energy/meter.js";
 import type { JournaledTask, Journal, TaskUpdate } from "../journal/journal.js";
 import { failpoint, FAILPOINTS, type Failpoint } from "./failpoints.js";
@@ -43,11 +50,18 @@ export interface PipelineContext {
   readResult(task: JournaledTask): Promise<ResultFile[]>;
   /** Frees what the task kept on disk once it needs nothing more. */
   cleanUp(task: JournaledTask): Promise<void>;
+  /**
+   * Keeps (fsync'ed, in the task folder) an encrypted result's envelope before it is published:
+   * encryption is randomized, so the envelope cannot be rebuilt with the same CID.
+   */
+  keepEnvelope?(task: JournaledTask, envelope: Uint8Array): Promise<void>;
+  /** The envelope kept by keepEnvelope, if any. */
+  readEnvelope?(task: JournaledTask): Promise<Uint8Array | undefined>;
   learnTask(appId: string, wattHours: number, seconds: number): void;
 }
 
 /** Why `advance` stopped short of a final step. */
-export type Pause = "waiting-for-consensus" | "transaction-pending";
+export type Pause = "waiting-for-reveal" | "transaction-pending";
 
 /** Thrown when a step cannot be taken now but may be later (RPC down, scheduler unreachable). */
 export class RetryLater extends Error {
@@ -78,8 +92,8 @@ async function step(ctx: PipelineContext, task: JournaledTask, signal: AbortSign
   };
   const move = (update: TaskUpdate) => {
     ctx.journal.advance(task.taskId, update, Math.floor(ctx.now() / 1000));
-    const reached = update.step === "sent" ? (update.transactionHash === undefined ? undefined : "sent") : update.step;
-    if (reached !== undefined && (FAILPOINTS as readonly string[]).includes(reached)) failpoint(reached as Failpoint);
+    const reached = update.step === "sent" ? (update.transactionHash === undefined ? "sending" : "sent") : update.step;
+    if ((FAILPOINTS as readonly string[]).includes(reached)) failpoint(reached as Failpoint);
   };
   const pastDeadline = ctx.now() / 1000 > task.deadline;
 
@@ -104,16 +118,21 @@ async function step(ctx: PipelineContext, task: JournaledTask, signal: AbortSign
         return undefined;
       }
       const params = decodeTaskParams(task.assignment.params, sha256(toUtf8Bytes(task.assignment.params)));
-      const stored =
-        params.resultEncryption === undefined
-          ? files
-          : [{ path: ENCRYPTED_RESULT_FILE, content: await encryptResult(files, params.resultEncryption.publicKey) }];
+      let stored = files;
+      if (params.resultEncryption !== undefined) {
+        const envelope = await encryptResult(files, params.resultEncryption.publicKey);
+        await ctx.keepEnvelope?.(task, envelope);
+        stored = [{ path: ENCRYPTED_RESULT_FILE, content: envelope }];
+      }
       const location = await ctx.ipfs.addFiles(stored);
       move({ step: "published", location });
       return undefined;
     }
     case "published": {
       if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before its result was pinned");
+      // A power cut can lose IPFS blocks the node had not synced: the same files are added again
+      // from the task folder (same bytes, same CID) before the scheduler is asked to fetch them.
+      await republish(ctx, task);
       // The scheduler's always-on node keeps the result available while this Pi sleeps.
       await ctx.ipfs.connect(task.assignment.ipfsPeers);
       await retryable(() => pinResult(ctx.api, { cid: task.location!, providers: ctx.ipfs.multiaddrs() }));
@@ -123,37 +142,59 @@ async function step(ctx: PipelineContext, task: JournaledTask, signal: AbortSign
     case "pinned": {
       if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before contributing");
       const fromBlock = Math.max(0, (await retryable(() => ctx.chain.blockNumber())) - 1);
-      // Recorded before sending: a restart finds a transaction it cannot remember sending.
-      move({ step: "sent", fromBlock });
-      return send(ctx, task, ref, move);
+      // Recorded before sending: a restart finds a transaction it cannot remember sending. A
+      // replicated task's salt goes to disk in the same write (synchronous = FULL: fsync'ed), so
+      // a commitment never exists on-chain without the salt that opens it, and a retry after a
+      // power cut sends the same commitment.
+      move({ step: "sent", fromBlock, ...(task.trust >= 2 ? { salt: task.salt ?? newSalt() } : {}) });
+      return send(ctx, ctx.journal.get(task.taskId)!, ref, move);
     }
     case "sent": {
       const fromBlock = task.fromBlock ?? 0;
       const found = await retryable(() => ctx.chain.findContribution(task.taskId, fromBlock));
-      if (found !== undefined) return sentDone(ctx, task, found, move);
+      if (found !== undefined) return contributed(ctx, task, found, move);
       if (await retryable(() => ctx.chain.hasPending())) return "transaction-pending";
       if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before the contribution was mined");
+      if (task.trust >= 2 && task.salt === undefined) {
+        // Journaled by a worker from before hidden votes: nothing was contributed, so a new salt is safe.
+        move({ step: "sent", salt: newSalt() });
+        return undefined;
+      }
       return send(ctx, task, ref, move);
     }
     case "committed": {
-      const state = await retryable(() => ctx.chain.revealState(ref, task.digest!));
-      if (state === "wait") return "waiting-for-consensus";
-      if (state === "ended" || state === "lost") {
-        move({ step: "done", reason: state === "lost" ? "consensus was reached on another result" : "the task ended" });
+      if (task.salt === undefined || task.round === undefined) {
+        // A commitment made by a worker from before hidden votes: there is no salt to open it with.
+        return finish(ctx, task, "error", "contributed without a journaled salt: the commitment cannot be revealed");
+      }
+      const { state, round } = await retryable(() => ctx.chain.revealState(ref, task.round!));
+      if (state === "wait") return "waiting-for-reveal";
+      // A reveal sent before a crash may have landed, and may have ended the round (reopened or decided).
+      const revealed = await retryable(() => ctx.chain.findReveal(task.taskId, task.fromBlock ?? 0));
+      if (revealed !== undefined) {
+        move({ step: "revealed", transactionHash: revealed });
         return undefined;
       }
-      const revealed = await retryable(() => ctx.chain.findReveal(task.taskId, task.fromBlock ?? 0));
-      const hash =
-        revealed ??
-        (await ctx.chain
-          .reveal(ref, task.digest!, () => undefined)
-          .catch((error: unknown) => {
-            if (error instanceof TaskRevertedError) return undefined;
-            throw new RetryLater(`reveal failed: ${(error as Error).message}`, { cause: error });
-          }));
-      if (hash === undefined) {
-        move({ step: "done", reason: "the reveal was refused (deadline passed or consensus changed)" });
-        return undefined;
+      if (state === "ended") return finish(ctx, task, "info", "the task ended before this worker revealed");
+      if (state === "void") {
+        return finish(
+          ctx,
+          task,
+          "error",
+          `commitment void: the task was reopened (now round ${round.toString()}) before this worker revealed its ` +
+            `round-${task.round.toString()} commitment; it cannot be revealed and its stake will be forfeited`,
+        );
+      }
+      // The round reveals: every contributor of it opens its commitment, whatever the others voted.
+      if (await retryable(() => ctx.chain.hasPending())) return "transaction-pending";
+      let hash: string;
+      try {
+        hash = await ctx.chain.reveal(ref, task.digest!, task.salt, task.location!, () => undefined);
+      } catch (error) {
+        if (error instanceof TaskRevertedError) {
+          return finish(ctx, task, "error", `the hub refused the reveal: ${error.errorName}`);
+        }
+        throw new RetryLater(`reveal failed: ${(error as Error).message}`, { cause: error });
       }
       move({ step: "revealed", transactionHash: hash });
       return undefined;
@@ -170,6 +211,26 @@ async function step(ctx: PipelineContext, task: JournaledTask, signal: AbortSign
   }
 }
 
+/** Adds a published task's result again (idempotent); a different CID is logged, not published. */
+async function republish(ctx: PipelineContext, task: JournaledTask): Promise<void> {
+  const params = decodeTaskParams(task.assignment.params, sha256(toUtf8Bytes(task.assignment.params)));
+  let stored: ResultFile[];
+  if (params.resultEncryption === undefined) {
+    stored = await ctx.readResult(task).catch(() => []);
+    if (stored.length > 0 && resultDigest(stored) !== task.digest) stored = [];
+  } else {
+    const envelope = await ctx.readEnvelope?.(task).catch(() => undefined);
+    stored = envelope === undefined ? [] : [{ path: ENCRYPTED_RESULT_FILE, content: envelope }];
+  }
+  if (stored.length === 0) {
+    ctx.log.warn({ taskId: task.taskId }, "the published result is no longer in the task folder: pinning what IPFS still holds");
+    return;
+  }
+  const location = await ctx.ipfs.addFiles(stored);
+  if (location !== task.location)
+    ctx.log.error({ taskId: task.taskId, location, published: task.location }, "re-adding the result gave another CID");
+}
+
 async function send(
   ctx: PipelineContext,
   task: JournaledTask,
@@ -179,11 +240,11 @@ async function send(
   const energy = task.energy ?? { milliwattHours: 0, solarShareBps: 0 };
   const onSent = (hash: string) => move({ step: "sent", transactionHash: hash });
   try {
-    const hash =
-      task.trust <= 1
-        ? await ctx.chain.submit(ref, task.digest!, task.location!, energy, onSent)
-        : await ctx.chain.contribute(ref, task.digest!, energy, onSent);
-    return sentDone(ctx, task, hash, move);
+    if (task.trust <= 1) {
+      const hash = await ctx.chain.submit(ref, task.digest!, task.location!, energy, onSent);
+      return submitted(ctx, task, hash, move);
+    }
+    await ctx.chain.contribute(ref, commitmentOf(task.taskId, task.digest!, ctx.chain.address, task.salt!), energy, onSent);
   } catch (error) {
     if (error instanceof TaskRevertedError) {
       // Already contributed (a transaction this worker lost track of): the logs will show it.
@@ -192,21 +253,54 @@ async function send(
     }
     throw new RetryLater(`sending the contribution failed: ${(error as Error).message}`, { cause: error });
   }
+  // Mined: its log says which round it joined (the step `sent` finds it again if this fails).
+  const found = await retryable(() => ctx.chain.findContribution(task.taskId, task.fromBlock ?? 0));
+  if (found === undefined) return "transaction-pending";
+  return contributed(ctx, task, found, move);
 }
 
-async function sentDone(
+async function submitted(
   ctx: PipelineContext,
   task: JournaledTask,
   hash: string,
   move: (update: TaskUpdate) => void,
 ): Promise<undefined> {
-  if (task.trust <= 1) {
-    move({ step: "done", transactionHash: hash });
-    await report(ctx, task.taskId, { state: "submitted", resultLocation: task.location, transaction: hash });
-  } else {
-    move({ step: "committed", transactionHash: hash });
-    await report(ctx, task.taskId, { state: "contributed", resultLocation: task.location, transaction: hash });
+  move({ step: "done", transactionHash: hash });
+  await report(ctx, task.taskId, { state: "submitted", resultLocation: task.location, transaction: hash });
+  return undefined;
+}
+
+/** The contribution (or submission) is on-chain: a commitment is checked and its round journaled. */
+async function contributed(
+  ctx: PipelineContext,
+  task: JournaledTask,
+  found: Contribution,
+  move: (update: TaskUpdate) => void,
+): Promise<undefined> {
+  if (task.trust <= 1) return submitted(ctx, task, found.transactionHash, move);
+  const expected = task.salt === undefined ? undefined : commitmentOf(task.taskId, task.digest!, ctx.chain.address, task.salt);
+  if (found.commitment !== expected) {
+    return finish(
+      ctx,
+      task,
+      "error",
+      `the commitment on-chain (${found.commitment}) is not the journal's: it cannot be revealed and its stake will be forfeited`,
+    );
   }
+  const round = await retryable(() => ctx.chain.roundOf(task.taskId, found));
+  move({ step: "committed", transactionHash: found.transactionHash, round });
+  await report(ctx, task.taskId, { state: "contributed", resultLocation: task.location, transaction: found.transactionHash });
+  return undefined;
+}
+
+/**
+ * Ends a contributed task this worker can do nothing more for. Not reported as failed: the
+ * scheduler reassigns failed tasks and counts failures against the app, and it learns what
+ * happened to a contribution from the chain.
+ */
+function finish(ctx: PipelineContext, task: JournaledTask, level: "info" | "error", reason: string): undefined {
+  ctx.journal.advance(task.taskId, { step: "done", reason }, Math.floor(ctx.now() / 1000));
+  ctx.log[level]({ taskId: task.taskId, round: task.round }, reason);
   return undefined;
 }
 

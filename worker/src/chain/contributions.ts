@@ -4,22 +4,30 @@
 // after a power cut never contributes twice and never loses a contribution it made. Transactions
 // are sent one at a time (the agent's queue), so the provider's pending nonce is the right one;
 // a transaction still pending from before a crash is waited for, not replaced.
-import { AbiCoder, keccak256, type ContractTransactionResponse } from "ethers";
+//
+// Replicated tasks vote in secret (docs/protocol.md): the worker contributes
+// `commitment = keccak256(abi.encode(taskId, resultDigest, worker, salt))` with a random salt it
+// journals before sending, and once its round's contribution window closes (RevealOpened) it
+// reveals the digest, the salt and where it published the result. A commitment belongs to the
+// round it was made in: if the task is reopened first (TaskReopened), it can never be revealed.
+import { hexlify, randomBytes, toUtf8Bytes, type ContractTransactionResponse } from "ethers";
 
-import { decodeRevert, type SunpoolClient } from "@sunpool/sdk";
+import { computeCommitment, decodeRevert, type SunpoolClient } from "@sunpool/sdk";
 
 import type { EnergyReceipt } from "../energy/meter.js";
 
-const coder = AbiCoder.defaultAbiCoder();
+/** TaskStatus (contracts/types/Tasks.sol). */
+const STATUS_REVEALING = 2;
 
-/** The commitment's public half: keccak256(abi.encode(taskId, digest)). */
-export function resultHashOf(taskId: string, digest: string): string {
-  return keccak256(coder.encode(["bytes32", "bytes32"], [taskId, digest]));
-}
+/**
+ * The hidden vote a worker contributes: keccak256(abi.encode(taskId, resultDigest, worker, salt)),
+ * as `Commitments.commitment` computes it on-chain.
+ */
+export const commitmentOf = computeCommitment;
 
-/** The commitment's worker-bound half: keccak256(abi.encode(worker, taskId, digest)). */
-export function resultSealOf(worker: string, taskId: string, digest: string): string {
-  return keccak256(coder.encode(["address", "bytes32", "bytes32"], [worker, taskId, digest]));
+/** A fresh secret salt: 32 random bytes from the OS's CSPRNG, as 0x-hex. */
+export function newSalt(): string {
+  return hexlify(randomBytes(32));
 }
 
 export interface TaskRef {
@@ -29,7 +37,26 @@ export interface TaskRef {
   authorization: string;
 }
 
-export type RevealState = "wait" | "reveal" | "revealed" | "lost" | "ended";
+/** This worker's accepted contribution (or trust-1 submission) to a task, from its log. */
+export interface Contribution {
+  transactionHash: string;
+  /** The commitment (trust >= 2) or the result digest (trust 1). */
+  commitment: string;
+  blockNumber: number;
+  logIndex: number;
+}
+
+/**
+ * Where this worker's commitment stands:
+ * `wait`: its round still accepts contributions; `reveal`: its round reveals now;
+ * `void`: the task was reopened (a later round) before it revealed — it can never reveal;
+ * `ended`: the task has an outcome.
+ */
+export interface RevealState {
+  state: "wait" | "reveal" | "void" | "ended";
+  /** The task's current round. */
+  round: number;
+}
 
 /** A revert that says the action can never succeed (as opposed to an RPC hiccup). */
 export class TaskRevertedError extends Error {
@@ -47,15 +74,19 @@ export class TaskRevertedError extends Error {
 export interface Contributions {
   readonly address: string;
   blockNumber(): Promise<number>;
-  /** The hash of this worker's accepted contribution or submission to the task, if any. */
-  findContribution(taskId: string, fromBlock: number): Promise<string | undefined>;
+  /** This worker's accepted contribution or submission to the task, if any (logs from `fromBlock`). */
+  findContribution(taskId: string, fromBlock: number): Promise<Contribution | undefined>;
+  /** The round `contribution` was made in: the task's round now, less the reopenings since. */
+  roundOf(taskId: string, contribution: Contribution): Promise<number>;
+  /** The hash of this worker's reveal of the task, if any (logs from `fromBlock`). */
   findReveal(taskId: string, fromBlock: number): Promise<string | undefined>;
   /** Whether an earlier transaction of this worker is still pending (sent before a crash). */
   hasPending(): Promise<boolean>;
   submit(task: TaskRef, digest: string, location: string, energy: EnergyReceipt, onSent: (hash: string) => void): Promise<string>;
-  contribute(task: TaskRef, digest: string, energy: EnergyReceipt, onSent: (hash: string) => void): Promise<string>;
-  revealState(task: TaskRef, digest: string): Promise<RevealState>;
-  reveal(task: TaskRef, digest: string, onSent: (hash: string) => void): Promise<string>;
+  contribute(task: TaskRef, commitment: string, energy: EnergyReceipt, onSent: (hash: string) => void): Promise<string>;
+  /** Where a commitment made in round `round` stands. */
+  revealState(task: TaskRef, round: number): Promise<RevealState>;
+  reveal(task: TaskRef, digest: string, salt: string, location: string, onSent: (hash: string) => void): Promise<string>;
 }
 
 export function createContributions(client: SunpoolClient, address: string): Contributions {
@@ -78,8 +109,28 @@ export function createContributions(client: SunpoolClient, address: string): Con
     address,
     blockNumber: () => provider.getBlockNumber(),
     async findContribution(taskId, fromBlock) {
-      const logs = await hub.queryFilter(hub.filters.ContributionAccepted(taskId, address), fromBlock);
-      return logs[0]?.transactionHash;
+      const [log] = await hub.queryFilter(hub.filters.ContributionAccepted(taskId, address), fromBlock);
+      if (log === undefined) return undefined;
+      return {
+        transactionHash: log.transactionHash,
+        commitment: log.args.commitment,
+        blockNumber: log.blockNumber,
+        logIndex: log.index,
+      };
+    },
+    async roundOf(taskId, contribution) {
+      // State and logs at one height, so a reopening between two reads cannot be missed or counted twice.
+      const height = await provider.getBlockNumber();
+      const [task, reopened] = await Promise.all([
+        hub.task(taskId, { blockTag: height }),
+        hub.queryFilter(hub.filters.TaskReopened(taskId), contribution.blockNumber, height),
+      ]);
+      const later = reopened.filter(
+        (log) =>
+          log.blockNumber > contribution.blockNumber ||
+          (log.blockNumber === contribution.blockNumber && log.index > contribution.logIndex),
+      );
+      return Number(task.round) - later.length;
     },
     async findReveal(taskId, fromBlock) {
       const logs = await hub.queryFilter(hub.filters.ContributionRevealed(taskId, address), fromBlock);
@@ -95,34 +146,27 @@ export function createContributions(client: SunpoolClient, address: string): Con
     submit(task, digest, location, energy, onSent) {
       return send(
         "submitResult",
-        () => hub.submitResult(task.dealId, task.index, digest, new TextEncoder().encode(location), energy, task.authorization),
+        () => hub.submitResult(task.dealId, task.index, digest, toUtf8Bytes(location), energy, task.authorization),
         onSent,
       );
     },
-    contribute(task, digest, energy, onSent) {
-      return send(
-        "contribute",
-        () =>
-          hub.contribute(
-            task.dealId,
-            task.index,
-            resultHashOf(task.taskId, digest),
-            resultSealOf(address, task.taskId, digest),
-            energy,
-            task.authorization,
-          ),
-        onSent,
-      );
+    contribute(task, commitment, energy, onSent) {
+      return send("contribute", () => hub.contribute(task.dealId, task.index, commitment, energy, task.authorization), onSent);
     },
-    async revealState(ref, digest) {
-      const [task, outcome] = await Promise.all([hub.task(ref.taskId), hub.taskOutcome(ref.dealId, ref.index)]);
-      if (Number(outcome) !== 0) return "ended";
-      // TaskStatus: 0 Unset, 1 Active, 2 Revealing (contracts/types/Tasks.sol).
-      if (Number(task.status) !== 2) return "wait";
-      return task.consensusHash === resultHashOf(ref.taskId, digest) ? "reveal" : "lost";
+    async revealState(ref, round) {
+      const height = await provider.getBlockNumber();
+      const [task, outcome] = await Promise.all([
+        hub.task(ref.taskId, { blockTag: height }),
+        hub.taskOutcome(ref.dealId, ref.index, { blockTag: height }),
+      ]);
+      const current = Number(task.round);
+      if (Number(outcome) !== 0) return { state: "ended", round: current };
+      if (current > round) return { state: "void", round: current };
+      if (Number(task.status) === STATUS_REVEALING) return { state: "reveal", round: current };
+      return { state: "wait", round: current };
     },
-    reveal(task, digest, onSent) {
-      return send("reveal", () => hub.reveal(task.dealId, task.index, digest), onSent);
+    reveal(task, digest, salt, location, onSent) {
+      return send("reveal", () => hub.reveal(task.dealId, task.index, digest, salt, toUtf8Bytes(location)), onSent);
     },
   };
 }

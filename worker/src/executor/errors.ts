@@ -7,7 +7,11 @@ export type ExecutorErrorCode =
   | "IMAGE_PULL_FAILED"
   | "IMAGE_DIGEST_MISMATCH"
   | "IMAGE_PLATFORM_MISMATCH"
-  | "TASK_CONTAINER_EXISTS";
+  | "TASK_CONTAINER_EXISTS"
+  | "IMAGE_DECLARES_VOLUME"
+  | "IMAGE_TOO_LARGE"
+  | "DISK_LOW"
+  | "NETWORK_ISOLATION_UNAVAILABLE";
 
 export class ExecutorError extends Error {
   override name = "ExecutorError";
@@ -113,5 +117,71 @@ export class TaskContainerExistsError extends ExecutorError {
       "Collect its result with collectTaskContainer() if it exited, or remove it with removeTaskContainer(), then run again.",
     ]);
     this.taskId = taskId;
+  }
+}
+
+/** The image declares VOLUMEs: the engine would give the task an uncapped writable volume on the SD card. */
+export class ImageDeclaresVolumeError extends ExecutorError {
+  override name = "ImageDeclaresVolumeError";
+  readonly volumes: readonly string[];
+  constructor(reference: string, volumes: readonly string[]) {
+    super("IMAGE_DECLARES_VOLUME", `Image ${reference} declares volumes (${volumes.join(", ")}): refused.`, [
+      "A VOLUME would be an uncapped writable folder on the worker's disk. The app must drop VOLUME from its Dockerfile",
+      "and write scratch data to /tmp and its result to $SUNPOOL_OUT.",
+    ]);
+    this.volumes = volumes;
+  }
+}
+
+/** The image is larger than this worker accepts (executor.maxImageMiB). */
+export class ImageTooLargeError extends ExecutorError {
+  override name = "ImageTooLargeError";
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(reference: string, bytes: number, limit: number, phase: "pulling" | "pulled") {
+    super(
+      "IMAGE_TOO_LARGE",
+      phase === "pulling"
+        ? `Image ${reference} is larger than this worker's limit of ${limit} bytes (its layers add up to at least ${bytes} bytes): the pull was stopped.`
+        : `Image ${reference} is ${bytes} bytes, over this worker's limit of ${limit} bytes: refused and removed.`,
+      ["The app must ship a smaller image, or the worker owner may raise executor.maxImageMiB."],
+    );
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** Free disk under the engine's data root is below the configured floor: no pull is started. */
+export class DiskLowError extends ExecutorError {
+  override name = "DiskLowError";
+  readonly freeBytes: number;
+  readonly floorBytes: number;
+  constructor(path: string, freeBytes: number, floorBytes: number) {
+    super(
+      "DISK_LOW",
+      `Only ${freeBytes} bytes are free under ${path}, below the floor of ${floorBytes} bytes: the image is not pulled.`,
+      [
+        "Free space on the worker's disk (docker image prune, docker system df), or lower executor.minFreeDiskMiB.",
+        "The executor removes images no task used for executor.imageRetentionHours by itself.",
+      ],
+    );
+    this.freeBytes = freeBytes;
+    this.floorBytes = floorBytes;
+  }
+}
+
+/** The firewall that keeps network tasks off the owner's LAN is not in place: network tasks are refused. */
+export class NetworkIsolationError extends ExecutorError {
+  override name = "NetworkIsolationError";
+  constructor(reason: string, cause?: unknown) {
+    super(
+      "NETWORK_ISOLATION_UNAVAILABLE",
+      `Network tasks are refused: their isolation from private addresses could not be set up (${reason}).`,
+      [
+        "The agent must run as root with iptables (Debian's iptables package) to install its DOCKER-USER and INPUT rules.",
+        "Tasks that declare no network still run.",
+      ],
+      cause,
+    );
   }
 }

@@ -3,14 +3,25 @@
 // here guard the other paths: an image that was present locally, a daemon or registry that
 // misbehaves, and an image for another CPU (which would fail late and obscurely under qemu, or
 // not at all on a Pi without it).
+//
+// A hostile image is also refused for what it would do to the worker's disk: a declared VOLUME
+// (the engine would create an uncapped writable volume on the SD card), a size over the
+// configured limit (checked while the layers download and again on what was stored), and any pull
+// when the engine's data root has less free space than the configured floor. A pull has a time
+// limit (runTask counts it against the task's wall-clock budget).
+import { statfs } from "node:fs/promises";
+
 import type Docker from "dockerode";
 import type { ImageInspectInfo } from "dockerode";
 
 import type { Platform } from "@sunpool/sdk";
 
 import {
+  DiskLowError,
   DockerUnreachableError,
+  ImageDeclaresVolumeError,
   ImageDigestMismatchError,
+  ImageTooLargeError,
   ImagePlatformMismatchError,
   ImagePullError,
   InvalidTaskError,
@@ -29,8 +40,28 @@ export interface PullImageParameters extends ImageRef {
   /** The platform the image must be for; defaults to this host's (`hostPlatform()`). */
   platform?: Platform;
   /** Progress events from the engine while pulling (layer downloads). */
-  onProgress?: (event: { status?: string; id?: string; progress?: string }) => void;
+  onProgress?: (event: PullProgress) => void;
   signal?: AbortSignal;
+  /** Disk and time bounds of the pull (all off when absent). */
+  limits?: PullLimits;
+}
+
+export interface PullProgress {
+  status?: string;
+  id?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+}
+
+export interface PullLimits {
+  /** Largest image accepted, in bytes (the layers' download sizes while pulling, then the stored size). */
+  maxImageBytes?: number;
+  /** No pull starts while the engine's data root has less free space than this (bytes). */
+  minFreeDiskBytes?: number;
+  /** Where the engine stores images; default: the engine's DockerRootDir (docker info). */
+  dataRoot?: string;
+  /** The pull is abandoned after this long (ms). */
+  timeoutMs?: number;
 }
 
 export interface PulledImage {
@@ -75,6 +106,7 @@ export async function pullImageByDigest(docker: Docker, parameters: PullImagePar
   const other = info !== undefined && !platformMatches(imagePlatform(info), platform) ? imagePlatform(info) : undefined;
   const pulled = info === undefined || other !== undefined;
   if (info === undefined || other !== undefined) {
+    if (parameters.limits?.minFreeDiskBytes !== undefined) await checkFreeDisk(docker, parameters.limits);
     // The engine will not re-point a digest reference ("Cannot overwrite digest"): drop it first
     // (the image itself stays while containers or other references use it).
     if (other !== undefined)
@@ -94,7 +126,58 @@ export async function pullImageByDigest(docker: Docker, parameters: PullImagePar
     if (info === undefined) throw new ImagePullError(reference, "the engine reported success but does not hold the image");
   }
   verifyImage(info, { image: parameters.image, imageDigest: parameters.imageDigest, platform });
+  try {
+    checkImageContent(info, reference, parameters.limits?.maxImageBytes);
+  } catch (error) {
+    // Nothing will ever run from it here: free the disk (an image a container uses stays).
+    await docker
+      .getImage(reference)
+      .remove()
+      .catch(() => undefined);
+    throw error;
+  }
   return { reference, id: info.Id, platform, pulled };
+}
+
+/**
+ * What an image may contain, as a pure function of its inspection: no declared volumes, and (if
+ * `maxImageBytes` is given) a stored size within it.
+ */
+export function checkImageContent(
+  info: Pick<ImageInspectInfo, "Size"> & { Config?: { Volumes?: Record<string, unknown> | null } | null },
+  reference: string,
+  maxImageBytes?: number,
+): void {
+  const volumes = Object.keys(info.Config?.Volumes ?? {});
+  if (volumes.length > 0) throw new ImageDeclaresVolumeError(reference, volumes.sort());
+  if (maxImageBytes !== undefined && info.Size > maxImageBytes)
+    throw new ImageTooLargeError(reference, info.Size, maxImageBytes, "pulled");
+}
+
+/** Free bytes on the file system holding the engine's images (undefined if this host cannot see it). */
+export async function freeDiskBytes(docker: Docker, dataRoot?: string): Promise<{ path: string; free: number } | undefined> {
+  let path = dataRoot;
+  if (path === undefined) {
+    try {
+      path = ((await docker.info()) as { DockerRootDir?: string }).DockerRootDir;
+    } catch (error) {
+      throw dockerError(docker, error);
+    }
+  }
+  if (path === undefined) return undefined;
+  try {
+    const stats = await statfs(path);
+    return { path, free: stats.bavail * stats.bsize };
+  } catch {
+    return undefined;
+  }
+}
+
+async function checkFreeDisk(docker: Docker, limits: PullLimits): Promise<void> {
+  const floor = limits.minFreeDiskBytes!;
+  const disk = await freeDiskBytes(docker, limits.dataRoot);
+  // A remote engine's data root is not visible from here: the engine's own errors are all there is.
+  if (disk !== undefined && disk.free < floor) throw new DiskLowError(disk.path, disk.free, floor);
 }
 
 /**
@@ -141,29 +224,64 @@ async function inspectImage(docker: Docker, reference: string): Promise<ImageIns
 }
 
 async function pull(docker: Docker, reference: string, platform: Platform, parameters: PullImageParameters): Promise<void> {
+  const limits = parameters.limits ?? {};
+  const own = new AbortController();
+  const signals = [own.signal];
+  if (parameters.signal !== undefined) signals.push(parameters.signal);
+  const timeout = limits.timeoutMs === undefined ? undefined : AbortSignal.timeout(limits.timeoutMs);
+  if (timeout !== undefined) signals.push(timeout);
+  const signal = AbortSignal.any(signals);
+  // Why the pull was cut short, as the error to throw (the engine cancels a pull whose client leaves).
+  const failure = (): Error => {
+    if (own.signal.aborted) return own.signal.reason as Error;
+    if (timeout?.aborted === true)
+      return new ImagePullError(reference, `timed out after ${limits.timeoutMs! / 1000} s (the pull was abandoned)`);
+    return (parameters.signal?.reason as Error | undefined) ?? new Error("aborted");
+  };
   let stream: NodeJS.ReadableStream;
   try {
     // Only an explicit platform is passed on: by default the engine picks the host's entry of a
     // manifest list, and pulls a single-platform image whatever it is for, so that the check
     // below can name the mismatch instead of the engine's generic "no matching manifest".
     const options = parameters.platform === undefined ? {} : { platform };
-    stream = await docker.createImage({ fromImage: reference, ...options, abortSignal: parameters.signal });
+    stream = await docker.createImage({ fromImage: reference, ...options, abortSignal: signal });
   } catch (error) {
+    if (signal.aborted) throw failure();
     if (statusCode(error) === undefined) throw dockerError(docker, error);
     throw new ImagePullError(reference, messageOf(error), error);
   }
+  // Each layer announces its download size: their sum bounds the image before it is on disk.
+  const layerBytes = new Map<string, number>();
   const events = await new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((resolve, reject) => {
+    const onAbort = () => {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      reject(failure());
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
     docker.modem.followProgress(
       stream,
-      (error: Error | null, output: { error?: string }[]) =>
-        error === null ? resolve(output) : reject(new ImagePullError(reference, error.message, error)),
-      (event: { status?: string; id?: string; progress?: string }) => parameters.onProgress?.(event),
+      (error: Error | null, output: { error?: string }[]) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) return reject(failure());
+        if (error === null) resolve(output);
+        else reject(new ImagePullError(reference, error.message, error));
+      },
+      (event: PullProgress) => {
+        const total = event.progressDetail?.total;
+        if (limits.maxImageBytes !== undefined && event.id !== undefined && total !== undefined && total > 0) {
+          layerBytes.set(event.id, total);
+          const sum = [...layerBytes.values()].reduce((a, b) => a + b, 0);
+          if (sum > limits.maxImageBytes && !own.signal.aborted)
+            own.abort(new ImageTooLargeError(reference, sum, limits.maxImageBytes, "pulling"));
+        }
+        parameters.onProgress?.(event);
+      },
     );
   });
   // The engine reports pull failures as a final `error` event in a 200 response.
-  const failure = events.find((event) => event.error !== undefined);
-  if (failure !== undefined)
-    throw new ImagePullError(reference, failure.errorDetail?.message ?? failure.error ?? "unknown error");
+  const failed = events.find((event) => event.error !== undefined);
+  if (failed !== undefined) throw new ImagePullError(reference, failed.errorDetail?.message ?? failed.error ?? "unknown error");
 }
 
 function repositoryOf(image: string): string {

@@ -4,7 +4,7 @@
 import type Docker from "dockerode";
 
 import { dockerError } from "./images.js";
-import { containerName, LABEL_MANAGED, LABEL_MAX_OUTPUT, LABEL_OUTPUT, LABEL_TASK } from "./sandbox.js";
+import { containerName, LABEL_MANAGED, LABEL_MAX_OUTPUT, LABEL_OUTPUT, LABEL_TASK, LABEL_WORKER } from "./sandbox.js";
 import { finishContainer, removeContainer, type TaskRunResult } from "./run.js";
 
 export interface TaskContainer {
@@ -14,6 +14,10 @@ export interface TaskContainer {
   state: string;
   outputDir: string;
   maxOutputBytes: number;
+  /** The worker it runs for (lower-case address), if labelled. */
+  worker?: string;
+  /** The container's name, without the leading slash. */
+  name: string;
 }
 
 /** Every container the executor created on this engine (running or not). */
@@ -30,7 +34,25 @@ export async function findTaskContainers(docker: Docker): Promise<TaskContainer[
     state: info.State,
     outputDir: info.Labels[LABEL_OUTPUT] ?? "",
     maxOutputBytes: Number(info.Labels[LABEL_MAX_OUTPUT] ?? 0),
+    ...(info.Labels[LABEL_WORKER] === undefined ? {} : { worker: info.Labels[LABEL_WORKER] }),
+    name: (info.Names[0] ?? "").replace(/^\//, ""),
   }));
+}
+
+/**
+ * At agent start: removes (SIGKILL) every task container of `worker` whose task is not in `keep`
+ * (the journal's open tasks): left by a task the journal already closed, or by a run that crashed
+ * between creating the container and journaling. Another worker's containers on a shared engine
+ * are left alone. Returns the removed containers.
+ */
+export async function sweepOrphanContainers(docker: Docker, worker: string, keep: ReadonlySet<string>): Promise<TaskContainer[]> {
+  const mine = (found: TaskContainer) =>
+    found.worker === undefined
+      ? /^0x[0-9a-f]{64}$/.test(found.taskId) && found.name === containerName(found.taskId, worker) // labelled before sunpool.worker
+      : found.worker === worker.toLowerCase();
+  const orphans = (await findTaskContainers(docker)).filter((found) => mine(found) && !keep.has(found.taskId));
+  for (const orphan of orphans) await removeContainer(docker.getContainer(orphan.containerId));
+  return orphans;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Running one task: pull and verify the image, create the sandboxed container (sandbox.ts), start
 // it, wait with a wall-clock limit while watching the output size, then classify the outcome,
-// collect the result and its digest, and always remove the container.
+// collect the result and its digest, and always remove the container. The wall-clock limit covers
+// the pull too: a slow or stalled registry eats the task's budget, not the worker's day.
 import { setTimeout as sleep } from "node:timers/promises";
 
 import type Docker from "dockerode";
@@ -9,7 +10,7 @@ import type { ContainerInspectInfo } from "dockerode";
 import type { ResultFile } from "@sunpool/sdk";
 
 import { TaskContainerExistsError } from "./errors.js";
-import { dockerError, pullImageByDigest, statusCode, type PulledImage } from "./images.js";
+import { dockerError, pullImageByDigest, statusCode, type PulledImage, type PullLimits } from "./images.js";
 import { readContainerLogs, type TaskLogs } from "./logs.js";
 import { checkOutput, collectOutput, prepareOutputDir } from "./output.js";
 import { containerSpec, defaultTimeoutSeconds, maxOutputBytes, STOP_GRACE_SECONDS, type ExecutorTask } from "./sandbox.js";
@@ -39,6 +40,11 @@ export interface RunTaskOptions {
   onImage?: (image: PulledImage) => void;
   /** Called once the container has started (e.g. to journal it before waiting). */
   onStarted?: (containerId: string) => void;
+  /**
+   * Disk and time bounds of the image pull. Its `timeoutMs` is further cut to what is left of the
+   * task's wall-clock limit, and the container gets only what the pull left.
+   */
+  pullLimits?: PullLimits;
 }
 
 /** Exit code of a process killed by SIGXFSZ: a file write went over the fsize ulimit (= the output cap). */
@@ -53,10 +59,14 @@ export async function runTask(docker: Docker, task: ExecutorTask, options: RunTa
   const { signal } = options;
   signal?.throwIfAborted();
   const spec = containerSpec(task);
+  const budgetMs = (task.timeoutSeconds ?? defaultTimeoutSeconds(task.app.resources)) * 1000;
+  const pullStarted = Date.now();
+  const pullTimeoutMs = Math.min(options.pullLimits?.timeoutMs ?? budgetMs, budgetMs);
   const image = await pullImageByDigest(docker, {
     image: task.app.image,
     imageDigest: task.app.imageDigest,
     signal,
+    limits: { ...options.pullLimits, timeoutMs: pullTimeoutMs },
     ...(task.platform === undefined ? {} : { platform: task.platform }),
   });
   options.onImage?.(image);
@@ -64,7 +74,8 @@ export async function runTask(docker: Docker, task: ExecutorTask, options: RunTa
   await prepareOutputDir(task.outputDir);
 
   const cap = maxOutputBytes(task.app.resources);
-  const timeoutMs = (task.timeoutSeconds ?? defaultTimeoutSeconds(task.app.resources)) * 1000;
+  // At least a second: a task whose pull took nearly all of its budget still starts, and times out.
+  const timeoutMs = Math.max(1000, budgetMs - (Date.now() - pullStarted));
   let container: Docker.Container;
   try {
     container = await docker.createContainer(spec);

@@ -7,10 +7,12 @@
 //
 // Isolation policy (each line: setting, why):
 // - Image `repo@sha256:…` only      run the verified, registered bytes; a tag could move under us.
-// - NetworkMode "none"              no network unless the app registered `network: true` (then the
-//                                   default bridge: outbound only, no published ports). A bridged
-//                                   task can reach services the host binds on 0.0.0.0: the agent
-//                                   and devnet bind to 127.0.0.1, which the bridge cannot reach.
+// - NetworkMode "none"              no network unless the app registered `network: true`; then
+//                                   the task network (network.ts: its own bridge, no inter-container
+//                                   traffic, a firewall rejecting the host itself and every private,
+//                                   link-local and CGNAT range), its DNS servers, IPv6 switched off
+//                                   (sysctl), no published ports. Without that network in place a
+//                                   network task is refused (NetworkIsolationError), never bridged.
 // - User 65534:65534 (nobody)       never root in the container, whatever the image says; nothing
 //                                   the task writes on the host is owned by a real user.
 // - CapDrop ALL, no CapAdd          no raw sockets, chown, mknod, setuid... even for nobody.
@@ -42,15 +44,23 @@
 // - Hostname "sunpool"              does not reveal the container id.
 // - LogConfig json-file, max-size   the engine keeps at most LOG_MAX_SIZE of output on disk; the
 //                                   executor reports a bounded tail (logs.ts).
+// - BlkioDeviceWriteBps/IOps       (when the agent passes a writeLimit) the disk under /sunpool/out
+//                                   is written at most at that rate, so a write flood cannot wear out
+//                                   the SD card or starve the journal's fsyncs. cgroup v2 (the Pi
+//                                   image) charges buffered writeback to the task; cgroup v1 only
+//                                   direct and synced writes (measured: test/worker/executor/limits),
+//                                   where the output cap (fsize ulimit, watcher) still bounds volume.
 // - Labels sunpool.*                an agent restarted after a power cut finds its task containers
-//                                   (and their output folder and cap) from the engine alone.
+//                                   (and their output folder, cap and worker) from the engine alone;
+//                                   containers of its own that no journal row owns are swept.
 // - No RestartPolicy, no AutoRemove the executor removes the container itself after collecting.
 import type { ContainerCreateOptions } from "dockerode";
 
 import type { AppResources, Platform, TaskParams } from "@sunpool/sdk";
 
-import { InvalidTaskError } from "./errors.js";
+import { InvalidTaskError, NetworkIsolationError } from "./errors.js";
 import { imageReference } from "./images.js";
+import type { TaskNetwork } from "./network.js";
 
 /** What the executor needs to run one task. */
 export interface ExecutorTask {
@@ -73,8 +83,20 @@ export interface ExecutorTask {
   inputDir?: string;
   /** Host folder mounted read-write at /sunpool/out: the result. Created if absent; must be empty. */
   outputDir: string;
-  /** Wall-clock limit; default `defaultTimeoutSeconds(app.resources)`. */
+  /** Wall-clock limit, image pull included; default `defaultTimeoutSeconds(app.resources)`. */
   timeoutSeconds?: number;
+  /** The isolated network for `network: true` apps (network.ts); without it such apps are refused. */
+  network?: TaskNetwork;
+  /** Write-rate limit on the disk under outputDir (disk.ts finds it); none when absent. */
+  writeLimit?: WriteLimit;
+}
+
+export interface WriteLimit {
+  /** A whole-disk block device, e.g. /dev/mmcblk0. */
+  device: string;
+  bytesPerSecond: number;
+  /** Write operations per second (small synced writes wear flash as much as large ones). */
+  iops?: number;
 }
 
 export const UID = 65534;
@@ -92,6 +114,8 @@ export const LABEL_MANAGED = "sunpool.managed";
 export const LABEL_TASK = "sunpool.task";
 export const LABEL_OUTPUT = "sunpool.output";
 export const LABEL_MAX_OUTPUT = "sunpool.max-output-bytes";
+/** The worker address the container runs for (several workers may share an engine, as on the devnet). */
+export const LABEL_WORKER = "sunpool.worker";
 
 const MiB = 1024 * 1024;
 const TASK_ID = /^0x[0-9a-f]{64}$/;
@@ -136,6 +160,10 @@ export function containerSpec(task: ExecutorTask): ContainerCreateOptions {
   if (task.index !== undefined) env.push(`SUNPOOL_TASK_INDEX=${checkIndex(task.index).toString()}`);
   if (task.inputDir !== undefined) env.push(`SUNPOOL_IN=${IN_DIR}`);
 
+  if (resources.network && task.network === undefined)
+    throw new NetworkIsolationError("this worker has no isolated task network set up");
+  const limit = task.writeLimit === undefined ? undefined : checkWriteLimit(task.writeLimit);
+
   const mounts: NonNullable<NonNullable<ContainerCreateOptions["HostConfig"]>["Mounts"]> = [
     { Type: "bind", Source: checkAbsolute("outputDir", task.outputDir), Target: OUT_DIR, ReadOnly: false },
   ];
@@ -155,6 +183,7 @@ export function containerSpec(task: ExecutorTask): ContainerCreateOptions {
       [LABEL_TASK]: taskId,
       [LABEL_OUTPUT]: task.outputDir,
       [LABEL_MAX_OUTPUT]: String(outputCap),
+      ...(task.worker === undefined ? {} : { [LABEL_WORKER]: task.worker.toLowerCase() }),
     },
     AttachStdin: false,
     AttachStdout: false,
@@ -165,7 +194,19 @@ export function containerSpec(task: ExecutorTask): ContainerCreateOptions {
     StopTimeout: STOP_GRACE_SECONDS,
     NetworkDisabled: !resources.network,
     HostConfig: {
-      NetworkMode: resources.network ? "bridge" : "none",
+      NetworkMode: resources.network ? task.network!.name : "none",
+      ...(resources.network
+        ? {
+            Dns: [...task.network!.dns],
+            Sysctls: { "net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1" },
+          }
+        : {}),
+      ...(limit === undefined
+        ? {}
+        : {
+            BlkioDeviceWriteBps: [{ Path: limit.device, Rate: limit.bytesPerSecond }],
+            ...(limit.iops === undefined ? {} : { BlkioDeviceWriteIOps: [{ Path: limit.device, Rate: limit.iops }] }),
+          }),
       ReadonlyRootfs: true,
       Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${resources.memoryMiB}m,mode=1777` },
       Mounts: mounts,
@@ -218,6 +259,16 @@ function checkResources(resources: AppResources): AppResources {
   if (!(resources.expectedSeconds > 0))
     throw new InvalidTaskError("expectedSeconds", String(resources.expectedSeconds), "a positive number");
   return resources;
+}
+
+function checkWriteLimit(limit: WriteLimit): WriteLimit {
+  if (!/^\/dev\/[a-zA-Z0-9/_-]+$/.test(limit.device))
+    throw new InvalidTaskError("write limit device", limit.device, "a block device such as /dev/mmcblk0");
+  if (!Number.isSafeInteger(limit.bytesPerSecond) || limit.bytesPerSecond <= 0)
+    throw new InvalidTaskError("write limit", String(limit.bytesPerSecond), "a positive integer of bytes per second");
+  if (limit.iops !== undefined && (!Number.isSafeInteger(limit.iops) || limit.iops <= 0))
+    throw new InvalidTaskError("write limit iops", String(limit.iops), "a positive integer");
+  return limit;
 }
 
 function checkIndex(index: number): number {

@@ -11,7 +11,11 @@ import { MIGRATIONS } from "./migrations.js";
  * Where a task is. The happy path is
  *   accepted → executed → published → pinned → sent → committed → revealed → done (trust >= 2)
  *   accepted → executed → published → pinned → sent → done (trust 1)
- * `sent`: the contribute/submit transaction may be in flight; recovery asks the chain.
+ * `sent`: the contribute/submit transaction may be in flight; recovery asks the chain. For trust >= 2
+ * the move to `sent` carries the commitment's secret salt, so it is on disk (fsync'ed) before the
+ * transaction exists, and a retry sends the same commitment.
+ * `committed`: the contribution is on-chain in `round`; the agent reveals when that round's
+ * window closes, or stops if the task is reopened first (the commitment is void).
  * `failed`: this worker gave the task up (reported to the scheduler); `abandoned`: a deadline
  * passed before the next step could be taken.
  */
@@ -35,6 +39,10 @@ export interface JournaledTask {
   transactionHash?: string;
   /** The chain's height before the transaction was sent: where to look for its logs. */
   fromBlock?: number;
+  /** Trust >= 2: the commitment's secret salt (0x + 64 hex), journaled before contributing. */
+  salt?: string;
+  /** Trust >= 2: the round the commitment was accepted in. */
+  round?: number;
   reason?: string;
   logTail?: string;
   acceptedAt: number;
@@ -42,7 +50,10 @@ export interface JournaledTask {
 
 /** A move to `step`, with what that step needs (fields left out keep their journaled value). */
 export type TaskUpdate = { step: TaskStep } & Partial<
-  Pick<JournaledTask, "digest" | "location" | "energy" | "transactionHash" | "fromBlock" | "reason" | "logTail">
+  Pick<
+    JournaledTask,
+    "digest" | "location" | "energy" | "transactionHash" | "fromBlock" | "salt" | "round" | "reason" | "logTail"
+  >
 >;
 
 interface TaskRow {
@@ -59,6 +70,8 @@ interface TaskRow {
   solar_share_bps: number | null;
   transaction_hash: string | null;
   from_block: number | null;
+  salt: string | null;
+  round: number | null;
   reason: string | null;
   log_tail: string | null;
   accepted_at: number;
@@ -94,13 +107,17 @@ export class Journal {
     return result.changes === 1;
   }
 
-  /** Moves a task to `update.step`, recording what that step needs (fields left out are kept). */
+  /**
+   * Moves a task to `update.step`, recording what that step needs (fields left out are kept).
+   * A salt, once journaled, is never replaced: the commitment on-chain may already use it.
+   */
   advance(taskId: string, update: TaskUpdate, now: number): void {
     const result = this.#db
       .prepare(
         `UPDATE tasks SET step = ?, digest = COALESCE(?, digest), location = COALESCE(?, location),
            milliwatt_hours = COALESCE(?, milliwatt_hours), solar_share_bps = COALESCE(?, solar_share_bps),
-           transaction_hash = COALESCE(?, transaction_hash), from_block = COALESCE(?, from_block), reason = COALESCE(?, reason),
+           transaction_hash = COALESCE(?, transaction_hash), from_block = COALESCE(?, from_block), salt = COALESCE(salt, ?),
+           round = COALESCE(?, round), reason = COALESCE(?, reason),
            log_tail = COALESCE(?, log_tail), updated_at = ?
          WHERE task_id = ?`,
       )
@@ -112,6 +129,8 @@ export class Journal {
         update.energy?.solarShareBps ?? null,
         update.transactionHash ?? null,
         update.fromBlock ?? null,
+        update.salt ?? null,
+        update.round ?? null,
         update.reason ?? null,
         update.logTail ?? null,
         now,
@@ -238,6 +257,8 @@ function toTask(row: TaskRow): JournaledTask {
       : { energy: { milliwattHours: row.milliwatt_hours, solarShareBps: row.solar_share_bps ?? 0 } }),
     ...(row.transaction_hash === null ? {} : { transactionHash: row.transaction_hash }),
     ...(row.from_block === null ? {} : { fromBlock: row.from_block }),
+    ...(row.salt === null ? {} : { salt: row.salt }),
+    ...(row.round === null ? {} : { round: row.round }),
     ...(row.reason === null ? {} : { reason: row.reason }),
     ...(row.log_tail === null ? {} : { logTail: row.log_tail }),
     acceptedAt: row.accepted_at,

@@ -43,4 +43,11 @@ export const MIGRATIONS: readonly string[] = [
     samples INTEGER NOT NULL
   );
   `,
+  `
+  -- Protocol v2 (hidden votes): the secret salt of a replicated task's commitment, written before
+  -- the contribution is sent (it is needed to reveal, and a retry must send the same commitment),
+  -- and the round the commitment was accepted in (a later round voids it).
+  ALTER TABLE tasks ADD COLUMN salt TEXT;
+  ALTER TABLE tasks ADD COLUMN round INTEGER;
+  `,
 ];

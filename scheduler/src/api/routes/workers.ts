@@ -1,5 +1,7 @@
 // The worker API: register, heartbeat, pull an assignment (long poll), report, pin a result.
-// Every route authenticates the worker by its signature (../workerAuth.ts).
+// Every route authenticates the worker by its signature (../workerAuth.ts); registering also
+// needs admission (the allow list, or the pool's minimum stake on-chain).
+import { formatSun } from "@sunpool/sdk";
 import type { FastifyInstance } from "fastify";
 
 import type { EnergyOutlook } from "../../dispatch/dispatcher.js";
@@ -7,11 +9,14 @@ import { Rejection } from "../../errors.js";
 import type { WorkerRegistration } from "../../tasks/pool.js";
 import type { ApiContext } from "../context.js";
 import { fastifyPath, routeSchema } from "../openapi.js";
-import { authenticateWorker } from "../workerAuth.js";
+import { authenticateWorker, notListed } from "../workerAuth.js";
 
 export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
-  app.post("/v1/workers", { schema: routeSchema("/v1/workers", "post") }, (request) => {
-    const address = authenticateWorker(context, request, { mustBeRegistered: false });
+  app.post("/v1/workers", { schema: routeSchema("/v1/workers", "post") }, async (request) => {
+    const address = await authenticateWorker(context, request, {
+      mustBeRegistered: false,
+      admit: (worker) => admit(context, worker),
+    });
     const body = request.body as Omit<WorkerRegistration, "address" | "slots" | "ipfsPeers"> & {
       slots?: number;
       ipfsPeers?: string[];
@@ -31,8 +36,8 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
     };
   });
 
-  app.post("/v1/workers/heartbeat", { schema: routeSchema("/v1/workers/heartbeat", "post") }, (request) => {
-    const worker = authenticateWorker(context, request, { mustBeRegistered: true });
+  app.post("/v1/workers/heartbeat", { schema: routeSchema("/v1/workers/heartbeat", "post") }, async (request) => {
+    const worker = await authenticateWorker(context, request, { mustBeRegistered: true });
     const body = request.body as { outlook: EnergyOutlook; running?: string[] };
     context.pool.heartbeat(worker, body.outlook, Date.now(), body.running);
     context.kick("worker");
@@ -40,7 +45,7 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
   });
 
   app.post("/v1/workers/assignments", { schema: routeSchema("/v1/workers/assignments", "post") }, async (request, reply) => {
-    const worker = authenticateWorker(context, request, { mustBeRegistered: true });
+    const worker = await authenticateWorker(context, request, { mustBeRegistered: true });
     const { waitSeconds = 0 } = request.query as { waitSeconds?: number };
     let assignment = context.assignmentFor(worker);
     if (assignment === undefined && waitSeconds > 0) {
@@ -54,8 +59,10 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
   });
 
   const report = "/v1/workers/tasks/{taskId}/report";
-  app.post(fastifyPath(report), { schema: routeSchema(report, "post") }, (request) => {
-    const worker = authenticateWorker(context, request, { mustBeRegistered: true });
+  // A report is a hint (progress, logs, why it failed): it never moves a replica past running and
+  // never says where a result is. Contributions, reveals and locations come from the chain.
+  app.post(fastifyPath(report), { schema: routeSchema(report, "post") }, async (request) => {
+    const worker = await authenticateWorker(context, request, { mustBeRegistered: true });
     const { taskId } = request.params as { taskId: string };
     const body = request.body as Parameters<ApiContext["pool"]["report"]>[2];
     if (context.pool.replica(taskId, worker) === undefined) {
@@ -72,10 +79,28 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
   });
 
   app.post("/v1/workers/pins", { schema: routeSchema("/v1/workers/pins", "post") }, async (request) => {
-    const worker = authenticateWorker(context, request, { mustBeRegistered: true });
+    // Pinning makes the scheduler's node dial and fetch: only for workers still admitted.
+    const worker = await authenticateWorker(context, request, {
+      mustBeRegistered: true,
+      admit: (address) => admit(context, address),
+    });
     const body = request.body as { cid: string; providers?: string[] };
     const providers = [...(body.providers ?? []), ...context.pool.workerPeers(worker)];
     const bytes = await context.pinner.ensurePinned(body.cid, providers, worker);
     return { cid: body.cid, bytes };
   });
+}
+
+/** Registration needs admission: on the allow list, or the pool's minimum stake in escrow. */
+async function admit(context: ApiContext, worker: string): Promise<void> {
+  const { admitted, balance } = await context.admission.check(worker);
+  if (admitted) return;
+  const minStake = context.admission.minStake;
+  if (minStake === undefined || balance === undefined) throw notListed(worker);
+  throw new Rejection(
+    403,
+    "worker not admitted",
+    `${worker} holds ${formatSun(balance)} in escrow; this pool admits the workers on its list and those holding at least ${formatSun(minStake)}`,
+    `Deposit at least ${formatSun(minStake - balance)} more for this worker (sunpool account deposit <SUN> --for ${worker}), or ask the pool's operator to add it to workers.allow.`,
+  );
 }

@@ -28,6 +28,7 @@ function describeApp(app: App): string[] {
     `  name       ${app.name} (owner ${app.owner})`,
     `  image      ${app.image}@${app.imageDigest}`,
     `  platforms  ${app.platforms.join(", ")}`,
+    `  replicable ${app.deterministic ? "yes (deterministic: any trust level)" : "no (non-deterministic: trust 1 only)"}`,
     `  resources  ${r.memoryMiB} MiB, ${r.cpuMillicores} mCPU, ~${r.expectedSeconds} s, output <= ${r.maxOutputMiB} MiB, network ${r.network ? "on" : "off"}`,
   ];
 }
@@ -50,9 +51,13 @@ export function registerAssetCommands(program: Command, context: () => Context):
     .option("--expected-seconds <s>", "expected run time on a Raspberry Pi 4 core", int)
     .option("--max-output <MiB>", "largest output accepted", int)
     .option("--network", "the app needs network access (denied by default)")
+    .option(
+      "--non-deterministic",
+      "the same inputs may give different outputs (timestamps, random numbers): the app then runs with trust 1 only",
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  $ sunpool app deploy --name wordcount --image 127.0.0.1:5000/wordcount --digest sha256:3f1c... \\\n      --platform linux/amd64 linux/arm64 --memory 128 --expected-seconds 20",
+      "\nExamples:\n  $ sunpool app deploy --name wordcount --image 127.0.0.1:5000/wordcount --digest sha256:3f1c... \\\n      --platform linux/amd64 linux/arm64 --memory 128 --expected-seconds 20\n  $ sunpool app deploy --name dice --image 127.0.0.1:5000/dice --digest sha256:9a2b... --non-deterministic",
     )
     .action(
       async (options: {
@@ -65,6 +70,7 @@ export function registerAssetCommands(program: Command, context: () => Context):
         expectedSeconds?: number;
         maxOutput?: number;
         network?: boolean;
+        nonDeterministic?: boolean;
       }) => {
         const ctx = context();
         const client = await ctx.client(true);
@@ -80,6 +86,7 @@ export function registerAssetCommands(program: Command, context: () => Context):
           image: options.image,
           imageDigest: options.digest,
           platforms: options.platform,
+          deterministic: options.nonDeterministic !== true,
           resources,
         });
         ctx.output.result({ id, transactionHash }, [
@@ -110,7 +117,9 @@ export function registerAssetCommands(program: Command, context: () => Context):
         apps,
         apps.length === 0
           ? ["No apps registered."]
-          : apps.map((a) => `${a.id}  ${a.name}  ${a.image}  (${a.platforms.join(", ")})`),
+          : apps.map(
+              (a) => `${a.id}  ${a.name}  ${a.image}  (${a.platforms.join(", ")}${a.deterministic ? "" : "; non-deterministic"})`,
+            ),
       );
     });
 

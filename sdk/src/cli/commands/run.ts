@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 
 import { getResult, type VerifiedResult } from "../../actions/results.js";
 import { run, type RunProgress, waitForRequest } from "../../actions/run.js";
-import { getTask, type TaskLocator, type TaskView } from "../../actions/tasks.js";
+import { getTask, type TaskConsensus, type TaskLocator, type TaskView } from "../../actions/tasks.js";
 import type { SunpoolClient } from "../../client.js";
 import { formatSun } from "../../errors/account.js";
 import { InvalidInputError } from "../../errors/input.js";
@@ -14,6 +14,7 @@ import { deriveResultKey } from "../../results/encryption.js";
 import type { TaskParams } from "../../results/params.js";
 import { getOrder } from "../../scheduler/client.js";
 import type { Context } from "../context.js";
+import { EXIT_CODES } from "../exitCodes.js";
 import type { Output } from "../output.js";
 import { parseSun } from "./account.js";
 
@@ -39,6 +40,30 @@ function describeTask(task: TaskView): string {
       `(${(e.solarShareBps / 100).toFixed(0)}% solar) by ${e.worker}`,
   );
   return `task ${task.index} of deal ${task.dealId.slice(0, 10)}…: ${task.outcome}${energy.length > 0 ? `; energy ${energy.join(", ")}` : ""}`;
+}
+
+/** Where a replicated task's hidden votes stand, in one line. */
+function describeConsensus(consensus: TaskConsensus): string {
+  const parts = [
+    `round ${consensus.round}`,
+    `${consensus.contributors} contribution(s)`,
+    `${consensus.reveals} revealed`,
+    `${consensus.pending} pending`,
+  ];
+  if (consensus.revealDeadline !== undefined) {
+    parts.push(`reveals until ${new Date(consensus.revealDeadline * 1000).toISOString()}`);
+  }
+  if (consensus.leadingDigest !== undefined) {
+    parts.push(`${consensus.decided ? "consensus" : "leading"} ${consensus.leadingDigest}`);
+  }
+  return `consensus ${parts.join(", ")}`;
+}
+
+/** What to do about each kind of failure among `tasks`, once per outcome. */
+function failureHints(tasks: readonly TaskView[]): string[] {
+  const seen = new Map<string, readonly string[]>();
+  for (const task of tasks) if (task.failure !== undefined) seen.set(task.failure.outcome, task.failure.hints);
+  return [...seen].flatMap(([outcome, hints]) => ["", `What to do (${outcome}):`, ...hints.map((hint) => `  ${hint}`)]);
 }
 
 function reportProgress(output: Output) {
@@ -149,24 +174,28 @@ Examples:
         const verified = await download(ctx, client, task, folder, resultKey?.privateKey);
         results.push({ ...task, folder: verified.folder, files: verified.files.map((f) => f.path) });
       }
-      ctx.output.done(true, "Results verified against the on-chain digests");
       const failed = results.filter((r) => r.outcome !== "completed").length;
+      if (failed < results.length) ctx.output.done(true, "Results verified against the on-chain digests");
       ctx.output.result({ requestHash: outcome.requestHash, deals: outcome.deals, tasks: results }, [
         `Request ${outcome.requestHash}`,
         ...results.map((r) =>
           r.folder === undefined
-            ? `  ${describeTask(r)} (refunded)`
+            ? `  ${describeTask(r)}\n    no result: ${r.failure?.reason ?? r.outcome}; your payment was refunded`
             : `  ${describeTask(r)}\n    verified result (digest ${r.resultDigest}) in ${r.folder}`,
         ),
+        ...failureHints(results),
       ]);
-      if (failed > 0) process.exitCode = 8;
+      // Documented in docs/sdk.md: some task ended without a result.
+      if (failed > 0) process.exitCode = EXIT_CODES.TASK_FAILED;
     });
 
   const task = program.command("task").description("Tasks on-chain");
   task
     .command("show <dealId> <index>")
-    .description("Show a task's status, outcome, result digest and energy receipts")
-    .addHelpText("after", "\nExamples:\n  $ sunpool task show 0x9f3b... 0 --json")
+    .description(
+      "Show a task's status, consensus, outcome, result digest and energy receipts; why it failed if it ended without a result (exit code 8)",
+    )
+    .addHelpText("after", "\nExamples:\n  $ sunpool task show 0x9f3b... 0\n  $ sunpool task show 0x9f3b... 0 --json")
     .action(async (dealId: string, index: string) => {
       const ctx = context();
       const view = await getTask(await ctx.client(), { dealId, index: positiveInt("index", index, 0) });
@@ -174,12 +203,17 @@ Examples:
         `Task ${view.taskId}`,
         `  ${describeTask(view)}`,
         `  status ${view.status}`,
+        ...(view.consensus === undefined ? [] : [`  ${describeConsensus(view.consensus)}`]),
         ...(view.resultDigest ? [`  result ${view.resultLocation} (digest ${view.resultDigest})`] : []),
+        ...(view.failure === undefined
+          ? []
+          : [`  no result: ${view.failure.reason}; your payment was refunded`, ...view.failure.hints.map((hint) => `  ${hint}`)]),
       ]);
+      if (view.failure !== undefined) process.exitCode = EXIT_CODES.TASK_FAILED;
     });
   task
     .command("watch")
-    .description("Follow the deals and tasks of a published request until they end")
+    .description("Follow the deals and tasks of a published request until they end (exit code 8 if one ended without a result)")
     .requiredOption("--request <hash>", "the request order hash (sunpool run prints it)")
     .option("--timeout <seconds>", "stop waiting after this long", "3600")
     .addHelpText("after", "\nExamples:\n  $ sunpool task watch --request 0x1f2e...")
@@ -198,10 +232,15 @@ Examples:
         onProgress: reportProgress(ctx.output),
       });
       ctx.output.done(true);
-      ctx.output.result(
-        followed,
-        followed.tasks.map((t) => describeTask(t)),
-      );
+      ctx.output.result(followed, [
+        ...followed.tasks.map((t) =>
+          t.failure === undefined
+            ? describeTask(t)
+            : `${describeTask(t)}\n  no result: ${t.failure.reason}; your payment was refunded`,
+        ),
+        ...failureHints(followed.tasks),
+      ]);
+      if (followed.tasks.some((t) => t.failure !== undefined)) process.exitCode = EXIT_CODES.TASK_FAILED;
     });
 
   const result = program.command("result").description("Task results");
