@@ -17,6 +17,7 @@ import type { Deployment } from "../../sdk/src/deployment.js";
 import type { IpfsNode } from "../../sdk/src/node/ipfs.js";
 import type { Platform } from "../../sdk/src/actions/assets.js";
 import { computeCommitment } from "../../sdk/src/actions/tasks.js";
+import { withHeadroom } from "../../worker/src/chain/contributions.js";
 import { resultDigest, type ResultFile } from "../../sdk/src/results/digest.js";
 import { encryptResult, ENCRYPTED_RESULT_FILE } from "../../sdk/src/results/encryption.js";
 import { decodeTaskParams, type TaskParams } from "../../sdk/src/results/params.js";
@@ -133,7 +134,9 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
     } else {
       const salt = hexlify(randomBytes(32));
       const commitment = computeCommitment(taskId, digest, address, salt);
-      const receipt = await (await hub.contribute(dealId, index, commitment, energy, assignment.authorization)).wait();
+      const contributeArgs = [dealId, index, commitment, energy, assignment.authorization] as const;
+      const gasLimit = withHeadroom(await hub.contribute.estimateGas(...contributeArgs));
+      const receipt = await (await hub.contribute(...contributeArgs, { gasLimit })).wait();
       // The round its commitment joined: the chain mines one transaction per block, so the task's
       // round at the receipt's block is the round right after this contribution.
       const { round } = await hub.task(taskId, { blockTag: receipt!.blockNumber });
@@ -156,7 +159,11 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
   function revealOnce(taskId: string): Promise<string | undefined> {
     let pending = reveals.get(taskId);
     if (pending === undefined) {
-      pending = watchAndReveal(taskId);
+      // A failed attempt is forgotten, so the next reveal assignment tries again.
+      pending = watchAndReveal(taskId).catch((error: unknown) => {
+        reveals.delete(taskId);
+        throw error;
+      });
       reveals.set(taskId, pending);
     }
     return pending;
@@ -173,7 +180,9 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
       if (task.status === STATUS_REVEALING) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const receipt = await (await hub.reveal(dealId, index, digest, salt, toUtf8Bytes(location))).wait();
+    const revealArgs = [dealId, index, digest, salt, toUtf8Bytes(location)] as const;
+    const gasLimit = withHeadroom(await hub.reveal.estimateGas(...revealArgs));
+    const receipt = await (await hub.reveal(...revealArgs, { gasLimit })).wait();
     done.push({ action: "reveal", taskId });
     await persist(() => reportTask(client, taskId, { state: "revealed", resultLocation: location, transaction: receipt!.hash }));
     return receipt!.hash;

@@ -25,6 +25,15 @@ const STATUS_REVEALING = 2;
  */
 export const commitmentOf = computeCommitment;
 
+/**
+ * Gas for a contribution or a reveal: what it costs depends on who lands first (the one that closes
+ * a round's window or decides it does more work), and an estimate taken before a co-worker's
+ * transaction landed would run out of gas. Unused gas is refunded, so headroom costs nothing.
+ */
+export function withHeadroom(estimate: bigint): bigint {
+  return (estimate * 13n) / 10n + 30_000n;
+}
+
 /** A fresh secret salt: 32 random bytes from the OS's CSPRNG, as 0x-hex. */
 export function newSalt(): string {
   return hexlify(randomBytes(32));
@@ -151,7 +160,14 @@ export function createContributions(client: SunpoolClient, address: string): Con
       );
     },
     contribute(task, commitment, energy, onSent) {
-      return send("contribute", () => hub.contribute(task.dealId, task.index, commitment, energy, task.authorization), onSent);
+      return send(
+        "contribute",
+        async () => {
+          const args = [task.dealId, task.index, commitment, energy, task.authorization] as const;
+          return hub.contribute(...args, { gasLimit: withHeadroom(await hub.contribute.estimateGas(...args)) });
+        },
+        onSent,
+      );
     },
     async revealState(ref, round) {
       const height = await provider.getBlockNumber();
@@ -166,7 +182,14 @@ export function createContributions(client: SunpoolClient, address: string): Con
       return { state: "wait", round: current };
     },
     reveal(task, digest, salt, location, onSent) {
-      return send("reveal", () => hub.reveal(task.dealId, task.index, digest, salt, toUtf8Bytes(location)), onSent);
+      return send(
+        "reveal",
+        async () => {
+          const args = [task.dealId, task.index, digest, salt, toUtf8Bytes(location)] as const;
+          return hub.reveal(...args, { gasLimit: withHeadroom(await hub.reveal.estimateGas(...args)) });
+        },
+        onSent,
+      );
     },
   };
 }
