@@ -169,7 +169,9 @@ program
     const config = await loadConfig(options.config);
     const timeoutMs = Number(options.timeout) * 1000;
     if (!(timeoutMs > 0)) throw new SetupError(`--timeout must be a number of seconds, not ${options.timeout}`);
-    const task = options.task ? { wallet: await openWallet(config), timeoutMs, logger: pino({ level: "warn" }) } : undefined;
+    // The worker's warnings go to stderr: stdout carries only the report (`--json` is parsed by scripts).
+    const logger = pino({ level: "warn" }, pino.destination(2));
+    const task = options.task ? { wallet: await openWallet(config), timeoutMs, logger } : undefined;
     const checks = await runSelfTest({
       config,
       simulate: options.simulate === true,
