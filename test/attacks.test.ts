@@ -29,6 +29,7 @@ import {
   signOrder,
   workerpoolOrder,
   type Market,
+  type MatchSet,
 } from "./helpers/fixture.js";
 
 const Outcome = { Completed: 1n, ExpiredNoConsensus: 3n, AppFailed: 5n, NoConsensus: 6n, SchedulerGaveUp: 7n };
@@ -43,6 +44,17 @@ describe("attacks on the protocol", function () {
   beforeEach(async function () {
     market = await networkHelpers.loadFixture(deployMarket);
   });
+
+  /** Matches app, workerpool and request orders as `scheduler` (its own workerpool order unsigned). */
+  async function matchAs(scheduler: HardhatEthersSigner, orders: MatchSet) {
+    const signatures = {
+      app: await signOrder(market, market.appOwner, "AppOrder", orders.app),
+      dataset: "0x",
+      workerpool: "0x",
+      request: await signOrder(market, market.requester, "RequestOrder", orders.request),
+    };
+    return market.hub.connect(scheduler).matchOrders(encodeMatchOrders(orders, signatures));
+  }
 
   /** balance + locked: what an account owns in the escrow. */
   async function holdings(account: { address: string } | string): Promise<bigint> {
@@ -178,16 +190,7 @@ describe("attacks on the protocol", function () {
         workerpool: workerpoolOrder(market, free),
         request: requestOrder(market, { trust: 3n, appMaxPrice: 0n, workerpoolMaxPrice: 0n }),
       };
-      const signatures = {
-        app: await signOrder(market, market.appOwner, "AppOrder", orders.app),
-        dataset: "0x",
-        workerpool: "0x",
-        request: await signOrder(market, market.requester, "RequestOrder", orders.request),
-      };
-      const { dealId } = dealCreated(
-        market,
-        await (await hub.connect(scheduler).matchOrders(encodeMatchOrders(orders, signatures))).wait(),
-      );
+      const { dealId } = dealCreated(market, await (await matchAs(scheduler, orders)).wait());
       const digest = digestOf("free");
       await contribute(market, dealId, 0n, w0!, digest);
       await contribute(market, dealId, 0n, w1!, digest);
@@ -217,27 +220,9 @@ describe("attacks on the protocol", function () {
         workerpool: workerpoolOrder(market, { workerpool: pool }),
         request: requestOrder(market, { workerpool: pool, trust: 3n }),
       };
-      const signatures = {
-        app: await signOrder(market, market.appOwner, "AppOrder", orders.app),
-        dataset: "0x",
-        workerpool: "0x",
-        request: await signOrder(market, market.requester, "RequestOrder", orders.request),
-      };
-      const { dealId } = dealCreated(
-        market,
-        await (await hub.connect(other).matchOrders(encodeMatchOrders(orders, signatures))).wait(),
-      );
+      const { dealId } = dealCreated(market, await (await matchAs(other, orders)).wait());
       const taskId = await hub.taskId(dealId, 0);
-      const authorization = await other.signTypedData(
-        { name: "Sunpool", version: "1", chainId: market.chainId, verifyingContract: await hub.getAddress() },
-        {
-          TaskAuthorization: [
-            { name: "taskId", type: "bytes32" },
-            { name: "worker", type: "address" },
-          ],
-        },
-        { taskId, worker: w0!.address },
-      );
+      const authorization = await authorize(market, taskId, w0!.address, other);
       const lie = digestOf("forged");
       await hub
         .connect(w0)
@@ -338,13 +323,7 @@ describe("attacks on the protocol", function () {
           workerpool: workerpoolOrder(market),
           request: requestOrder(market, { app: dice, trust }),
         };
-        const signatures = {
-          app: await signOrder(market, appOwner, "AppOrder", orders.app),
-          dataset: "0x",
-          workerpool: "0x",
-          request: await signOrder(market, market.requester, "RequestOrder", orders.request),
-        };
-        const matching = hub.connect(scheduler).matchOrders(encodeMatchOrders(orders, signatures));
+        const matching = matchAs(scheduler, orders);
         if (trust === 1n) await expect(matching).to.emit(hub, "DealCreated");
         else await expect(matching).to.be.revertedWithCustomError(hub, "MatchAppNotDeterministic").withArgs(dice, 2n);
       }

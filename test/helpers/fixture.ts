@@ -243,12 +243,12 @@ export function dealCreated(market: Market, receipt: ContractTransactionReceipt 
   return { dealId: event.args.dealId as string, volume: event.args.volume as bigint };
 }
 
-export async function authorize(market: Market, taskId: string, worker: string): Promise<string> {
-  return market.scheduler.signTypedData(
-    sunpoolDomain(market.chainId, await market.hub.getAddress()),
-    typesFor("TaskAuthorization"),
-    { taskId, worker },
-  );
+/** The scheduler's TaskAuthorization of `worker` on `taskId` (`scheduler` defaults to the market's). */
+export async function authorize(market: Market, taskId: string, worker: string, scheduler = market.scheduler): Promise<string> {
+  return scheduler.signTypedData(sunpoolDomain(market.chainId, await market.hub.getAddress()), typesFor("TaskAuthorization"), {
+    taskId,
+    worker,
+  });
 }
 
 export function digestOf(text: string): string {
