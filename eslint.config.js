@@ -40,6 +40,28 @@ export default tseslint.config(
     },
   },
   {
+    // The board simulator is written from docs/hardware.md, never from the drivers it checks: a value
+    // imported from worker/src/hardware (a register map, a table, a scale) would make a wrong driver
+    // agree with its own simulator. Types and the bus/clock contracts (bus.ts, clock.ts) are shared.
+    files: ["worker/src/simulator/**/*.ts"],
+    rules: {
+      "no-restricted-imports": "off",
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "(^|/)hardware(/(?!(bus|clock)(\\.js)?$).*)?$",
+              allowTypeImports: true,
+              message:
+                "The simulator keeps its own register maps and tables, written from docs/hardware.md; only `import type` and hardware/bus.js, hardware/clock.js may come from the drivers.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["test/**/*.ts"],
     rules: {
       // chai's `expect(x).to.be.true` style reads as an unused expression.

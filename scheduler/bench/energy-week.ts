@@ -5,7 +5,7 @@
 //
 // The model is deliberately simple and stated here so that the figures can be judged:
 // - panel power = GHI / 1000 W/m2 x rated watts x 0.8 (temperature, dust, converter);
-// - a Pi 4 draws 2.7 W idle and 6.4 W running a task (reference/hardware.md figures);
+// - a Pi 4 draws 2.7 W idle and 6.4 W running a task (docs/hardware.md figures);
 // - the battery's usable energy drains and fills minute by minute; at 0 the Pi browns out and
 //   stays off until the Witty Pi's recovery threshold (25 % charge) wakes it;
 // - each worker heartbeats every 5 minutes with an outlook: the seconds it can stay awake under

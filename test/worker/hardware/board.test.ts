@@ -1,17 +1,19 @@
 // The board facade the energy manager uses, end to end over the simulator: boot routine, samples
 // against the simulated truth, coulomb counting over a day, re-sync at rest, sleep until an alarm.
+// Section numbers (§) refer to docs/hardware.md.
 import "../../helpers/numericCloseTo.js";
 import { expect } from "chai";
 
 import { createBoard } from "../../../worker/src/hardware/board.js";
-import { cellOcv } from "../../../worker/src/hardware/stateOfCharge.js";
-import { REG, WittyPi4 } from "../../../worker/src/hardware/wittyPi4.js";
+import { WittyPi4 } from "../../../worker/src/hardware/wittyPi4.js";
+import { cellRestVolts } from "../../../worker/src/simulator/battery.js";
+import { MCU_REG } from "../../../worker/src/simulator/wittyPi4Mcu.js";
 import { BOARD_CONFIG, boardOn, GREENSBORO, NIGHT, NOON, simulate } from "../simulator/fixtures.js";
 
 describe("board facade over the simulator", () => {
   it("start() runs the boot routine: reason, flags, RTC, SYS_UP, thresholds, power-cut delay", async () => {
     const sim = simulate({ wittyPi: { rtc: "unset" } });
-    sim.mcu.registers[REG.CONF_FLAG_ALARM1] = 1;
+    sim.mcu.registers[MCU_REG.CONF_FLAG_ALARM1] = 1;
     const board = boardOn(sim);
     const started = await board.start();
     expect(started).to.deep.include({
@@ -26,10 +28,10 @@ describe("board facade over the simulator", () => {
     expect(started.alarmFlags).to.deep.equal({ alarm1: true, alarm2: false });
     const r = sim.mcu.registers;
     expect([
-      r[REG.CONF_LOW_VOLTAGE],
-      r[REG.CONF_RECOVERY_VOLTAGE],
-      r[REG.CONF_POWER_CUT_DELAY],
-      r[REG.CONF_FLAG_ALARM1],
+      r[MCU_REG.CONF_LOW_VOLTAGE],
+      r[MCU_REG.CONF_RECOVERY_VOLTAGE],
+      r[MCU_REG.CONF_POWER_CUT_DELAY],
+      r[MCU_REG.CONF_FLAG_ALARM1],
     ]).to.deep.equal([116, 128, 200, 0]);
     expect(sim.mcu.sysUpReceived).to.equal(true);
     // The RTC had lost its time: it was set from the board clock (UTC).
@@ -135,7 +137,7 @@ describe("board facade over the simulator", () => {
       s = await board.sample();
     }
     expect(s.atRest).to.equal(true);
-    expect(s.batteryVolts).to.be.closeTo(4 * cellOcv("lifepo4", 0.05), 0.01);
+    expect(s.batteryVolts).to.be.closeTo(4 * cellRestVolts("lifepo4", 0.05), 0.01);
     expect(s.stateOfCharge).to.be.closeTo(sim.battery.stateOfCharge, 0.01);
     sim.close();
   });
@@ -166,10 +168,10 @@ describe("board facade over the simulator", () => {
     await board.start();
     const heard: number[] = [];
     board.onShutdownRequest(() => heard.push(sim.clock.now()));
-    sim.mcu.registers[REG.CONF_SECOND_ALARM2] = 0x30;
-    sim.mcu.registers[REG.CONF_MINUTE_ALARM2] = 0x01;
-    sim.mcu.registers[REG.CONF_HOUR_ALARM2] = 0x09;
-    sim.mcu.registers[REG.CONF_DAY_ALARM2] = 0x21;
+    sim.mcu.registers[MCU_REG.CONF_SECOND_ALARM2] = 0x30;
+    sim.mcu.registers[MCU_REG.CONF_MINUTE_ALARM2] = 0x01;
+    sim.mcu.registers[MCU_REG.CONF_HOUR_ALARM2] = 0x09;
+    sim.mcu.registers[MCU_REG.CONF_DAY_ALARM2] = 0x21;
     const off = await sim.waitForPowerOff(10 * 60_000);
     expect(heard).to.deep.equal([Date.UTC(2026, 5, 21, 9, 1, 30)]);
     // The delay raised to 20 s by start() leaves the agent time to stop its containers.

@@ -1,5 +1,5 @@
 // Header GPIO numbering over a fake sysfs tree: kernels >= 6.6 number lines from the controller's
-// base (512 on a Pi 4), older ones from 0 (§5.2).
+// base (512 on a Pi 4), older ones from 0 (docs/hardware.md §5.2).
 import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,13 +1,42 @@
-// INA219/INA226: the calibration arithmetic against hardware.md §2.1's worked examples and kernel
-// constants, then the driver against the simulated chips (sign, quantisation, reset recovery).
+// INA219/INA226: the driver's register map and scalings against the datasheet figures of
+// docs/hardware.md §2.1 (as the simulator transcribes them), the calibration arithmetic against the
+// worked examples and kernel constants there, then the driver against the simulated chips (sign,
+// quantisation, reset recovery).
 import "../../helpers/numericCloseTo.js";
 import { expect } from "chai";
 
-import { calibrationFor, currentLsbFor, Ina2xx } from "../../../worker/src/hardware/ina2xx.js";
+import { calibrationFor, currentLsbFor, INA_CHIPS, INA_REG, Ina2xx } from "../../../worker/src/hardware/ina2xx.js";
+import { INA_DATASHEET, INA_REGISTERS } from "../../../worker/src/simulator/ina2xxChip.js";
 import { countingSleep, NIGHT, NOON, rejection, simulate } from "../simulator/fixtures.js";
 
 describe("INA2xx", () => {
-  describe("calibration (§2.1)", () => {
+  describe("register map and scalings against docs/hardware.md §2.1", () => {
+    it("addresses the registers where the datasheet has them", () => {
+      for (const [name, register] of Object.entries(INA_REG)) {
+        expect(INA_REGISTERS, `driver register ${name}`).to.have.property(name, register);
+      }
+    });
+
+    for (const chip of ["ina219", "ina226"] as const) {
+      it(`${chip}: uses the datasheet's LSBs, and its calibration constant fits the chip's current equation`, () => {
+        const driver = INA_CHIPS[chip];
+        const sheet = INA_DATASHEET[chip];
+        expect(driver.shuntVoltsPerLsb).to.equal(sheet.shuntVoltsPerLsb);
+        expect(driver.busVoltsPerLsb).to.equal(sheet.busVoltsPerLsb);
+        expect(driver.busShift).to.equal(sheet.busShift);
+        expect(driver.calibrationMask).to.equal(sheet.calibrationMask);
+        // CURRENT = SHUNT × CAL / divisor and Cal = constant / (LSB × R) agree only if constant / shunt LSB = divisor.
+        expect(driver.calibrationConstant / driver.shuntVoltsPerLsb).to.be.closeTo(sheet.currentDivisor, 1e-9);
+        expect(driver.calibrationNumerator).to.equal(Math.round(driver.calibrationConstant * 1e15));
+        // POWER = CURRENT × BUS / divisor: one POWER bit is busVoltsPerLsb × divisor current LSBs (20, 25).
+        expect(driver.powerFactor).to.be.closeTo(sheet.busVoltsPerLsb * sheet.powerDivisor, 1e-9);
+        // The shunt ADC's full scale: the largest PGA range (INA219) or the signed 16-bit count (INA226).
+        expect(driver.fullScaleShuntVolts).to.be.closeTo(chip === "ina219" ? 0.32 : 32768 * sheet.shuntVoltsPerLsb, 1e-12);
+      });
+    }
+  });
+
+  describe("calibration (docs/hardware.md §2.1)", () => {
     it("INA219, 0.1 Ω, 32 V / 2 A: current LSB 100 µA, Cal 4096 (0x1000), power LSB 2 mW (Adafruit)", () => {
       const lsb = currentLsbFor(2);
       expect(lsb).to.equal(100e-6);

@@ -1,12 +1,21 @@
-// MAX17048 fuel gauge driver against the simulated chip: register scaling (§2.2) and identification.
+// MAX17048 fuel gauge driver against the simulated chip: register map and scaling (docs/hardware.md
+// §2.2) and identification.
 import "../../helpers/numericCloseTo.js";
 import { expect } from "chai";
 
-import { Max17048 } from "../../../worker/src/hardware/max17048.js";
+import { Max17048, MAX17048_ADDRESS, MAX17048_REG } from "../../../worker/src/hardware/max17048.js";
+import { MAX17048_I2C_ADDRESS, MAX17048_REGISTERS } from "../../../worker/src/simulator/max17048Chip.js";
 import { countingSleep, NIGHT, NOON, rejection, simulate } from "../simulator/fixtures.js";
 
 describe("MAX17048 fuel gauge", () => {
   const oneCell = { chemistry: "li-ion", cells: 1, capacityAh: 10, stateOfCharge: 0.7 } as const;
+
+  it("addresses the chip and its registers where the datasheet has them", () => {
+    expect(MAX17048_ADDRESS).to.equal(MAX17048_I2C_ADDRESS);
+    for (const [name, register] of Object.entries(MAX17048_REG)) {
+      expect(MAX17048_REGISTERS, `driver register ${name}`).to.have.property(name, register);
+    }
+  });
 
   it("reads VCELL (78.125 µV/bit), SOC (1/256 %) and a negative CRATE while discharging", async () => {
     const sim = simulate({ battery: oneCell, fuelGauge: { address: 0x36 } });

@@ -1,4 +1,4 @@
-// OCV tables and the coulomb counter on their own (pure arithmetic, §3.1).
+// OCV tables and the coulomb counter on their own (pure arithmetic, docs/hardware.md §3.1).
 import "../../helpers/numericCloseTo.js";
 import { expect } from "chai";
 
@@ -9,9 +9,23 @@ import {
   socFromCellOcv,
   socFromPackOcv,
 } from "../../../worker/src/hardware/stateOfCharge.js";
+import { CELL_OCV_CURVES, cellRestVolts } from "../../../worker/src/simulator/battery.js";
 
 describe("state of charge", () => {
-  it("interpolates the §3.1 tables and inverts them", () => {
+  it("follows the published curves the simulated battery uses (docs/hardware.md §3.1)", () => {
+    // The simulator transcribes the tables from docs/hardware.md on its own: a mistyped point in the
+    // driver's table makes its SoC estimate disagree with the simulated pack.
+    for (const chem of ["lifepo4", "li-ion"] as const) {
+      for (const [soc, volts] of CELL_OCV_CURVES[chem])
+        expect(cellOcv(chem, soc), `${chem} at ${soc}`).to.be.closeTo(volts, 1e-9);
+      for (let s = 0; s <= 1; s += 0.0025) {
+        expect(cellOcv(chem, s), `${chem} at ${s}`).to.be.closeTo(cellRestVolts(chem, s), 1e-9);
+        expect(socFromCellOcv(chem, cellRestVolts(chem, s)), `${chem} at ${s}`).to.be.closeTo(s, 1e-6);
+      }
+    }
+  });
+
+  it("interpolates the docs/hardware.md §3.1 tables and inverts them", () => {
     expect(cellOcv("lifepo4", 1)).to.equal(3.59);
     expect(cellOcv("li-ion", 0.5)).to.equal(3.805);
     expect(cellOcv("li-ion", 0.525)).to.be.closeTo((3.805 + 3.835) / 2, 1e-12);

@@ -4,12 +4,51 @@ import "../../helpers/numericCloseTo.js";
 import { expect } from "chai";
 
 import { HardwareError } from "../../../worker/src/hardware/errors.js";
-import { decodeLm75b, fromBcd, REG, toBcd, WittyPi4 } from "../../../worker/src/hardware/wittyPi4.js";
+import {
+  actionReasonName,
+  decodeLm75b,
+  fromBcd,
+  REG,
+  toBcd,
+  WITTY_PI_ADDRESS,
+  WittyPi4,
+} from "../../../worker/src/hardware/wittyPi4.js";
 import type { SimulatedBoard } from "../../../worker/src/simulator/board.js";
-import { AMPS_PER_COUNT, VOLTS_PER_COUNT } from "../../../worker/src/simulator/wittyPi4Mcu.js";
+import { AMPS_PER_COUNT, MCU_ADDRESS, MCU_REG, REASON, VOLTS_PER_COUNT } from "../../../worker/src/simulator/wittyPi4Mcu.js";
 import { countingSleep, NIGHT, rejection, simulate } from "../simulator/fixtures.js";
 
 describe("WittyPi4 driver", () => {
+  // The simulator's register map is written from docs/hardware.md §1.2–1.3, not from the driver: a
+  // wrong number in the driver fails here, and in the behaviour tests below, instead of being mirrored.
+  describe("register map and codes against docs/hardware.md", () => {
+    it("addresses every register the driver names where the firmware has it (§1.2)", () => {
+      expect(WITTY_PI_ADDRESS).to.equal(MCU_ADDRESS);
+      for (const [name, register] of Object.entries(REG)) {
+        expect(MCU_REG, `driver register ${name}`).to.have.property(name, register);
+      }
+    });
+
+    it("names every action reason the firmware reports (§1.3)", () => {
+      const expected: Record<keyof typeof REASON, string> = {
+        ALARM1: "alarm1",
+        ALARM2: "alarm2",
+        BUTTON: "button",
+        LOW_VOLTAGE: "low-voltage",
+        VOLTAGE_RESTORED: "voltage-restored",
+        OVER_TEMPERATURE: "over-temperature",
+        BELOW_TEMPERATURE: "below-temperature",
+        ALARM1_DELAYED: "alarm1-delayed",
+        USB_5V_CONNECTED: "usb-5v-connected",
+        POWER_CONNECTED: "power-connected",
+        REBOOT: "reboot",
+        GUARANTEED_WAKE: "guaranteed-wake",
+      };
+      for (const [key, code] of Object.entries(REASON)) {
+        expect(actionReasonName(code), `reason ${code}`).to.equal(expected[key as keyof typeof REASON]);
+      }
+    });
+  });
+
   let sim: SimulatedBoard;
   let sleeps: ReturnType<typeof countingSleep>;
   let witty: WittyPi4;
@@ -35,7 +74,7 @@ describe("WittyPi4 driver", () => {
       expect(err.message).to.contain("firmware ID 0x24");
     });
 
-    // Reported = ADC count × step, then split into I + trunc(fraction × 100)/100 (§1.2): within half
+    // Reported = ADC count × step, then split into I + trunc(fraction × 100)/100 (docs/hardware.md §1.2): within half
     // a count plus 0.01 of the truth.
     it("reads Vin, Vout and Iout within the ADC quantisation of the simulated values", async () => {
       for (const load of ["idle", "busy", 4.2] as const) {
@@ -72,7 +111,7 @@ describe("WittyPi4 driver", () => {
     it("decodes the action reason and the LV flag", async () => {
       expect(await witty.actionReason()).to.deep.equal({ code: 10, name: "power-connected" });
       expect(await witty.lowVoltageShutdown()).to.equal(false);
-      sim.mcu.registers[REG.ACTION_REASON] = 0x2a;
+      sim.mcu.registers[MCU_REG.ACTION_REASON] = 0x2a;
       expect((await witty.actionReason()).name).to.equal("unknown(0x2a)");
     });
   });
@@ -81,12 +120,12 @@ describe("WittyPi4 driver", () => {
     it("stores thresholds as floor(V × 10) and 255 for disabled", async () => {
       await witty.setLowVoltageThreshold(11.6);
       await witty.setRecoveryThreshold(12.85);
-      expect(sim.mcu.registers[REG.CONF_LOW_VOLTAGE]).to.equal(116);
-      expect(sim.mcu.registers[REG.CONF_RECOVERY_VOLTAGE]).to.equal(128);
+      expect(sim.mcu.registers[MCU_REG.CONF_LOW_VOLTAGE]).to.equal(116);
+      expect(sim.mcu.registers[MCU_REG.CONF_RECOVERY_VOLTAGE]).to.equal(128);
       expect(await witty.lowVoltageThreshold()).to.equal(11.6);
       expect(await witty.recoveryThreshold()).to.equal(12.8);
       await witty.setLowVoltageThreshold(undefined);
-      expect(sim.mcu.registers[REG.CONF_LOW_VOLTAGE]).to.equal(255);
+      expect(sim.mcu.registers[MCU_REG.CONF_LOW_VOLTAGE]).to.equal(255);
       expect(await witty.lowVoltageThreshold()).to.equal(undefined);
     });
 
@@ -100,16 +139,16 @@ describe("WittyPi4 driver", () => {
 
     it("skips EEPROM writes when the register already holds the value", async () => {
       await witty.setLowVoltageThreshold(11.6);
-      const writes = sim.bus.counts.get(0x08)!.writes;
+      const writes = sim.bus.counts.get(MCU_ADDRESS)!.writes;
       await witty.setLowVoltageThreshold(11.6);
-      expect(sim.bus.counts.get(0x08)!.writes).to.equal(writes);
+      expect(sim.bus.counts.get(MCU_ADDRESS)!.writes).to.equal(writes);
       expect(sim.mcu.eepromWrites).to.equal(1);
     });
 
     it("raises the power-cut delay, never lowers it, and caps it at 25 s", async () => {
       expect(await witty.powerCutDelaySeconds()).to.equal(7);
       expect(await witty.raisePowerCutDelay(20)).to.equal(20);
-      expect(sim.mcu.registers[REG.CONF_POWER_CUT_DELAY]).to.equal(200);
+      expect(sim.mcu.registers[MCU_REG.CONF_POWER_CUT_DELAY]).to.equal(200);
       expect(await witty.raisePowerCutDelay(10)).to.equal(20);
       expect(await witty.raisePowerCutDelay(40)).to.equal(25);
       const err = await rejection(witty.setPowerCutDelay(25.5));
@@ -156,11 +195,11 @@ describe("WittyPi4 driver", () => {
     });
 
     it("clears the alarm flags: CTRL2 bit 6 and regs 39/40", async () => {
-      sim.mcu.registers[REG.RTC_CTRL2] = 0x41;
-      sim.mcu.registers[REG.CONF_FLAG_ALARM1] = 1;
+      sim.mcu.registers[MCU_REG.RTC_CTRL2] = 0x41;
+      sim.mcu.registers[MCU_REG.CONF_FLAG_ALARM1] = 1;
       expect(await witty.alarmFlags()).to.deep.equal({ alarm1: true, alarm2: false });
       await witty.clearAlarmFlags();
-      expect(sim.mcu.registers[REG.RTC_CTRL2]).to.equal(0x01);
+      expect(sim.mcu.registers[MCU_REG.RTC_CTRL2]).to.equal(0x01);
       expect(await witty.alarmFlags()).to.deep.equal({ alarm1: false, alarm2: false });
     });
   });
@@ -168,13 +207,13 @@ describe("WittyPi4 driver", () => {
   describe("retries (UUGear's discipline, §1.5)", () => {
     it("a read succeeds after 2 transient EIO failures, 1 s apart", async () => {
       sim.mcu.injectReadFailures(2);
-      expect(await witty.readRegister(REG.ID)).to.equal(0x26);
+      expect(await witty.readRegister(MCU_REG.ID)).to.equal(0x26);
       expect(sleeps.calls).to.deep.equal([1000, 1000]);
     });
 
     it("a read that fails 4 times gives an error naming the register and the cause", async () => {
       sim.mcu.injectReadFailures(4);
-      const err = await rejection(witty.readRegister(REG.CONF_LOW_VOLTAGE));
+      const err = await rejection(witty.readRegister(MCU_REG.CONF_LOW_VOLTAGE));
       expect(err).to.be.instanceOf(HardwareError);
       expect(err.code).to.equal("HW_READ_FAILED");
       expect(err.register).to.equal(19);
@@ -184,14 +223,14 @@ describe("WittyPi4 driver", () => {
     });
 
     it("a write that does not stick is read back and retried", async () => {
-      sim.mcu.injectLostWrite(REG.CONF_LOW_VOLTAGE);
+      sim.mcu.injectLostWrite(MCU_REG.CONF_LOW_VOLTAGE);
       await witty.setLowVoltageThreshold(11.6);
-      expect(sim.mcu.registers[REG.CONF_LOW_VOLTAGE]).to.equal(116);
+      expect(sim.mcu.registers[MCU_REG.CONF_LOW_VOLTAGE]).to.equal(116);
       expect(sleeps.calls).to.deep.equal([1000]);
     });
 
     it("a write lost 4 times gives an error with the expected and read-back values", async () => {
-      for (let i = 0; i < 4; i++) sim.mcu.injectLostWrite(REG.CONF_RECOVERY_VOLTAGE);
+      for (let i = 0; i < 4; i++) sim.mcu.injectLostWrite(MCU_REG.CONF_RECOVERY_VOLTAGE);
       const err = await rejection(witty.setRecoveryThreshold(12.8));
       expect(err.code).to.equal("HW_WRITE_FAILED");
       expect(err.expected).to.equal(128);
@@ -238,7 +277,7 @@ describe("WittyPi4 driver", () => {
       const off = sim.waitForPowerOff(120_000);
       expect((await off)?.at).to.equal(at + 7000);
       expect(heard).to.deep.equal([at]);
-      expect(sim.mcu.registers[REG.ACTION_REASON]).to.equal(2);
+      expect(sim.mcu.registers[MCU_REG.ACTION_REASON]).to.equal(2);
     });
 
     it("requestShutdown drives HALT low: the MCU treats it as a button press (reason 3)", async () => {

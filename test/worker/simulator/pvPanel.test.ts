@@ -1,4 +1,4 @@
-// PV model plausibility: the clear-sky model against hardware.md §3.2's reference table, the TMY3
+// PV model plausibility: the clear-sky model against docs/hardware.md §3.2's reference table, the TMY3
 // reader against the files' own daily sums, and a 100 W panel's energy at the two TMY3 sites.
 import "../../helpers/numericCloseTo.js";
 import { expect } from "chai";

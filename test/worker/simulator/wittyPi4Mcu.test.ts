@@ -1,10 +1,10 @@
-// The simulated Witty Pi firmware's power decisions (§1.4), observed through the production driver:
+// The simulated Witty Pi firmware's power decisions (docs/hardware.md §1.4), observed through the production driver:
 // low-voltage shutdown and its arming rules, recovery, alarm1 wake-up, the power-cut delay.
 import { expect } from "chai";
 
-import { REG, WittyPi4 } from "../../../worker/src/hardware/wittyPi4.js";
+import { WittyPi4 } from "../../../worker/src/hardware/wittyPi4.js";
 import type { SimulatedBoard } from "../../../worker/src/simulator/board.js";
-import { LV_GRACE_MS } from "../../../worker/src/simulator/wittyPi4Mcu.js";
+import { LV_GRACE_MS, MCU_ADDRESS, MCU_REG } from "../../../worker/src/simulator/wittyPi4Mcu.js";
 import { NIGHT, simulate } from "./fixtures.js";
 
 /** A nearly flat 20 Ah 4S LiFePO4 pack at night, busy Pi: 4 × 2.9x V ≈ 11.9 V, under a 12.0 V cut-off, 40 min from empty. */
@@ -37,7 +37,7 @@ describe("simulated Witty Pi 4 firmware", () => {
       // request is exactly when the 180 s grace period ends.
       expect(requests).to.deep.equal([NIGHT + LV_GRACE_MS]);
       expect(event).to.deep.equal({ at: NIGHT + LV_GRACE_MS + 7000, reason: 4, cause: "low-voltage" });
-      expect(sim.mcu.registers[REG.LV_SHUTDOWN]).to.equal(1);
+      expect(sim.mcu.registers[MCU_REG.LV_SHUTDOWN]).to.equal(1);
       sim.close();
     });
 
@@ -118,8 +118,8 @@ describe("simulated Witty Pi 4 firmware", () => {
 
   it("quantises Vin to 0.0613 V ADC counts and truncates the decimal byte, like the firmware", async () => {
     const sim = simulate();
-    const i = await sim.bus.readByte(0x08, REG.VOLTAGE_IN_I);
-    const d = await sim.bus.readByte(0x08, REG.VOLTAGE_IN_D);
+    const i = await sim.bus.readByte(MCU_ADDRESS, MCU_REG.VOLTAGE_IN_I);
+    const d = await sim.bus.readByte(MCU_ADDRESS, MCU_REG.VOLTAGE_IN_D);
     const counts = Math.round(sim.truth().wittyInputVolts / ((57 * 1.1) / 1023));
     const exact = (counts * 57 * 1.1) / 1023;
     expect(i).to.equal(Math.floor(exact));

@@ -1,6 +1,6 @@
 // The board facade the energy manager uses: one sample of the power system, the Witty Pi boot routine,
 // and "sleep until T". It is the same code on a Pi and against the board simulator; only the bus, the
-// GPIO lines, the clock and the power-off action differ.
+// GPIO lines, the clock and the power-off action differ. Section numbers (§) refer to docs/hardware.md.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";

@@ -1,4 +1,4 @@
-// The I²C bus the drivers use: the promisified subset of i2c-bus (hardware.md §5.1) that they need.
+// The I²C bus the drivers use: the promisified subset of i2c-bus (docs/hardware.md §5.1) that they need.
 // The board simulator implements the same subset, so the drivers cannot tell the two apart.
 import type { PromisifiedBus } from "i2c-bus";
 

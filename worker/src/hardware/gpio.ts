@@ -1,4 +1,4 @@
-// GPIO lines through sysfs (onoff, hardware.md §5.2). The Witty Pi needs two: HALT on BCM 4 (the MCU
+// GPIO lines through sysfs (onoff, docs/hardware.md §5.2). The Witty Pi needs two: HALT on BCM 4 (the MCU
 // pulls it low to ask for a shutdown; the Pi pulls it low to ask the MCU for one) and SYS_UP on BCM 17.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -1,4 +1,4 @@
-// TI INA219 / INA226 current/power monitors (hardware.md §2.1): 16-bit big-endian registers, read with
+// TI INA219 / INA226 current/power monitors (docs/hardware.md §2.1): 16-bit big-endian registers, read with
 // I²C block transfers (SMBus words are little-endian on the wire, §5.1).
 import type { I2cBus } from "./bus.js";
 import { describeCause, HardwareError, hex } from "./errors.js";

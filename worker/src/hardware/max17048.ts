@@ -1,4 +1,4 @@
-// MAX17048 single-cell fuel gauge (hardware.md §2.2): an alternative to coulomb counting for a 1S
+// MAX17048 single-cell fuel gauge (docs/hardware.md §2.2): an alternative to coulomb counting for a 1S
 // Li-ion pack (the MAX17049 is the 2S part). 16-bit big-endian registers at 0x36.
 import type { I2cBus } from "./bus.js";
 import { describeCause, HardwareError, hex } from "./errors.js";

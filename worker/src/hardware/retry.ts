@@ -1,4 +1,4 @@
-// UUGear's discipline for talking to the Witty Pi's ATtiny (hardware.md §1.5, §5.1): a read that
+// UUGear's discipline for talking to the Witty Pi's ATtiny (docs/hardware.md §1.5, §5.1): a read that
 // fails is retried up to 3 times, 1 s apart; a write is read back and retried up to 3 times. The
 // INA2xx drivers use the same policy: an I²C glitch should cost a second, not the agent.
 

@@ -1,4 +1,4 @@
-// State of charge: open-circuit-voltage tables (hardware.md §3.1) and a coulomb counter that is
+// State of charge: open-circuit-voltage tables (docs/hardware.md §3.1) and a coulomb counter that is
 // re-synchronised to the OCV only where the curve is steep enough for a voltage to mean something.
 
 export type Chemistry = "lifepo4" | "li-ion";

@@ -1,5 +1,5 @@
 // Witty Pi 4 (UUGear) power-management HAT: an ATtiny841 at 0x08 with an LM75B and a PCF85063 RTC
-// behind it (hardware.md §1.1–1.2). This driver replaces UUGear's daemon.sh: it owns GPIO4 (HALT)
+// behind it (docs/hardware.md §1.1–1.2). This driver replaces UUGear's daemon.sh: it owns GPIO4 (HALT)
 // and GPIO17 (SYS_UP), and must not run alongside that daemon (§4.4).
 import type { I2cBus } from "./bus.js";
 import { describeCause, HardwareError, hex } from "./errors.js";

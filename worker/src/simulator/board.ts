@@ -6,8 +6,7 @@
 // board integrates the energy balance in steps of at most one second, runs the Witty Pi firmware once
 // per second (and at its own deadlines), and stops the clock early whenever something observable
 // happens (HALT pulled low, the Pi powered on or off), so listeners see the exact simulated instant.
-import type { Chemistry } from "../hardware/stateOfCharge.js";
-import { Battery, type BatteryOptions } from "./battery.js";
+import { Battery, type BatteryOptions, type Chemistry } from "./battery.js";
 import { SimulatedClock, type ClockMode } from "./clock.js";
 import { SimulatedGpioLine } from "./gpioLine.js";
 import { SimulatedI2cBus } from "./i2cBus.js";
@@ -22,9 +21,9 @@ import {
   type SolarSource,
   type Tmy3,
 } from "./pvPanel.js";
-import { WittyPi4Mcu, type McuOptions, type McuPowerEvent } from "./wittyPi4Mcu.js";
+import { MCU_ADDRESS, MCU_REG, WittyPi4Mcu, type McuOptions, type McuPowerEvent } from "./wittyPi4Mcu.js";
 
-/** Pi 4 B figures from hardware.md §6 (pidramble, headless): idle 2.7 W, `stress --cpu 4` 6.4 W, halted 0.023 A × 5 V. */
+/** Pi 4 B figures from docs/hardware.md §6 (pidramble, headless): idle 2.7 W, `stress --cpu 4` 6.4 W, halted 0.023 A × 5 V. */
 export const PI4_POWER = { idleWatts: 2.7, busyWatts: 6.4, haltedWatts: 0.115 } as const;
 
 export type PiState = "off" | "running" | "halted";
@@ -206,7 +205,8 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
   );
 
   const bus = new SimulatedI2cBus(() => piState !== "off");
-  bus.attach(options.wittyPi?.registers?.[16] ?? 0x08, mcu);
+  // The firmware answers at register 16's address (docs/hardware.md §1.1).
+  bus.attach(options.wittyPi?.registers?.[MCU_REG.CONF_ADDRESS] ?? MCU_ADDRESS, mcu);
   const monitorOptions = options.monitor ?? { chip: "ina226", address: 0x40, shuntOhms: 0.01 };
   const batteryMonitor = new Ina2xxChipModel(monitorOptions.chip, monitorOptions.shuntOhms, {
     shuntAmps: () => state.batteryAmps,

@@ -1,5 +1,5 @@
 // A simulated /dev/i2c-1: routes transfers to register-level device models by address and encodes
-// them the way the kernel does (SMBus words little-endian, I²C blocks byte by byte, §5.1).
+// them the way the kernel does (SMBus words little-endian, I²C blocks byte by byte, docs/hardware.md §5.1).
 import type { I2cBus } from "../hardware/bus.js";
 
 /** A device on the simulated bus, seen at register level. */

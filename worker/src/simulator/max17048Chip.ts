@@ -1,6 +1,35 @@
-// MAX17048 at register level (hardware.md §2.2). Its ModelGauge estimate is taken as the true SoC,
-// quantised to the register's 1/256 %: the gauge's own modelling error is not simulated.
+// MAX17048 at register level (docs/hardware.md §2.2). Its ModelGauge estimate is taken as the true
+// SoC, quantised to the register's 1/256 %: the gauge's own modelling error is not simulated. The
+// register map and scalings are this file's own, from the Maxim datasheet as summarised in
+// docs/hardware.md, never the driver's (worker/src/hardware/max17048.ts; lint enforces it).
 import type { I2cDevice } from "./i2cBus.js";
+
+/** The gauge's fixed I²C address (docs/hardware.md §2.2). */
+export const MAX17048_I2C_ADDRESS = 0x36;
+
+/** 16-bit registers, MSB first (docs/hardware.md §2.2). */
+export const MAX17048_REGISTERS = {
+  VCELL: 0x02,
+  SOC: 0x04,
+  MODE: 0x06,
+  VERSION: 0x08,
+  HIBRT: 0x0a,
+  CONFIG: 0x0c,
+  VALRT: 0x14,
+  CRATE: 0x16,
+  VRESET_ID: 0x18,
+  STATUS: 0x1a,
+  CMD: 0xfe,
+} as const;
+
+/** VCELL: volts per bit, over all 16 bits. */
+export const VCELL_VOLTS_PER_LSB = 78.125e-6;
+/** SOC: the high byte is whole percent, the low byte 1/256 %. */
+export const SOC_PERCENT_PER_LSB = 1 / 256;
+/** CRATE: signed, percent of capacity per hour per bit. */
+export const CRATE_PERCENT_PER_HOUR_PER_LSB = 0.208;
+/** VERSION of a MAX17048/49: 0x001_ (the low nibble is the silicon revision). */
+const VERSION = 0x0012;
 
 export interface FuelGaugeInputs {
   cellVolts(): number;
@@ -40,14 +69,16 @@ export class Max17048ChipModel implements I2cDevice {
 
   private register(register: number): number {
     switch (register) {
-      case 0x02:
-        return clamp(Math.round(this.inputs.cellVolts() / 78.125e-6), 0, 0xffff);
-      case 0x04:
-        return clamp(Math.round(this.inputs.stateOfCharge() * 100 * 256), 0, 0xffff);
-      case 0x08:
-        return 0x0012;
-      case 0x16:
-        return clamp(Math.round((this.inputs.chargeRatePerHour() * 100) / 0.208), -32768, 32767) & 0xffff;
+      case MAX17048_REGISTERS.VCELL:
+        return clamp(Math.round(this.inputs.cellVolts() / VCELL_VOLTS_PER_LSB), 0, 0xffff);
+      case MAX17048_REGISTERS.SOC:
+        return clamp(Math.round((this.inputs.stateOfCharge() * 100) / SOC_PERCENT_PER_LSB), 0, 0xffff);
+      case MAX17048_REGISTERS.VERSION:
+        return VERSION;
+      case MAX17048_REGISTERS.CRATE:
+        return (
+          clamp(Math.round((this.inputs.chargeRatePerHour() * 100) / CRATE_PERCENT_PER_HOUR_PER_LSB), -32768, 32767) & 0xffff
+        );
       default:
         return 0;
     }

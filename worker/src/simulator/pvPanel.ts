@@ -1,4 +1,4 @@
-// A PV panel and its charge controller for the simulator (hardware.md §3.2). Irradiance comes from an
+// A PV panel and its charge controller for the simulator (docs/hardware.md §3.2). Irradiance comes from an
 // NREL TMY3 hourly file (the two sites in worker/data/solar) or from a clear-sky model anywhere:
 // Haurwitz GHI split by Erbs into beam and diffuse, transposed onto the tilted panel with the
 // isotropic sky model, PVWatts DC power with a temperature coefficient, the SAPM cell temperature

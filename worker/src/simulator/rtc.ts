@@ -1,4 +1,4 @@
-// PCF85063 as the Witty Pi proxies it (regs 58–64, hardware.md §1.2): broken-down BCD fields that
+// PCF85063 as the Witty Pi proxies it (regs 58–64, docs/hardware.md §1.2): broken-down BCD fields that
 // tick with simulated time. Fields are kept as written until a second has passed, so a multi-register
 // write (seconds … years) is not normalised half-way (writing day 31 before the month).
 

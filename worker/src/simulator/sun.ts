@@ -1,4 +1,4 @@
-// Sun position from suncalc's formulas (hardware.md §3.3; Astronomy Answers' low-precision series),
+// Sun position from suncalc's formulas (docs/hardware.md §3.3; Astronomy Answers' low-precision series),
 // accurate to a fraction of a degree — plenty for PV power. Angles in radians; azimuth from north,
 // clockwise (suncalc v2's convention).
 const RAD = Math.PI / 180;

@@ -1,15 +1,121 @@
-// The Witty Pi 4's ATtiny841 firmware (Rev 7), modelled at register level from hardware.md §1.2–1.4:
-// read-triggered ADC sampling with the real quantisation, EEPROM-backed config, alarm matching on
-// day/hour/minute/second, MCU-initiated shutdowns with the power-cut delay, low-voltage shutdown and
-// recovery, the TXD power cut, action reasons, the LM75B and the PCF85063. Fault injection makes it
-// fail the way the ATtiny slave does: transient EIO on reads, a write acknowledged but not stored.
+// The Witty Pi 4's ATtiny841 firmware (Rev 7), modelled at register level from docs/hardware.md
+// §1.2–1.4: read-triggered ADC sampling with the real quantisation, EEPROM-backed config, alarm
+// matching on day/hour/minute/second, MCU-initiated shutdowns with the power-cut delay, low-voltage
+// shutdown and recovery, the TXD power cut, action reasons, the LM75B and the PCF85063. Fault
+// injection makes it fail the way the ATtiny slave does: transient EIO on reads, a write
+// acknowledged but not stored.
+//
+// The register map and codes below are written from docs/hardware.md (UUGear's firmware source),
+// never imported from the driver it checks (worker/src/hardware/wittyPi4.ts; lint enforces it): a
+// driver that names a wrong register reads or writes the wrong byte here, and the tests notice.
 //
 // Not modelled: temperature actions (regs 43–46), guaranteed wake (49), default-on (17/47), dummy
 // load and LED (20, 23), RTC offset/temperature compensation, the front-end offset the ADJ registers
 // (24–26) correct (the simulated ADC reads true values before quantisation).
-import { REG } from "../hardware/wittyPi4.js";
 import { i2cError, type I2cDevice } from "./i2cBus.js";
 import { SimulatedRtc, type RtcFields } from "./rtc.js";
+
+/** The MCU's I²C address when register 16 holds its default (docs/hardware.md §1.1). */
+export const MCU_ADDRESS = 0x08;
+
+/**
+ * Register numbers of firmware Rev 7 (docs/hardware.md §1.2). 0–15 read-only, 16–49 EEPROM-backed
+ * configuration, 50 and up proxied to the LM75B (50–53) and the PCF85063 (54–71).
+ */
+export const MCU_REG = {
+  ID: 0,
+  VOLTAGE_IN_I: 1,
+  VOLTAGE_IN_D: 2,
+  VOLTAGE_OUT_I: 3,
+  VOLTAGE_OUT_D: 4,
+  CURRENT_OUT_I: 5,
+  CURRENT_OUT_D: 6,
+  POWER_MODE: 7,
+  LV_SHUTDOWN: 8,
+  ALARM1_TRIGGERED: 9,
+  ALARM2_TRIGGERED: 10,
+  ACTION_REASON: 11,
+  FW_REVISION: 12,
+  CONF_ADDRESS: 16,
+  CONF_DEFAULT_ON: 17,
+  CONF_PULSE_INTERVAL: 18,
+  CONF_LOW_VOLTAGE: 19,
+  CONF_BLINK_LED: 20,
+  CONF_POWER_CUT_DELAY: 21,
+  CONF_RECOVERY_VOLTAGE: 22,
+  CONF_DUMMY_LOAD: 23,
+  CONF_ADJ_VIN: 24,
+  CONF_ADJ_VOUT: 25,
+  CONF_ADJ_IOUT: 26,
+  CONF_SECOND_ALARM1: 27,
+  CONF_MINUTE_ALARM1: 28,
+  CONF_HOUR_ALARM1: 29,
+  CONF_DAY_ALARM1: 30,
+  CONF_WEEKDAY_ALARM1: 31,
+  CONF_SECOND_ALARM2: 32,
+  CONF_MINUTE_ALARM2: 33,
+  CONF_HOUR_ALARM2: 34,
+  CONF_DAY_ALARM2: 35,
+  CONF_WEEKDAY_ALARM2: 36,
+  CONF_RTC_OFFSET: 37,
+  CONF_RTC_ENABLE_TC: 38,
+  CONF_FLAG_ALARM1: 39,
+  CONF_FLAG_ALARM2: 40,
+  CONF_IGNORE_POWER_MODE: 41,
+  CONF_IGNORE_LV_SHUTDOWN: 42,
+  CONF_BELOW_TEMP_ACTION: 43,
+  CONF_BELOW_TEMP_POINT: 44,
+  CONF_OVER_TEMP_ACTION: 45,
+  CONF_OVER_TEMP_POINT: 46,
+  CONF_DEFAULT_ON_DELAY: 47,
+  CONF_MISC: 48,
+  CONF_GUARANTEED_WAKE: 49,
+  LM75B_TEMPERATURE: 50,
+  LM75B_CONF: 51,
+  LM75B_THYST: 52,
+  LM75B_TOS: 53,
+  RTC_CTRL1: 54,
+  RTC_CTRL2: 55,
+  RTC_OFFSET: 56,
+  RTC_RAM_BYTE: 57,
+  RTC_SECONDS: 58,
+  RTC_MINUTES: 59,
+  RTC_HOURS: 60,
+  RTC_DAYS: 61,
+  RTC_WEEKDAYS: 62,
+  RTC_MONTHS: 63,
+  RTC_YEARS: 64,
+  RTC_SECOND_ALARM: 65,
+  RTC_MINUTE_ALARM: 66,
+  RTC_HOUR_ALARM: 67,
+  RTC_DAY_ALARM: 68,
+  RTC_WEEKDAY_ALARM: 69,
+  RTC_TIMER_VALUE: 70,
+  RTC_TIMER_MODE: 71,
+} as const;
+
+/** ACTION_REASON (reg 11) codes, Witty Pi 4 (docs/hardware.md §1.3). */
+export const REASON = {
+  ALARM1: 1,
+  ALARM2: 2,
+  BUTTON: 3,
+  LOW_VOLTAGE: 4,
+  VOLTAGE_RESTORED: 5,
+  OVER_TEMPERATURE: 6,
+  BELOW_TEMPERATURE: 7,
+  ALARM1_DELAYED: 8,
+  USB_5V_CONNECTED: 9,
+  POWER_CONNECTED: 10,
+  REBOOT: 11,
+  GUARANTEED_WAKE: 12,
+} as const;
+
+/** A threshold register (19, 22) holding 255 is disabled (docs/hardware.md §1.2). */
+const DISABLED = 255;
+/** PCF85063 Control_2 bit 6, AF: an alarm fired (docs/hardware.md §1.2 reg 55). */
+const CTRL2_ALARM_FLAG = 0x40;
+/** CONF_MISC bit 0: do not defer an alarm1 that comes due while the Pi is on (docs/hardware.md §1.2 reg 48). */
+const MISC_NO_ALARM1_DELAY = 0x01;
 
 /** Vin/Vout ADC step: 57 × 1.1 V / 1023 (§1.2). */
 export const VOLTS_PER_COUNT = (57 * 1.1) / 1023;
@@ -93,28 +199,28 @@ export class WittyPi4Mcu implements I2cDevice {
     this.on = options.poweredOn ?? true;
     this.poweredOnAt = now;
     this.txdHigh = this.on;
-    if (this.on) this.registers[REG.ACTION_REASON] = 10;
+    if (this.on) this.registers[MCU_REG.ACTION_REASON] = REASON.POWER_CONNECTED;
   }
 
   /** Firmware defaults, WP4-FW initializeRegisters() (§1.2). */
   private initializeRegisters(id: number, revision: number): void {
     const r = this.registers;
-    r[REG.ID] = id;
-    r[REG.FW_REVISION] = revision;
-    r[REG.CONF_ADDRESS] = 0x08;
-    r[REG.CONF_DEFAULT_ON] = 0;
-    r[REG.CONF_PULSE_INTERVAL] = 4;
-    r[REG.CONF_LOW_VOLTAGE] = 255;
-    r[REG.CONF_BLINK_LED] = 100;
-    r[REG.CONF_POWER_CUT_DELAY] = 70;
-    r[REG.CONF_RECOVERY_VOLTAGE] = 255;
-    r[REG.CONF_DUMMY_LOAD] = 0;
-    r[REG.CONF_ADJ_VIN] = 20;
-    r[REG.CONF_ADJ_VOUT] = 20;
-    r[REG.CONF_ADJ_IOUT] = 0;
-    r[REG.CONF_RTC_ENABLE_TC] = 1;
-    r[REG.CONF_BELOW_TEMP_POINT] = 0x4b;
-    r[REG.CONF_OVER_TEMP_POINT] = 0x50;
+    r[MCU_REG.ID] = id;
+    r[MCU_REG.FW_REVISION] = revision;
+    r[MCU_REG.CONF_ADDRESS] = MCU_ADDRESS;
+    r[MCU_REG.CONF_DEFAULT_ON] = 0;
+    r[MCU_REG.CONF_PULSE_INTERVAL] = 4;
+    r[MCU_REG.CONF_LOW_VOLTAGE] = DISABLED;
+    r[MCU_REG.CONF_BLINK_LED] = 100;
+    r[MCU_REG.CONF_POWER_CUT_DELAY] = 70;
+    r[MCU_REG.CONF_RECOVERY_VOLTAGE] = DISABLED;
+    r[MCU_REG.CONF_DUMMY_LOAD] = 0;
+    r[MCU_REG.CONF_ADJ_VIN] = 20;
+    r[MCU_REG.CONF_ADJ_VOUT] = 20;
+    r[MCU_REG.CONF_ADJ_IOUT] = 0;
+    r[MCU_REG.CONF_RTC_ENABLE_TC] = 1;
+    r[MCU_REG.CONF_BELOW_TEMP_POINT] = 0x4b;
+    r[MCU_REG.CONF_OVER_TEMP_POINT] = 0x50;
   }
 
   // ---- what the board sees ------------------------------------------------------------------------
@@ -183,8 +289,8 @@ export class WittyPi4Mcu implements I2cDevice {
     const wide = this.wideRegister(register);
     if (wide !== undefined && bytes.length >= 2) {
       const v = (bytes[0]! << 8) | bytes[1]!;
-      if (register === REG.LM75B_THYST) this.lm75b.thyst = v;
-      if (register === REG.LM75B_TOS) this.lm75b.tos = v;
+      if (register === MCU_REG.LM75B_THYST) this.lm75b.thyst = v;
+      if (register === MCU_REG.LM75B_TOS) this.lm75b.tos = v;
       return;
     }
     bytes.forEach((b, i) => this.writeByte(register + i, b));
@@ -202,30 +308,30 @@ export class WittyPi4Mcu implements I2cDevice {
     const now = this.now();
     switch (register) {
       // Reading the integer register samples the ADC and rewrites both bytes (§1.2).
-      case REG.VOLTAGE_IN_I:
-        this.storePair(REG.VOLTAGE_IN_I, this.measuredInputVolts());
+      case MCU_REG.VOLTAGE_IN_I:
+        this.storePair(MCU_REG.VOLTAGE_IN_I, this.measuredInputVolts());
         break;
-      case REG.VOLTAGE_OUT_I:
-        this.storePair(REG.VOLTAGE_OUT_I, quantize(this.env.outputVolts(), VOLTS_PER_COUNT));
+      case MCU_REG.VOLTAGE_OUT_I:
+        this.storePair(MCU_REG.VOLTAGE_OUT_I, quantize(this.env.outputVolts(), VOLTS_PER_COUNT));
         break;
-      case REG.CURRENT_OUT_I:
-        this.storePair(REG.CURRENT_OUT_I, quantize(this.env.outputAmps(), AMPS_PER_COUNT));
+      case MCU_REG.CURRENT_OUT_I:
+        this.storePair(MCU_REG.CURRENT_OUT_I, quantize(this.env.outputAmps(), AMPS_PER_COUNT));
         break;
-      case REG.POWER_MODE:
-        r[REG.POWER_MODE] = this.powerMode();
+      case MCU_REG.POWER_MODE:
+        r[MCU_REG.POWER_MODE] = this.powerMode();
         break;
-      case REG.LM75B_TEMPERATURE:
+      case MCU_REG.LM75B_TEMPERATURE:
         return this.temperatureRaw() >> 8;
-      case REG.LM75B_CONF:
+      case MCU_REG.LM75B_CONF:
         return this.lm75b.conf;
-      case REG.LM75B_THYST:
+      case MCU_REG.LM75B_THYST:
         return this.lm75b.thyst >> 8;
-      case REG.LM75B_TOS:
+      case MCU_REG.LM75B_TOS:
         return this.lm75b.tos >> 8;
       default:
-        if (register >= REG.RTC_SECONDS && register <= REG.RTC_YEARS) {
+        if (register >= MCU_REG.RTC_SECONDS && register <= MCU_REG.RTC_YEARS) {
           const f = this.rtc.fields(now);
-          return bcd(f[RTC_FIELDS[register - REG.RTC_SECONDS]!]);
+          return bcd(f[RTC_FIELDS[register - MCU_REG.RTC_SECONDS]!]);
         }
     }
     return r[register] ?? 0;
@@ -233,19 +339,21 @@ export class WittyPi4Mcu implements I2cDevice {
 
   private write(register: number, value: number): void {
     const now = this.now();
-    if (register < REG.CONF_ADDRESS) return; // 0–15 are read-only: the firmware ignores the write
-    if (register <= REG.CONF_GUARANTEED_WAKE) {
+    if (register < MCU_REG.CONF_ADDRESS) return; // 0–15 are read-only: the firmware ignores the write
+    if (register <= MCU_REG.CONF_GUARANTEED_WAKE) {
       if (this.registers[register] !== value) this.eepromWrites++;
       this.registers[register] = value;
       // Writing any register of an alarm clears its "triggered" flag (§1.2 regs 9/10).
-      if (register >= REG.CONF_SECOND_ALARM1 && register <= REG.CONF_WEEKDAY_ALARM1) this.registers[REG.ALARM1_TRIGGERED] = 0;
-      if (register >= REG.CONF_SECOND_ALARM2 && register <= REG.CONF_WEEKDAY_ALARM2) this.registers[REG.ALARM2_TRIGGERED] = 0;
-      if (register === REG.CONF_RTC_OFFSET) this.registers[REG.RTC_OFFSET] = value;
+      if (register >= MCU_REG.CONF_SECOND_ALARM1 && register <= MCU_REG.CONF_WEEKDAY_ALARM1)
+        this.registers[MCU_REG.ALARM1_TRIGGERED] = 0;
+      if (register >= MCU_REG.CONF_SECOND_ALARM2 && register <= MCU_REG.CONF_WEEKDAY_ALARM2)
+        this.registers[MCU_REG.ALARM2_TRIGGERED] = 0;
+      if (register === MCU_REG.CONF_RTC_OFFSET) this.registers[MCU_REG.RTC_OFFSET] = value;
       return;
     }
-    if (register === REG.LM75B_CONF) this.lm75b.conf = value;
-    else if (register >= REG.RTC_SECONDS && register <= REG.RTC_YEARS) {
-      const field = RTC_FIELDS[register - REG.RTC_SECONDS]!;
+    if (register === MCU_REG.LM75B_CONF) this.lm75b.conf = value;
+    else if (register >= MCU_REG.RTC_SECONDS && register <= MCU_REG.RTC_YEARS) {
+      const field = RTC_FIELDS[register - MCU_REG.RTC_SECONDS]!;
       const masks: Record<keyof RtcFields, number> = {
         second: 0x7f,
         minute: 0x7f,
@@ -280,9 +388,9 @@ export class WittyPi4Mcu implements I2cDevice {
   }
 
   private wideRegister(register: number): number | undefined {
-    if (register === REG.LM75B_TEMPERATURE) return this.temperatureRaw();
-    if (register === REG.LM75B_THYST) return this.lm75b.thyst;
-    if (register === REG.LM75B_TOS) return this.lm75b.tos;
+    if (register === MCU_REG.LM75B_TEMPERATURE) return this.temperatureRaw();
+    if (register === MCU_REG.LM75B_THYST) return this.lm75b.thyst;
+    if (register === MCU_REG.LM75B_TOS) return this.lm75b.tos;
     return undefined;
   }
 
@@ -293,7 +401,7 @@ export class WittyPi4Mcu implements I2cDevice {
     if (!this.on || level !== 1 || previous !== 0) return;
     if (++this.sysUpRisingEdges >= 2 && !this.sysUp) {
       this.sysUp = true;
-      this.registers[REG.LV_SHUTDOWN] = 0; // cleared when SYS_UP arrives (§1.2 reg 8)
+      this.registers[MCU_REG.LV_SHUTDOWN] = 0; // cleared when SYS_UP arrives (§1.2 reg 8)
     }
   }
 
@@ -301,7 +409,7 @@ export class WittyPi4Mcu implements I2cDevice {
   piHaltLevel(low: boolean): void {
     const pressed = low && !this.piHoldsHaltLow;
     this.piHoldsHaltLow = low;
-    if (pressed && this.on && !this.turningOff) this.startShutdown(3, "button");
+    if (pressed && this.on && !this.turningOff) this.startShutdown(REASON.BUTTON, "button");
   }
 
   /** The Pi's UART TX: high while Linux runs, low once it has halted (§1.1 TXD sense). */
@@ -317,7 +425,7 @@ export class WittyPi4Mcu implements I2cDevice {
     } else if (!wasHigh && high && !this.turningOff && this.cutAt !== undefined) {
       // TXD came back before the cut: the Pi rebooted (reason 11).
       this.cutAt = undefined;
-      this.registers[REG.ACTION_REASON] = 11;
+      this.registers[MCU_REG.ACTION_REASON] = REASON.REBOOT;
     }
   }
 
@@ -379,30 +487,30 @@ export class WittyPi4Mcu implements I2cDevice {
   private everySecond(now: number): boolean {
     const r = this.registers;
     let changed = false;
-    const alarm1 = this.alarmDue(REG.CONF_SECOND_ALARM1, 0, now);
-    const alarm2 = this.alarmDue(REG.CONF_SECOND_ALARM2, 1, now);
-    if (alarm1 || alarm2) this.registers[REG.RTC_CTRL2] = (this.registers[REG.RTC_CTRL2] ?? 0) | 0x40;
+    const alarm1 = this.alarmDue(MCU_REG.CONF_SECOND_ALARM1, 0, now);
+    const alarm2 = this.alarmDue(MCU_REG.CONF_SECOND_ALARM2, 1, now);
+    if (alarm1 || alarm2) this.registers[MCU_REG.RTC_CTRL2] = (this.registers[MCU_REG.RTC_CTRL2] ?? 0) | CTRL2_ALARM_FLAG;
     if (alarm1) {
-      r[REG.ALARM1_TRIGGERED] = 1;
-      r[REG.CONF_FLAG_ALARM1] = 1;
+      r[MCU_REG.ALARM1_TRIGGERED] = 1;
+      r[MCU_REG.CONF_FLAG_ALARM1] = 1;
       if (!this.on && this.canTriggerAlarm()) {
-        this.powerOn(now, 1);
+        this.powerOn(now, REASON.ALARM1);
         changed = true;
-      } else if (this.on && (r[REG.CONF_MISC]! & 1) === 0) {
+      } else if (this.on && (r[MCU_REG.CONF_MISC]! & MISC_NO_ALARM1_DELAY) === 0) {
         // Due while the Pi is still on: fire ~3 s after the next power cut instead (§1.3 reason 8).
         this.alarm1Deferred = true;
       }
     }
     if (alarm2) {
-      r[REG.ALARM2_TRIGGERED] = 1;
-      r[REG.CONF_FLAG_ALARM2] = 1;
+      r[MCU_REG.ALARM2_TRIGGERED] = 1;
+      r[MCU_REG.CONF_FLAG_ALARM2] = 1;
       if (this.on && !this.turningOff) {
-        this.startShutdown(2, "alarm2");
+        this.startShutdown(REASON.ALARM2, "alarm2");
         changed = true;
       }
     }
     if (this.on) changed = this.checkLowVoltage(now) || changed;
-    else if (now % (Math.max(1, r[REG.CONF_PULSE_INTERVAL]!) * 1000) === 0) changed = this.checkRecovery(now) || changed;
+    else if (now % (Math.max(1, r[MCU_REG.CONF_PULSE_INTERVAL]!) * 1000) === 0) changed = this.checkRecovery(now) || changed;
     return changed;
   }
 
@@ -428,8 +536,8 @@ export class WittyPi4Mcu implements I2cDevice {
    */
   private canTriggerAlarm(): boolean {
     const r = this.registers;
-    if (r[REG.LV_SHUTDOWN] !== 1 || r[REG.CONF_RECOVERY_VOLTAGE] === 255) return true;
-    return this.measuredInputVolts() >= r[REG.CONF_RECOVERY_VOLTAGE]! / 10;
+    if (r[MCU_REG.LV_SHUTDOWN] !== 1 || r[MCU_REG.CONF_RECOVERY_VOLTAGE] === DISABLED) return true;
+    return this.measuredInputVolts() >= r[MCU_REG.CONF_RECOVERY_VOLTAGE]! / 10;
   }
 
   private checkLowVoltage(now: number): boolean {
@@ -437,32 +545,32 @@ export class WittyPi4Mcu implements I2cDevice {
     const armed =
       this.sysUp &&
       !this.turningOff &&
-      (this.powerMode() === 1 || r[REG.CONF_IGNORE_POWER_MODE] === 1) &&
-      (r[REG.LV_SHUTDOWN] === 0 || r[REG.CONF_IGNORE_LV_SHUTDOWN] === 1) &&
-      r[REG.CONF_LOW_VOLTAGE] !== 255 &&
+      (this.powerMode() === 1 || r[MCU_REG.CONF_IGNORE_POWER_MODE] === 1) &&
+      (r[MCU_REG.LV_SHUTDOWN] === 0 || r[MCU_REG.CONF_IGNORE_LV_SHUTDOWN] === 1) &&
+      r[MCU_REG.CONF_LOW_VOLTAGE] !== DISABLED &&
       now - this.poweredOnAt >= LV_GRACE_MS;
-    if (!armed || this.measuredInputVolts() >= r[REG.CONF_LOW_VOLTAGE]! / 10) return false;
-    r[REG.LV_SHUTDOWN] = 1;
-    this.startShutdown(4, "low-voltage");
+    if (!armed || this.measuredInputVolts() >= r[MCU_REG.CONF_LOW_VOLTAGE]! / 10) return false;
+    r[MCU_REG.LV_SHUTDOWN] = 1;
+    this.startShutdown(REASON.LOW_VOLTAGE, "low-voltage");
     return true;
   }
 
   private checkRecovery(now: number): boolean {
     const r = this.registers;
     const eligible =
-      (this.powerMode() === 1 || r[REG.CONF_IGNORE_POWER_MODE] === 1) &&
-      (r[REG.LV_SHUTDOWN] === 1 || r[REG.CONF_LOW_VOLTAGE] === 255 || r[REG.CONF_IGNORE_LV_SHUTDOWN] === 1) &&
-      r[REG.CONF_RECOVERY_VOLTAGE] !== 255 &&
+      (this.powerMode() === 1 || r[MCU_REG.CONF_IGNORE_POWER_MODE] === 1) &&
+      (r[MCU_REG.LV_SHUTDOWN] === 1 || r[MCU_REG.CONF_LOW_VOLTAGE] === DISABLED || r[MCU_REG.CONF_IGNORE_LV_SHUTDOWN] === 1) &&
+      r[MCU_REG.CONF_RECOVERY_VOLTAGE] !== DISABLED &&
       this.powerOnAt === undefined;
-    if (!eligible || this.measuredInputVolts() < r[REG.CONF_RECOVERY_VOLTAGE]! / 10) return false;
-    this.powerOn(now, 5);
+    if (!eligible || this.measuredInputVolts() < r[MCU_REG.CONF_RECOVERY_VOLTAGE]! / 10) return false;
+    this.powerOn(now, REASON.VOLTAGE_RESTORED);
     return true;
   }
 
   /** An MCU-initiated shutdown: emulated click on HALT, reason, and the 5 V cut reg21/10 s later regardless (§1.4). */
   private startShutdown(reason: number, cause: string): void {
     const now = this.now();
-    this.registers[REG.ACTION_REASON] = reason;
+    this.registers[MCU_REG.ACTION_REASON] = reason;
     this.turningOff = true;
     this.cutAt = now + this.powerCutDelayMs();
     this.cutReason = reason;
@@ -472,7 +580,7 @@ export class WittyPi4Mcu implements I2cDevice {
   }
 
   private powerCutDelayMs(): number {
-    return this.registers[REG.CONF_POWER_CUT_DELAY]! * 100;
+    return this.registers[MCU_REG.CONF_POWER_CUT_DELAY]! * 100;
   }
 
   private powerOn(now: number, reason: number): void {
@@ -483,7 +591,7 @@ export class WittyPi4Mcu implements I2cDevice {
     this.turningOff = false;
     this.cutAt = undefined;
     this.txdHigh = true;
-    this.registers[REG.ACTION_REASON] = reason;
+    this.registers[MCU_REG.ACTION_REASON] = reason;
     for (const l of this.listeners) l({ at: now, poweredOn: true, reason, cause: reasonCause(reason) });
   }
 
@@ -500,7 +608,7 @@ export class WittyPi4Mcu implements I2cDevice {
     }
     if (this.alarm1Deferred) {
       this.alarm1Deferred = false;
-      this.powerOnAt = { at: now + 3000, reason: 8 };
+      this.powerOnAt = { at: now + 3000, reason: REASON.ALARM1_DELAYED };
     }
     for (const l of this.listeners) l({ at: now, poweredOn: false, reason, cause });
   }
@@ -516,10 +624,10 @@ export function quantize(value: number, step: number): number {
 }
 
 const REASON_CAUSES: Readonly<Record<number, string>> = {
-  1: "alarm1",
-  5: "voltage-restored",
-  8: "alarm1-delayed",
-  10: "power-connected",
-  11: "reboot",
+  [REASON.ALARM1]: "alarm1",
+  [REASON.VOLTAGE_RESTORED]: "voltage-restored",
+  [REASON.ALARM1_DELAYED]: "alarm1-delayed",
+  [REASON.POWER_CONNECTED]: "power-connected",
+  [REASON.REBOOT]: "reboot",
 };
 const reasonCause = (reason: number): string => REASON_CAUSES[reason] ?? `reason-${reason}`;
