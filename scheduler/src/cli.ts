@@ -41,6 +41,7 @@ program
       maxPinBytes: config.ipfs.maxPinMiB * 1024 * 1024,
       pinTimeoutSeconds: config.ipfs.pinTimeoutSeconds,
       heartbeatSeconds: config.workers.heartbeatSeconds,
+      leaseHeartbeats: config.workers.leaseHeartbeats,
       ...(config.workers.allow === undefined ? {} : { allowedWorkers: config.workers.allow }),
       ...(minWorkerStake(config) === undefined ? {} : { minWorkerStake: minWorkerStake(config)! }),
       stakeRefreshSeconds: config.workers.stakeRefreshSeconds,

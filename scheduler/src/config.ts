@@ -39,6 +39,7 @@ export const configSchema = z
     workers: z
       .object({
         heartbeatSeconds: z.number().int().min(1).max(3600).default(15),
+        leaseHeartbeats: z.number().int().min(2).max(100).default(3),
         allow: z.array(address).optional(),
         minStake: sun.optional(),
         stakeRefreshSeconds: z.number().positive().max(86_400).default(60),
@@ -53,7 +54,7 @@ export const configSchema = z
           .default(DEFAULT_PROBATION),
       })
       .strict()
-      .default({ heartbeatSeconds: 15, stakeRefreshSeconds: 60, probation: DEFAULT_PROBATION }),
+      .default({ heartbeatSeconds: 15, leaseHeartbeats: 3, stakeRefreshSeconds: 60, probation: DEFAULT_PROBATION }),
     tasks: z
       .object({ failAfter: z.number().int().min(1).max(8).default(2) })
       .strict()

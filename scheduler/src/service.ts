@@ -41,6 +41,11 @@ export interface SchedulerOptions {
   port?: number;
   ipfsListen?: string[];
   heartbeatSeconds?: number;
+  /**
+   * Heartbeats an offer waits for its acknowledgement, and a lease for its renewal, before the
+   * task goes to another worker (default 3).
+   */
+  leaseHeartbeats?: number;
   /** Worker addresses admitted whatever their stake. */
   allowedWorkers?: string[];
   /**
@@ -122,6 +127,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const pool = new Pool(db, dispatcher, {
     limits: { admitted: (worker) => admission.admitted(worker), probation: admission.policy.probation },
     ...(options.failAfter === undefined ? {} : { failAfter: options.failAfter }),
+    leaseMs: heartbeatSeconds * 1000 * (options.leaseHeartbeats ?? 3),
   });
   const book = new OrderBook(db, chain, chain.domain, options.workerpool, {
     ...(options.maxOpenOrdersPerSigner === undefined ? {} : { maxOpenOrdersPerSigner: options.maxOpenOrdersPerSigner }),
@@ -175,7 +181,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     await reconciler.sync();
     if (options.pauseMatching !== true && (await matcher.matchOpenRequests(now)) > 0) await reconciler.sync();
     await settlement.settle(reconciler.now());
-    pool.expireOffline(now);
+    pool.expireLeases(now);
     // Admission follows the chain: balances older than their TTL are read again before dispatch.
     const online = [...dispatcher.workers.keys()].filter((worker) => dispatcher.isOnline(worker, now));
     for (const worker of await admission.refresh(online, now)) pool.readmit(worker);

@@ -102,6 +102,7 @@ export {
   unpackFiles,
 } from "./results/encryption.js";
 export type { ResultKeyPair } from "./results/encryption.js";
+export { packFileChunks, unpackFileStream } from "./results/packing.js";
 export { decodeTaskParams, encodeTaskParams, MAX_PARAMS_BYTES } from "./results/params.js";
 export type { TaskParams } from "./results/params.js";
 export type { ContentReader } from "./results/reader.js";
@@ -115,6 +116,10 @@ export {
   workerRequestMessage,
 } from "./scheduler/workerAuth.js";
 export type { WorkerRequest, WorkerRequestScope } from "./scheduler/workerAuth.js";
+export { recoverRequestSigner, REQUESTER_AUTH_HEADERS, signedRequestMessage, signRequest } from "./scheduler/signedRequests.js";
+export type { RequestRole } from "./scheduler/signedRequests.js";
+export { getPoolTask } from "./scheduler/tasks.js";
+export type { GetPoolTaskParameters, PoolReplica, PoolReplicaState, PoolTask } from "./scheduler/tasks.js";
 export {
   createWorkerApiClient,
   pinResult,

@@ -2,13 +2,16 @@
 // real processes (Hardhat node, scheduler, worker agents on simulated boards), the real Docker
 // engine and registry, real IPFS. Ctrl-C at the end must stop everything and free the ports.
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { expect } from "chai";
-import { Contract, JsonRpcProvider } from "ethers";
+import { Contract, JsonRpcProvider, Wallet } from "ethers";
 
+import { createSchedulerClient } from "../../sdk/src/scheduler/client.js";
+import { getPoolTask, type PoolTask } from "../../sdk/src/scheduler/tasks.js";
 import { dockerClient } from "../helpers/docker.js";
 import {
   expectedWordCounts,
@@ -265,21 +268,85 @@ describe("npm run devnet: the whole market, driven through the sunpool CLI", fun
     expect(await escrow(info, project)).to.equal(before);
   });
 
-  it("an app that fails the same way on several workers ends app-failed: refunded, exit 8, and task show says why", async function () {
+  it("an app that fails on every worker ends app-failed within tasks.failAfter attempts, nobody blamed; run and task show print each worker's reason and the app's log tail, to the requester only", async function () {
     const primes = info.apps.primes!;
+    const failAfter = 2; // the devnet scheduler's tasks.failAfter (the default)
+    const refusal = "primes: arguments are [limit] [parts], positive integers; got 'zero'";
     const before = await escrow(info, project);
-    // primes refuses a limit that is not a number (exit 2, on every worker).
-    const ran = await sunpool(info, project, ["run", primes.id, "--arg", "zero", "--out", "zero", "--json"]);
-    expect(ran.code, ran.stderr).to.equal(8);
-    const [task] = (JSON.parse(ran.stdout) as RunOutput).tasks;
-    expect(task!.outcome).to.equal("app-failed");
-    expect(task!.failure!.reason).to.equal("the app failed on several workers, or its inputs are invalid");
-    expect(await escrow(info, project)).to.equal(before);
-    const shown = await sunpool(info, project, ["task", "show", task!.dealId, "0"]);
-    expect(shown.code).to.equal(8);
-    expect(shown.stdout).to.include(
-      "  no result: the app failed on several workers, or its inputs are invalid; your payment was refunded\n",
-    );
+    const provider = new JsonRpcProvider(info.rpcUrl);
+    const db = new DatabaseSync(join(devnet.state, "run/scheduler/scheduler.sqlite"), { readOnly: true });
+    try {
+      const hub = new Contract(info.deployment.hub, ["function scoreOf(address, address) view returns (uint256)"], provider);
+      const scores = () =>
+        Promise.all(
+          info.accounts.workers.map((worker) => hub.getFunction("scoreOf")(info.accounts.scheduler, worker) as Promise<bigint>),
+        );
+      const records = () => db.prepare("SELECT address, good, bad FROM workers ORDER BY address").all();
+      const [scoresBefore, recordsBefore] = [await scores(), records()];
+
+      // primes refuses a limit that is not a number: it says why on stderr and exits 2, on every worker.
+      const ran = await sunpool(info, project, ["run", primes.id, "--arg", "zero", "--out", "zero"]);
+      expect(ran.code, ran.stderr).to.equal(8);
+      expect(ran.stdout).to.include(
+        "    no result: the app failed on several workers, or its inputs are invalid; your payment was refunded\n" +
+          `    workers (the pool ends a task as app-failed once ${failAfter.toString()} of them report the app failing):\n`,
+      );
+      expect(ran.stdout).to.include(`    | ${refusal}\n`);
+      expect(await escrow(info, project)).to.equal(before);
+
+      const requestHash = /^Request (0x[0-9a-f]{64})$/m.exec(ran.stdout)![1]!;
+      const watch = await sunpool(info, project, ["task", "watch", "--request", requestHash, "--json"]);
+      expect(watch.code, watch.stderr).to.equal(8);
+      const watched = JSON.parse(watch.stdout) as { tasks: { taskId: string; dealId: string; outcome: string }[] };
+      expect(watched.tasks.map((task) => task.outcome)).to.deep.equal(["app-failed"]);
+      const { taskId, dealId } = watched.tasks[0]!;
+
+      // The requester's task show (its wallet signs the request to the scheduler): reasons and log tails.
+      const shown = await sunpool(info, project, ["task", "show", taskId]);
+      expect(shown.code, shown.stderr).to.equal(8);
+      expect(shown.stdout).to.include(
+        "  no result: the app failed on several workers, or its inputs are invalid; your payment was refunded\n",
+      );
+      expect(shown.stdout).to.match(/^ {4}0x[0-9a-fA-F]{40} failed: .*exited with code 2$/m);
+      expect(shown.stdout).to.include(`      | ${refusal}\n`);
+      const asJson = await sunpool(info, project, ["task", "show", dealId, "0", "--json"]);
+      expect(asJson.code, asJson.stderr).to.equal(8);
+      const view = JSON.parse(asJson.stdout) as {
+        outcome: string;
+        failure: { reason: string };
+        pool: PoolTask;
+      };
+      expect(view.outcome).to.equal("app-failed");
+      expect(view.failure.reason).to.equal("the app failed on several workers, or its inputs are invalid");
+      // Within K attempts: exactly failAfter distinct workers tried it, each reported the app failing.
+      expect(view.pool).to.deep.include({ outcome: "app-failed", failAfter, logTailsWithheld: false });
+      expect(view.pool.replicas.map((replica) => replica.state)).to.deep.equal(Array(failAfter).fill("failed"));
+      expect(new Set(view.pool.replicas.map((replica) => replica.worker)).size).to.equal(failAfter);
+      for (const replica of view.pool.replicas) {
+        expect(replica.reason).to.match(/exited with code 2/);
+        expect(replica.logTail).to.include(refusal);
+      }
+
+      // Anyone else gets the task without the log tails: unsigned, or signed by another wallet.
+      const unsigned = await fetch(`${info.schedulerUrl}/v1/tasks/${taskId}`).then((response) => response.text());
+      expect(unsigned).to.not.include(refusal);
+      expect(JSON.parse(unsigned)).to.deep.include({ outcome: "app-failed", logTailsWithheld: true });
+      const other = await getPoolTask(createSchedulerClient({ url: info.schedulerUrl }), {
+        taskId,
+        signer: Wallet.createRandom(),
+      });
+      expect(other.logTailsWithheld).to.equal(true);
+      expect(other.replicas.map((replica) => replica.logTail)).to.deep.equal(Array(failAfter).fill(undefined));
+      expect(other.hint).to.match(/not by the deal's requester/);
+
+      // The app's failure is nobody's fault: no worker's record with the pool or score on-chain went down.
+      expect(records()).to.deep.equal(recordsBefore);
+      const scoresAfter = await scores();
+      scoresAfter.forEach((score, i) => expect(score >= scoresBefore[i]!, info.accounts.workers[i]).to.equal(true));
+    } finally {
+      db.close();
+      provider.destroy();
+    }
   });
 
   it("an app registered as non-deterministic runs with trust 1 only", async function () {

@@ -53,6 +53,8 @@ export interface ProtocolWorkerOptions {
   tamper?: boolean;
   /** Loses power after pulling its first task: no report, no heartbeat, nothing more. */
   brownOutOnFirstTask?: boolean;
+  /** Heartbeats but never pulls an assignment (a hung image pull, a malicious worker). */
+  neverPulls?: boolean;
 }
 
 export interface ProtocolWorker {
@@ -196,7 +198,7 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
   }
 
   const loop = (async () => {
-    while (!stopped && !poweredOff) {
+    while (!stopped && !poweredOff && options.neverPulls !== true) {
       try {
         const assignment = await pullAssignment(client, { waitSeconds: 1 });
         if (assignment === undefined || stopped) continue;

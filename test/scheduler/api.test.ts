@@ -7,6 +7,9 @@ import { Wallet, ZeroHash, type Signer } from "ethers";
 import { createAppOrder, createWorkerpoolOrder } from "../../sdk/src/orders/build.js";
 import { orderToJson } from "../../sdk/src/orders/json.js";
 import { signOrder } from "../../sdk/src/orders/sign.js";
+import { createSchedulerClient } from "../../sdk/src/scheduler/client.js";
+import { REQUESTER_AUTH_HEADERS, signRequest } from "../../sdk/src/scheduler/signedRequests.js";
+import { getPoolTask } from "../../sdk/src/scheduler/tasks.js";
 import { signWorkerRequest, WORKER_AUTH_HEADERS } from "../../sdk/src/scheduler/workerAuth.js";
 import type { Scheduler } from "../../scheduler/src/index.js";
 import { APP_PRICE, startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
@@ -197,6 +200,22 @@ describe("scheduler: API input handling", function () {
       expect(nothing.status).to.equal(204);
     });
 
+    it("a requester's signature is not a worker's: sent under x-sunpool-worker it does not verify", async function () {
+      const body = JSON.stringify(registration);
+      const headers = await signRequest("requester", worker, scope(), {
+        method: "POST",
+        path: "/v1/workers",
+        timestamp: Date.now(),
+        body,
+      });
+      const { [REQUESTER_AUTH_HEADERS.requester]: address, ...rest } = headers;
+      expectProblem(
+        await send("POST", "/v1/workers", body, { ...rest, [WORKER_AUTH_HEADERS.worker]: address! }),
+        401,
+        /signed by 0x.*, not by 0x/,
+      );
+    });
+
     it("reports health, status and metrics", async function () {
       const health = await send("GET", "/healthz");
       expect(health.status).to.equal(200);
@@ -206,6 +225,114 @@ describe("scheduler: API input handling", function () {
       const metrics = await fetch(`${scheduler.url}/metrics`).then((response) => response.text());
       expect(metrics).to.match(/sunpool_scheduler_workers\{state="online"\} 1/);
       expect(metrics).to.match(/sunpool_scheduler_requests_rejected_total\{status="401"\} [1-9]/);
+    });
+  });
+
+  describe("task API", function () {
+    const taskId = `0x${"7a".repeat(32)}`;
+    const dealId = `0x${"7d".repeat(32)}`;
+    const failing = { first: Wallet.createRandom().address, second: Wallet.createRandom().address };
+    const logTail = "starting\nsecret input: 42\nboom: the app was asked to fail\n";
+
+    before(function () {
+      // A task that ended as app-failed after two workers reported the app failing. Written
+      // directly: the chain and Docker flows are covered by test/e2e/devnet.test.ts.
+      const db = scheduler.db;
+      const now = Date.now();
+      db.prepare(
+        `INSERT INTO deals (deal_id, request_hash, requester, trust, category, volume, start_deadline, app, dataset, params, block)
+         VALUES (?, ?, ?, 1, 0, 1, 0, '{}', NULL, NULL, 0)`,
+      ).run(dealId, ZeroHash, market.chain.wallet(1).address);
+      db.prepare(
+        "INSERT INTO tasks (task_id, deal_id, idx, status, outcome, deadline, queued_at) VALUES (?, ?, 0, 'ended', 'app-failed', 100, ?)",
+      ).run(taskId, dealId, now);
+      const replica = db.prepare(
+        "INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at, reason, log_tail) VALUES (?, ?, 'failed', '0x', ?, ?, ?, ?)",
+      );
+      replica.run(taskId, failing.first, now - 2000, now - 1500, "failed: exited with code 3", logTail);
+      replica.run(taskId, failing.second, now - 1000, now - 500, "failed: exited with code 3", logTail);
+    });
+
+    const book = () => createSchedulerClient({ url: scheduler.url });
+
+    it("serves the task to anyone, without log tails unless the deal's requester signed the request", async function () {
+      const anonymous = await getPoolTask(book(), { taskId });
+      expect(anonymous).to.deep.include({
+        taskId,
+        dealId,
+        index: 0,
+        requester: market.chain.wallet(1).address,
+        status: "ended",
+        outcome: "app-failed",
+        failAfter: 2,
+        contributions: 0,
+        logTailsWithheld: true,
+      });
+      expect(anonymous.replicas.map((replica) => [replica.worker, replica.state, replica.reason, replica.logTail])).to.deep.equal(
+        [
+          [failing.first, "failed", "failed: exited with code 3", undefined],
+          [failing.second, "failed", "failed: exited with code 3", undefined],
+        ],
+      );
+      expect(anonymous.hint).to.equal(
+        "The request was not signed: log tails may hold the requester's data and go to the requester only. Sign the request with the requester's wallet (sunpool task show with that wallet, or the SDK's getPoolTask with its signer).",
+      );
+
+      const other = market.chain.wallet(5);
+      const stranger = await getPoolTask(book(), { taskId, signer: other });
+      expect(stranger.logTailsWithheld).to.equal(true);
+      expect(stranger.replicas.every((replica) => replica.logTail === undefined)).to.equal(true);
+      expect(stranger.hint).to.match(
+        new RegExp(
+          `^The request was signed by ${other.address}, not by the deal's requester ${market.chain.wallet(1).address}: `,
+        ),
+      );
+
+      const requester = await getPoolTask(book(), { taskId, signer: market.chain.wallet(1) });
+      expect(requester.logTailsWithheld).to.equal(false);
+      expect(requester.hint).to.equal(undefined);
+      expect(requester.replicas.map((replica) => replica.logTail)).to.deep.equal([logTail, logTail]);
+    });
+
+    it("refuses an unknown task with what to do, and a requester signature that does not verify or is replayed", async function () {
+      const unknown = expectProblem(
+        await send("GET", `/v1/tasks/${ZeroHash}`),
+        404,
+        new RegExp(`this pool has no task ${ZeroHash}`),
+      );
+      expect(unknown.hint).to.match(/computeTaskId\(dealId, index\)/);
+      expectProblem(await send("GET", "/v1/tasks/0x1234"), 400, /params\/taskId/);
+
+      const path = `/v1/tasks/${taskId}`;
+      const requester = market.chain.wallet(1);
+      const sign = (signer: Signer, signedPath = path, timestamp = Date.now()) =>
+        signRequest("requester", signer, scope(), { method: "GET", path: signedPath, timestamp, body: "" });
+
+      // A worker's signature of the same request, its address header renamed: the role differs.
+      const asWorker = await signWorkerRequest(requester, scope(), { method: "GET", path, timestamp: Date.now(), body: "" });
+      const { [WORKER_AUTH_HEADERS.worker]: address, ...rest } = asWorker;
+      expectProblem(
+        await send("GET", path, undefined, { ...rest, [REQUESTER_AUTH_HEADERS.requester]: address! }),
+        401,
+        new RegExp(`signed by 0x[0-9a-fA-F]{40}, not by ${requester.address}`),
+      );
+      const forged = { ...(await sign(market.chain.wallet(5))), [REQUESTER_AUTH_HEADERS.requester]: requester.address };
+      expectProblem(await send("GET", path, undefined, forged), 401, /not by/);
+      expectProblem(await send("GET", path, undefined, await sign(requester, `/v1/tasks/${ZeroHash}`)), 401, /not by/);
+      expectProblem(
+        await send("GET", path, undefined, await sign(requester, path, Date.now() - 10 * 60_000)),
+        401,
+        /more than 5 minutes/,
+      );
+      const unsigned = await sign(requester);
+      delete unsigned[REQUESTER_AUTH_HEADERS.signature];
+      expectProblem(await send("GET", path, undefined, unsigned), 401, /x-sunpool-signature header is missing/);
+
+      const good = await sign(requester);
+      const served = await send("GET", path, undefined, good);
+      expect(served.status).to.equal(200);
+      expect((served.json as { logTailsWithheld: boolean }).logTailsWithheld).to.equal(false);
+      expectProblem(await send("GET", path, undefined, good), 401, /already accepted once/);
     });
   });
 });

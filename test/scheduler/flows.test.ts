@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { expect } from "chai";
-import { parseUnits, ZeroHash } from "ethers";
+import { ZeroHash } from "ethers";
 
-import { deposit, getBalance } from "../../sdk/src/actions/account.js";
+import { getBalance } from "../../sdk/src/actions/account.js";
 import { publishOrder } from "../../sdk/src/actions/market.js";
 import { run } from "../../sdk/src/actions/run.js";
 import { getResult } from "../../sdk/src/actions/results.js";
@@ -20,7 +20,15 @@ import { createSchedulerClient, getSchedulerInfo } from "../../sdk/src/scheduler
 import { resultDigest } from "../../sdk/src/results/digest.js";
 import { startProtocolWorker, type ProtocolWorker, type ProtocolWorkerOptions } from "../helpers/protocolWorker.js";
 import { freePort } from "../sdk/helpers/chain.js";
-import { APP_PRICE, echoApp, POOL_PRICE, startMarket, startPoolScheduler, SUN, type TestMarket } from "../sdk/helpers/market.js";
+import {
+  APP_PRICE,
+  echoApp,
+  POOL_PRICE,
+  fundParticipants,
+  startMarket,
+  startPoolScheduler,
+  type TestMarket,
+} from "../sdk/helpers/market.js";
 
 const WORKERS = [4, 6, 7, 8];
 const STAKE = (POOL_PRICE * 30n) / 100n;
@@ -33,12 +41,7 @@ describe("scheduler: serving requests", function () {
 
   before(async function () {
     market = await startMarket();
-    const deployer = await market.client(0);
-    for (const index of WORKERS) {
-      await (await deployer.token.transfer(market.chain.wallet(index).address, parseUnits("100", 18))).wait();
-      await deposit(await market.client(index), { amount: 10n * SUN });
-    }
-    await deposit(await market.client(1), { amount: 100n * SUN });
+    await fundParticipants(market, WORKERS);
   });
 
   afterEach(async function () {
@@ -130,11 +133,11 @@ describe("scheduler: serving requests", function () {
       expect(dark.done).to.deep.equal([{ action: "brown-out", taskId: outcome.tasks[0]!.taskId }]);
       expect(outcome.tasks[0]!.outcome).to.equal("completed");
       expect(outcome.tasks[0]!.energy.map((receipt) => receipt.worker)).to.deep.equal([steady.address]);
-      // Lost after three missed heartbeats (1 s each), then reassigned at once.
+      // Lost when the offer's lease (three heartbeats, 1 s each) passed unacknowledged, then reassigned at once.
       expect(Date.now() - started).to.be.below(20_000);
       const replicas = scheduler.pool.replicas(outcome.tasks[0]!.taskId);
       expect(replicas.map((replica) => [replica.worker, replica.state, replica.reason])).to.deep.equal([
-        [dark.address, "lost", "missed heartbeats"],
+        [dark.address, "lost", "the offer was not acknowledged within its lease"],
         [steady.address, "done", null],
       ]);
       expect(steady.errors).to.deep.equal([]);

@@ -19,7 +19,6 @@ import {
   Interface,
   JsonRpcProvider,
   keccak256,
-  parseUnits,
   randomBytes,
   sha256,
   Signature,
@@ -59,7 +58,16 @@ import { openDatabase } from "../../scheduler/src/store/database.js";
 import { DEFAULT_PROBATION } from "../../scheduler/src/tasks/admission.js";
 import { Pool } from "../../scheduler/src/tasks/pool.js";
 import { startProtocolWorker, type ProtocolWorker } from "../helpers/protocolWorker.js";
-import { APP_PRICE, echoApp, POOL_PRICE, startMarket, startPoolScheduler, SUN, type TestMarket } from "../sdk/helpers/market.js";
+import {
+  APP_PRICE,
+  echoApp,
+  POOL_PRICE,
+  fundParticipants,
+  startMarket,
+  startPoolScheduler,
+  SUN,
+  type TestMarket,
+} from "../sdk/helpers/market.js";
 
 interface Problem {
   title: string;
@@ -88,11 +96,7 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
 
   before(async function () {
     market = await startMarket();
-    const deployer = await market.client(0);
-    for (const index of [4, 6, 7, 8, 9, 10, 11, ...DISSENTERS]) {
-      await (await deployer.token.transfer(market.chain.wallet(index).address, parseUnits("100", 18))).wait();
-    }
-    await deposit(await market.client(1), { amount: 100n * SUN });
+    await fundParticipants(market, [4, 6, 7, 8, 9, 10, 11, ...DISSENTERS], { stake: false });
   });
 
   afterEach(async function () {

@@ -94,13 +94,21 @@ describe("sunpool CLI", function () {
   });
 
   it("task show and result get work from the ids run printed (--json)", async function () {
-    const ran = json<{ tasks: { dealId: string; index: number }[] }>(
+    const ran = json<{ tasks: { dealId: string; index: number; taskId: string }[] }>(
       await sunpool(["run", market.appId, "--arg", "again", "--out", "o2", "--json"]),
     );
-    const { dealId } = ran.tasks[0]!;
+    const { dealId, taskId } = ran.tasks[0]!;
     const task = json<{ outcome: string; energy: unknown[] }>(await sunpool(["task", "show", dealId, "0", "--json"]));
     expect(task.outcome).to.equal("completed");
     expect(task.energy).to.have.length(1);
+    // By task id alone: the scheduler knows its deal and index.
+    const byId = json<{ dealId: string; index: number; outcome: string }>(await sunpool(["task", "show", taskId, "--json"]));
+    expect(byId).to.deep.include({ dealId, index: 0, outcome: "completed" });
+    const unknown = await sunpool(["task", "show", dealId]);
+    expect(unknown.code).to.equal(3);
+    expect(unknown.stderr).to.equal(
+      `Error INVALID_INPUT: Invalid task: "${dealId}".\n\nExpected a task id this pool knows, or a deal id followed by the task's index.\n`,
+    );
     const got = json<{ files: string[] }>(await sunpool(["result", "get", dealId, "0", "--out", "o3", "--json"]));
     expect(got.files.sort()).to.deep.equal(["echo.txt", "meta/index.json"]);
     expect(readFileSync(join(project, "o3/echo.txt"), "utf8")).to.equal("again #0\n");
@@ -252,6 +260,8 @@ describe("sunpool CLI", function () {
     expect(ran.stdout.replace(/^Request 0x[0-9a-f]{64}\n/, "")).to.equal(
       `  task 0 of deal ${dealId.slice(0, 10)}…: app-failed\n` +
         `    no result: ${reason}; your payment was refunded\n` +
+        // Why the app failed is the pool's to tell, and its scheduler is down.
+        `    the pool's reports are unavailable: Cannot reach the scheduler at ${idle.url}.\n` +
         "\n" +
         "What to do (app-failed):\n" +
         `  ${hint}\n`,
@@ -265,7 +275,8 @@ describe("sunpool CLI", function () {
         `  task 0 of deal ${dealId.slice(0, 10)}…: app-failed\n` +
         "  status ended\n" +
         `  no result: ${reason}; your payment was refunded\n` +
-        `  ${hint}\n`,
+        `  ${hint}\n` +
+        `  the pool's reports are unavailable: Cannot reach the scheduler at ${standin.url}.\n`,
     );
     const asJson = await sunpool(["task", "show", dealId, "0", "--json"]);
     expect(asJson.code).to.equal(8);
@@ -274,13 +285,15 @@ describe("sunpool CLI", function () {
       status: "ended",
       outcome: "app-failed",
       failure: { outcome: "app-failed", reason, hints: [hint] },
+      poolError: `Cannot reach the scheduler at ${standin.url}.`,
     });
 
     const got = await sunpool(["result", "get", dealId, "0"]);
     expect(got.code).to.equal(8);
     expect(got.stderr).to.equal(
       `Error TASK_FAILED: Task ${taskId} ended without a result (app-failed): ${reason}. Your payment was refunded to your escrow balance.\n\n` +
-        `${hint}\n\n` +
+        `${hint}\n` +
+        `Each worker's reason and the app's last log lines: sunpool task show ${taskId} (the SDK's getPoolTask, signed by the requester).\n\n` +
         "Docs: docs/sdk.md#when-a-task-fails\n",
     );
   });

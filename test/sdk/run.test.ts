@@ -286,7 +286,8 @@ describe("SDK: run an app end to end", function () {
     expect((failed as TaskFailedError).message).to.equal(
       `Task ${task!.taskId} ended without a result (app-failed): the app failed on several workers, or its inputs are invalid. ` +
         "Your payment was refunded to your escrow balance.\n\n" +
-        "Check the app and its parameters: run the image locally with the same arguments and dataset; what it prints on stderr says why it stopped.\n\n" +
+        "Check the app and its parameters: run the image locally with the same arguments and dataset; what it prints on stderr says why it stopped.\n" +
+        `Each worker's reason and the app's last log lines: sunpool task show ${task!.taskId} (the SDK's getPoolTask, signed by the requester).\n\n` +
         "Docs: docs/sdk.md#when-a-task-fails",
     );
   });

@@ -1,9 +1,11 @@
 // The worker agent end to end: a real Hardhat node, the real scheduler, real Docker with images
-// pulled by digest from the local registry, and real IPFS. The requester uses the SDK's `run`.
+// pulled by digest from the local registry, and real IPFS. Workers publish through the pool's
+// node (the default `ipfs.mode: "pool"`) unless a test gives one its own node. The requester uses
+// the SDK's `run`.
 import { expect } from "chai";
-import { parseUnits, toUtf8String } from "ethers";
+import { toUtf8String } from "ethers";
 
-import { deposit, getBalance } from "../../sdk/src/actions/account.js";
+import { getBalance } from "../../sdk/src/actions/account.js";
 import { getResult } from "../../sdk/src/actions/results.js";
 import { run } from "../../sdk/src/actions/run.js";
 import { createIpfsNode, type IpfsNode } from "../../sdk/src/node/ipfs.js";
@@ -15,7 +17,7 @@ import { WittyPi4 } from "../../worker/src/hardware/wittyPi4.js";
 import { createSimulatedBoard } from "../../worker/src/simulator/board.js";
 import type { RunningWorker } from "../../worker/src/runtime.js";
 import { dockerClient, ensureDocker } from "../helpers/docker.js";
-import { startMarket, startPoolScheduler, SUN, type TestMarket } from "../sdk/helpers/market.js";
+import { fundParticipants, startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
 import { ALBUQUERQUE } from "./simulator/fixtures.js";
 import { publishPoolOrders, registerWordcountApp, startTestWorker } from "./helpers.js";
 
@@ -33,12 +35,7 @@ describe("worker agent: tasks end to end", function () {
     await ensureDocker();
     market = await startMarket();
     appId = await registerWordcountApp(market);
-    const deployer = await market.client(0);
-    for (const index of WORKERS) {
-      await (await deployer.token.transfer(market.chain.wallet(index).address, parseUnits("100", 18))).wait();
-      await deposit(await market.client(index), { amount: 10n * SUN });
-    }
-    await deposit(await market.client(1), { amount: 100n * SUN });
+    await fundParticipants(market, WORKERS);
   });
 
   afterEach(async function () {
@@ -61,7 +58,7 @@ describe("worker agent: tasks end to end", function () {
     const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
     try {
       const book = await publishPoolOrders(market, scheduler.url, appId, 1);
-      const worker = await startTestWorker(market, scheduler.url, WORKERS[0]!, { ipfs: await ipfsNode() });
+      const worker = await startTestWorker(market, scheduler.url, WORKERS[0]!);
       workers.push(worker);
       const requester = await market.client(1);
 
@@ -84,12 +81,15 @@ describe("worker agent: tasks end to end", function () {
     }
   });
 
-  it("trust 3: agents contribute hidden votes, reveal with their salt and location, and are paid", async function () {
+  it("trust 3: agents contribute hidden votes, reveal with their salt and location, and are paid (pool and node mode agree)", async function () {
     const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
     try {
       const book = await publishPoolOrders(market, scheduler.url, appId, 3);
-      for (const account of WORKERS)
-        workers.push(await startTestWorker(market, scheduler.url, account, { ipfs: await ipfsNode() }));
+      // The last worker runs its own IPFS node: both ways publish the same files under the same CID.
+      for (const [i, account] of WORKERS.entries()) {
+        const node = i === WORKERS.length - 1 ? { ipfs: await ipfsNode() } : {};
+        workers.push(await startTestWorker(market, scheduler.url, account, node));
+      }
       const before = await Promise.all(WORKERS.map(async (account) => getBalance(await market.client(account))));
       const requester = await market.client(1);
 
@@ -122,6 +122,9 @@ describe("worker agent: tasks end to end", function () {
       // Each worker drew its own salt.
       const salts = WORKERS.map((_, i) => workers[i]!.journal.get(task!.taskId)?.salt).filter((salt) => salt !== undefined);
       expect(new Set(salts).size).to.equal(salts.length);
+      // Same files, same CID, whether computed for the pool's node or added to the worker's own.
+      const locations = WORKERS.map((_, i) => workers[i]!.journal.get(task!.taskId)?.location).filter((cid) => cid !== undefined);
+      expect(new Set(locations).size).to.equal(1);
     } finally {
       await scheduler.stop();
     }
@@ -131,7 +134,7 @@ describe("worker agent: tasks end to end", function () {
     const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
     try {
       const book = await publishPoolOrders(market, scheduler.url, appId, 1);
-      const worker = await startTestWorker(market, scheduler.url, WORKERS[1]!, { ipfs: await ipfsNode() });
+      const worker = await startTestWorker(market, scheduler.url, WORKERS[1]!);
       workers.push(worker);
       const requester = await market.client(1);
       const controller = new AbortController();
@@ -176,7 +179,6 @@ describe("worker agent: tasks end to end", function () {
     try {
       const book = await publishPoolOrders(market, scheduler.url, appId, 1);
       const worker = await startTestWorker(market, scheduler.url, WORKERS[2]!, {
-        ipfs: await ipfsNode(),
         board,
         config: { board: { kind: "simulated", battery: { capacityAh: 6 } } },
         simulatedLoad: (busy) => sim.setLoad(busy ? "busy" : "idle"),
@@ -212,7 +214,6 @@ describe("worker agent: tasks end to end", function () {
     const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
     try {
       const worker = await startTestWorker(market, scheduler.url, WORKERS[1]!, {
-        ipfs: await ipfsNode(),
         board,
         config: { board: { kind: "simulated", battery: { capacityAh: 6 } } },
       });

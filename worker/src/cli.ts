@@ -1,8 +1,14 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size --no-opt --no-maglev --no-sparkplug
 // sunpool-worker: run the worker agent (`start`), look at its journal (`status`), and the device
 // commands the Pi image runs around it (`provision`, `self-test`, `arm-wake`).
-// --max-semi-space-size=1: a smaller young generation keeps start-up (keystore scrypt, module
-// loading) from growing the heap to ~350 MiB on a 1 GB Pi; idle CPU drops too (bench:footprint).
+// --max-semi-space-size=1: a smaller young generation keeps start-up (module loading) from
+// growing the heap to ~350 MiB on a 1 GB Pi; idle CPU drops too (bench:footprint).
+// --optimize-for-size: V8 trades speed for a smaller heap (~1 MiB less at idle).
+// --no-opt --no-maglev --no-sparkplug: JavaScript runs in V8's interpreter only. The compilers
+// cost ~12 MiB of resident memory (their code paged in, their output kept) and buy nothing here:
+// the agent waits on the network, Docker and the chain, its hashing and scrypt are native, and a
+// signature takes 3 ms instead of 1.6 (docs/benchmarks.md, "Worker footprint"). WebAssembly keeps
+// its own compilers.
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -14,14 +20,15 @@ import { pino } from "pino";
 
 import { boardOptions, createBoardSource } from "./boardFactory.js";
 import { loadConfig, SetupError, type WorkerConfig } from "./config.js";
-import { BOOT_FILES, provision, ProvisionError } from "./device/provision.js";
-import { runSelfTest } from "./device/selfTest.js";
+import { BOOT_FILES } from "./device/bootFiles.js";
 import { armWakeAlarm } from "./device/wakeAlarm.js";
 import { openI2cBus } from "./hardware/bus.js";
 import { systemClock } from "./hardware/clock.js";
 import { WittyPi4 } from "./hardware/wittyPi4.js";
 import { Journal } from "./journal/journal.js";
 import { startWorker } from "./runtime.js";
+// Provisioning and the self-test are imported by their commands: `start`, which runs all day,
+// does not keep their code (YAML, the owner file's schema) in memory.
 
 const program = new Command("sunpool-worker")
   .description("The Sunpool worker agent: energy-aware Docker tasks for a workerpool, on a solar Pi or any Linux host.")
@@ -133,6 +140,7 @@ program
     `\nRun at every boot by sunpool-provision.service; safe to run again. A problem is also written to ${BOOT_FILES.error} on the boot partition.`,
   )
   .action(async (options: { boot: string; root: string; json?: boolean; env?: boolean }) => {
+    const { provision } = await import("./device/provision.js");
     const errorFile = join(options.boot, BOOT_FILES.error);
     try {
       const result = await provision({ bootDir: options.boot, root: options.root });
@@ -172,6 +180,7 @@ program
     // The worker's warnings go to stderr: stdout carries only the report (`--json` is parsed by scripts).
     const logger = pino({ level: "warn" }, pino.destination(2));
     const task = options.task ? { wallet: await openWallet(config), timeoutMs, logger } : undefined;
+    const { runSelfTest } = await import("./device/selfTest.js");
     const checks = await runSelfTest({
       config,
       simulate: options.simulate === true,
@@ -228,7 +237,8 @@ async function keystorePassword(file: string | undefined): Promise<string> {
 
 program.parseAsync().catch((error: unknown) => {
   // Owner mistakes (config, keystore, unreachable RPC or Docker) get their message only.
-  const known = error instanceof SetupError || error instanceof ProvisionError || isSunpoolError(error);
+  const known =
+    error instanceof SetupError || (error instanceof Error && error.name === "ProvisionError") || isSunpoolError(error);
   console.error(`sunpool-worker: ${error instanceof Error ? error.message : String(error)}`);
   if (!known && process.env.SUNPOOL_SHOW_STACK === "1") console.error(error);
   process.exit(known ? 3 : 1);

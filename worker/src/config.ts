@@ -3,147 +3,146 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 
-import { z } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 
 import { DEFAULT_ENERGY_POLICY } from "./energy/policy.js";
+
+// zod's "mini" build: the schemas read the same, and it costs the agent ~5 MiB less resident
+// memory than the chained API for as long as it runs (docs/benchmarks.md, "Worker footprint").
+// Its messages come from the English locale, as the chained API's do.
+z.config(en());
 
 export class SetupError extends Error {
   override readonly name = "SetupError";
 }
 
-const inaSchema = z
-  .object({
-    chip: z.enum(["ina219", "ina226"]),
-    address: z.number().int().min(0x40).max(0x4f),
-    shuntOhms: z.number().positive().max(10),
-    maxAmps: z.number().positive().max(50),
-  })
-  .strict();
+const inaSchema = z.strictObject({
+  chip: z.enum(["ina219", "ina226"]),
+  address: z.int().check(z.gte(0x40), z.lte(0x4f)),
+  shuntOhms: z.number().check(z.positive(), z.lte(10)),
+  maxAmps: z.number().check(z.positive(), z.lte(50)),
+});
 
-const batterySchema = z
-  .object({
-    chemistry: z.enum(["lifepo4", "li-ion"]).default("lifepo4"),
-    cells: z.number().int().min(1).max(8).default(4),
-    capacityAh: z.number().positive().max(1000).default(20),
-  })
-  .strict();
+const batterySchema = z.strictObject({
+  chemistry: z._default(z.enum(["lifepo4", "li-ion"]), "lifepo4"),
+  cells: z._default(z.int().check(z.gte(1), z.lte(8)), 4),
+  capacityAh: z._default(z.number().check(z.positive(), z.lte(1000)), 20),
+});
 
 const boardSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("none") }).strict(),
-  z
-    .object({
-      kind: z.literal("witty-pi-4"),
-      i2cBus: z.number().int().min(0).max(20).default(1),
-      battery: batterySchema.prefault({}),
-      lowVoltageCutoff: z.number().min(2).max(25),
-      recoveryVoltage: z.number().min(2).max(25),
-      powerCutDelaySeconds: z.number().min(1).max(25).default(25),
-      panelWatts: z.number().positive().max(1000).optional().describe("rated panel power: `self-test --simulate` simulates it"),
-      monitor: inaSchema,
-      panelMonitor: inaSchema.optional(),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal("simulated"),
-      site: z.enum(["albuquerque", "greensboro"]).optional().describe("a TMY3 site; clear-sky at latitude otherwise"),
-      latitude: z.number().min(-90).max(90).optional(),
-      longitude: z.number().min(-180).max(180).optional(),
-      panelWatts: z.number().positive().max(1000).default(20),
-      battery: batterySchema.prefault({}),
-      initialStateOfCharge: z.number().min(0).max(1).default(0.8),
-      speed: z.number().min(1).max(100_000).default(1).describe("simulated seconds per real second"),
-      startTime: z.iso.datetime().optional(),
-    })
-    .strict(),
+  z.strictObject({ kind: z.literal("none") }),
+  z.strictObject({
+    kind: z.literal("witty-pi-4"),
+    i2cBus: z._default(z.int().check(z.gte(0), z.lte(20)), 1),
+    battery: z.prefault(batterySchema, {}),
+    lowVoltageCutoff: z.number().check(z.gte(2), z.lte(25)),
+    recoveryVoltage: z.number().check(z.gte(2), z.lte(25)),
+    powerCutDelaySeconds: z._default(z.number().check(z.gte(1), z.lte(25)), 25),
+    /** Rated panel power: `self-test --simulate` simulates it. */
+    panelWatts: z.optional(z.number().check(z.positive(), z.lte(1000))),
+    monitor: inaSchema,
+    panelMonitor: z.optional(inaSchema),
+  }),
+  z.strictObject({
+    kind: z.literal("simulated"),
+    /** A TMY3 site; clear sky at the latitude otherwise. */
+    site: z.optional(z.enum(["albuquerque", "greensboro"])),
+    latitude: z.optional(z.number().check(z.gte(-90), z.lte(90))),
+    longitude: z.optional(z.number().check(z.gte(-180), z.lte(180))),
+    panelWatts: z._default(z.number().check(z.positive(), z.lte(1000)), 20),
+    battery: z.prefault(batterySchema, {}),
+    initialStateOfCharge: z._default(z.number().check(z.gte(0), z.lte(1)), 0.8),
+    /** Simulated seconds per real second. */
+    speed: z._default(z.number().check(z.gte(1), z.lte(100_000)), 1),
+    startTime: z.optional(z.iso.datetime()),
+  }),
 ]);
 
 export const configSchema = z
-  .object({
-    scheduler: z.url({ message: "the scheduler's URL, e.g. http://127.0.0.1:7300" }),
-    rpcUrl: z.url({ message: "an http(s) URL of the chain's JSON-RPC endpoint" }),
-    deployment: z.string().min(1).describe("path of deployments/<chainId>.json"),
-    workerpool: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "the workerpool id (0x + 64 hex digits)"),
-    keystore: z.string().min(1).describe("the worker's encrypted keystore (sunpool init)"),
-    keystorePasswordFile: z.string().min(1).optional(),
-    dataDir: z.string().min(1).default(".sunpool/worker"),
-    platform: z
-      .enum(["linux/amd64", "linux/arm64", "linux/arm/v7"])
-      .optional()
-      .describe("the platform whose images this worker runs; another CPU's needs qemu-user-static (slow)"),
-    docker: z
-      .object({ socketPath: z.string().default("/var/run/docker.sock") })
-      .strict()
-      .prefault({}),
-    ipfs: z
-      .object({ listen: z.array(z.string()).optional() })
-      .strict()
-      .prefault({}),
-    executor: z
-      .object({
-        maxImageMiB: z.number().int().min(1).max(1_000_000).default(1024).describe("largest task image pulled or run"),
-        minFreeDiskMiB: z
-          .number()
-          .int()
-          .min(0)
-          .max(100_000_000)
-          .default(1024)
-          .describe("no image is pulled while the engine's data root has less free space"),
-        pullTimeoutSeconds: z.number().int().min(1).max(86_400).default(600).describe("an image pull is abandoned after this"),
-        imageRetentionHours: z
-          .number()
-          .min(0)
-          .max(100_000)
-          .default(168)
-          .describe("task images no task needed for this long are removed"),
-        writeMiBPerSecond: z
-          .number()
-          .min(0)
-          .max(10_000)
-          .default(8)
-          .describe("write-rate limit on the disk under the task folders (0: none)"),
-        writeIops: z.number().int().min(0).max(1_000_000).default(200).describe("write operations per second (0: none)"),
-        network: z
-          .object({
-            enabled: z.boolean().default(true).describe("run `network: true` apps (needs root and iptables)"),
-            name: z
-              .string()
-              .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/)
-              .default("sunpool-tasks"),
-            bridge: z
-              .string()
-              .regex(/^[a-zA-Z0-9_-]{1,15}$/, "1-15 letters, digits, - or _")
-              .default("sunpool0"),
-            dns: z.array(z.ipv4()).min(1).max(3).default(["1.1.1.1", "9.9.9.9"]),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .strict()
-      .prefault({}),
-    board: boardSchema.default({ kind: "none" }),
-    energy: z
-      .object({
-        floor: z.number().min(0).max(0.9).default(DEFAULT_ENERGY_POLICY.floor),
-        nightReserve: z.number().min(0).max(0.95).default(DEFAULT_ENERGY_POLICY.nightReserve),
-        idleWatts: z.number().positive().max(100).default(DEFAULT_ENERGY_POLICY.idleWatts),
-        busyWatts: z.number().positive().max(200).default(DEFAULT_ENERGY_POLICY.busyWatts),
-        sleep: z.boolean().default(true).describe("shut the Pi down when idle and the outlook is poor"),
-      })
-      .strict()
-      .prefault({}),
-    heartbeatSeconds: z.number().int().min(1).max(600).default(15),
-    metrics: z
-      .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(9464) })
-      .strict()
-      .optional(),
-    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  .strictObject({
+    scheduler: z.url({ error: "the scheduler's URL, e.g. http://127.0.0.1:7300" }),
+    rpcUrl: z.url({ error: "an http(s) URL of the chain's JSON-RPC endpoint" }),
+    /** Path of deployments/<chainId>.json. */
+    deployment: z.string().check(z.minLength(1)),
+    workerpool: z.string().check(z.regex(/^0x[0-9a-fA-F]{64}$/, "the workerpool id (0x + 64 hex digits)")),
+    /** The worker's encrypted keystore (sunpool init). */
+    keystore: z.string().check(z.minLength(1)),
+    keystorePasswordFile: z.optional(z.string().check(z.minLength(1))),
+    dataDir: z._default(z.string().check(z.minLength(1)), ".sunpool/worker"),
+    /** The platform whose images this worker runs; another CPU's needs qemu-user-static (slow). */
+    platform: z.optional(z.enum(["linux/amd64", "linux/arm64", "linux/arm/v7"])),
+    docker: z.prefault(z.strictObject({ socketPath: z._default(z.string(), "/var/run/docker.sock") }), {}),
+    ipfs: z.prefault(
+      z
+        .strictObject({
+          /** pool: results and datasets go through the pool's IPFS node over HTTP; node: run a Helia node. */
+          mode: z._default(z.enum(["pool", "node"]), "pool"),
+          /** Node mode: libp2p listen addresses. */
+          listen: z.optional(z.array(z.string())),
+        })
+        .check(
+          z.refine((ipfs) => ipfs.mode === "node" || ipfs.listen === undefined, {
+            message: 'ipfs.listen needs ipfs.mode "node" (pool mode runs no IPFS node)',
+            path: ["listen"],
+          }),
+        ),
+      {},
+    ),
+    executor: z.prefault(
+      z.strictObject({
+        /** Largest task image pulled or run. */
+        maxImageMiB: z._default(z.int().check(z.gte(1), z.lte(1_000_000)), 1024),
+        /** No image is pulled while the engine's data root has less free space. */
+        minFreeDiskMiB: z._default(z.int().check(z.gte(0), z.lte(100_000_000)), 1024),
+        /** An image pull is abandoned after this. */
+        pullTimeoutSeconds: z._default(z.int().check(z.gte(1), z.lte(86_400)), 600),
+        /** Task images no task needed for this long are removed. */
+        imageRetentionHours: z._default(z.number().check(z.gte(0), z.lte(100_000)), 168),
+        /** Write-rate limit on the disk under the task folders (0: none). */
+        writeMiBPerSecond: z._default(z.number().check(z.gte(0), z.lte(10_000)), 8),
+        /** Write operations per second (0: none). */
+        writeIops: z._default(z.int().check(z.gte(0), z.lte(1_000_000)), 200),
+        network: z.prefault(
+          z.strictObject({
+            /** Run `network: true` apps (needs root and iptables). */
+            enabled: z._default(z.boolean(), true),
+            name: z._default(z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/)), "sunpool-tasks"),
+            bridge: z._default(z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,15}$/, "1-15 letters, digits, - or _")), "sunpool0"),
+            dns: z._default(z.array(z.ipv4()).check(z.minLength(1), z.maxLength(3)), ["1.1.1.1", "9.9.9.9"]),
+          }),
+          {},
+        ),
+      }),
+      {},
+    ),
+    board: z._default(boardSchema, { kind: "none" }),
+    energy: z.prefault(
+      z.strictObject({
+        floor: z._default(z.number().check(z.gte(0), z.lte(0.9)), DEFAULT_ENERGY_POLICY.floor),
+        nightReserve: z._default(z.number().check(z.gte(0), z.lte(0.95)), DEFAULT_ENERGY_POLICY.nightReserve),
+        idleWatts: z._default(z.number().check(z.positive(), z.lte(100)), DEFAULT_ENERGY_POLICY.idleWatts),
+        busyWatts: z._default(z.number().check(z.positive(), z.lte(200)), DEFAULT_ENERGY_POLICY.busyWatts),
+        /** Shut the Pi down when idle and the outlook is poor. */
+        sleep: z._default(z.boolean(), true),
+      }),
+      {},
+    ),
+    heartbeatSeconds: z._default(z.int().check(z.gte(1), z.lte(600)), 15),
+    metrics: z.optional(
+      z.strictObject({
+        host: z._default(z.string(), "127.0.0.1"),
+        port: z._default(z.int().check(z.gte(0), z.lte(65535)), 9464),
+      }),
+    ),
+    logLevel: z._default(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
   })
-  .strict()
-  .refine((config) => config.energy.nightReserve >= config.energy.floor, {
-    message: "energy.nightReserve must be at least energy.floor",
-    path: ["energy", "nightReserve"],
-  });
+  .check(
+    z.refine((config) => config.energy.nightReserve >= config.energy.floor, {
+      message: "energy.nightReserve must be at least energy.floor",
+      path: ["energy", "nightReserve"],
+    }),
+  );
 
 export type WorkerConfig = z.infer<typeof configSchema>;
 /** What a config file may contain (defaults not yet applied). */

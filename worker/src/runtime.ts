@@ -1,5 +1,6 @@
-// Wires a worker from its config: journal, wallet, chain client, IPFS node, Docker, board, energy
-// manager, execution, agent and metrics. The CLI calls this; tests call it with their own board.
+// Wires a worker from its config: journal, wallet, chain client, scheduler API, result store,
+// Docker, board, energy manager, execution, agent and metrics. The CLI calls this; tests call it
+// with their own board. The IPFS node of `ipfs.mode: "node"` is imported only when configured.
 import { mkdir } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -10,12 +11,14 @@ import type { Wallet } from "ethers";
 import { pino, type Logger } from "pino";
 
 import { createSunpoolClient, parseDeployment } from "@sunpool/sdk";
-import { createIpfsNode, type IpfsNode } from "@sunpool/sdk/node";
+import { createNodeWorkerApiClient, type IpfsNode, type WorkerHttpClient } from "@sunpool/sdk/node";
 
 import { startAgent, type Agent } from "./agent/agent.js";
 import { createExecution } from "./agent/execution.js";
 import type { BoardSource } from "./boardFactory.js";
 import type { WorkerConfig } from "./config.js";
+import { createPoolResultStore } from "./content/pool.js";
+import type { ResultStore } from "./content/store.js";
 import { createBoardEnergyManager, createMainsEnergyManager, type EnergyManager } from "./energy/manager.js";
 import { PvForecast } from "./energy/forecast.js";
 import { DEFAULT_ENERGY_POLICY, restoredStateOfCharge, type EnergyPolicyConfig } from "./energy/policy.js";
@@ -25,7 +28,6 @@ import { ensureTaskNetwork, type TaskNetwork } from "./executor/network.js";
 import type { Board } from "./hardware/board.js";
 import { systemClock } from "./hardware/clock.js";
 import { Journal } from "./journal/journal.js";
-import { createMetrics, serveMetrics } from "./metrics.js";
 
 export const WORKER_VERSION = "0.1.0";
 
@@ -45,7 +47,7 @@ export interface StartWorkerOptions {
    * the real one does when Docker loads its cores.
    */
   simulatedLoad?: (busy: boolean) => void;
-  /** An IPFS node to use instead of starting one (tests share one per process). */
+  /** A running IPFS node to publish through, as in `ipfs.mode: "node"` (tests share one per process). */
   ipfs?: IpfsNode;
 }
 
@@ -73,12 +75,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
 
   const deployment = parseDeployment(JSON.parse(await readFile(config.deployment, "utf8")) as unknown);
   const client = await createSunpoolClient({ deployment, rpcUrl: config.rpcUrl, signer: options.wallet });
-  const ipfs =
-    options.ipfs ??
-    (await createIpfsNode({
-      repo: join(config.dataDir, "ipfs"),
-      ...(config.ipfs.listen === undefined ? {} : { listen: config.ipfs.listen }),
-    }));
+  const api = createNodeWorkerApiClient({
+    url: config.scheduler,
+    signer: options.wallet,
+    scope: { chainId: deployment.chainId, workerpool: config.workerpool },
+  });
+  const results = await openResultStore(config, api, options.ipfs);
   const docker = new Docker({ socketPath: config.docker.socketPath });
 
   if (board !== undefined) {
@@ -110,7 +112,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const MiB = 1024 * 1024;
   const execution = createExecution({
     docker,
-    ipfs,
+    results,
     energy,
     tasksDir: join(config.dataDir, "tasks"),
     now: () => clock.now(),
@@ -133,17 +135,20 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       : {}),
     warn: (message) => log.warn(message),
   });
-  const metrics = createMetrics(journal, energy);
-  const served = config.metrics === undefined ? undefined : await serveMetrics(metrics, config.metrics.host, config.metrics.port);
+  // prom-client is loaded only for a worker that serves metrics.
+  let served: { url: string; close(): Promise<void> } | undefined;
+  if (config.metrics !== undefined) {
+    const { createMetrics, serveMetrics } = await import("./metrics.js");
+    served = await serveMetrics(createMetrics(journal, energy), config.metrics.host, config.metrics.port);
+  }
 
   const agent = await startAgent({
     schedulerUrl: config.scheduler,
-    workerpool: config.workerpool,
+    api,
     client,
-    signer: options.wallet,
     address: options.wallet.address,
     journal,
-    ipfs,
+    results,
     energy,
     now: () => clock.now(),
     sleep: (ms, signal) => clock.sleep(ms, signal),
@@ -189,12 +194,26 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       await agent.stop();
       persistCharge();
       await served?.close();
-      if (options.ipfs === undefined) await ipfs.stop();
+      await results.stop();
       (client.provider as { destroy?: () => void }).destroy?.();
       await board?.close();
       journal.close();
     },
   };
+}
+
+/** Pool mode needs nothing loaded; node mode starts a Helia node (its modules load only now). */
+async function openResultStore(config: WorkerConfig, api: WorkerHttpClient, node: IpfsNode | undefined): Promise<ResultStore> {
+  if (node !== undefined) {
+    const { nodeResultStore } = await import("./content/node.js");
+    return nodeResultStore(node, api, { owned: false });
+  }
+  if (config.ipfs.mode === "pool") return createPoolResultStore(api);
+  const { startNodeResultStore } = await import("./content/node.js");
+  return startNodeResultStore(api, {
+    repo: join(config.dataDir, "ipfs"),
+    ...(config.ipfs.listen === undefined ? {} : { listen: config.ipfs.listen }),
+  });
 }
 
 const PERSISTED_CHARGE = "stateOfCharge";

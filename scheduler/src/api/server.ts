@@ -7,7 +7,9 @@ import type { Logger } from "pino";
 import { Rejection } from "../errors.js";
 import type { ApiContext } from "./context.js";
 import { routeSchema, sharedSchema } from "./openapi.js";
+import { contentRoutes } from "./routes/content.js";
 import { orderRoutes } from "./routes/orders.js";
+import { taskRoutes } from "./routes/tasks.js";
 import { workerRoutes } from "./routes/workers.js";
 
 export interface ApiOptions {
@@ -76,7 +78,9 @@ export async function createApi(context: ApiContext, logger: Logger, options: Ap
   );
 
   orderRoutes(app, context);
+  taskRoutes(app, context);
   workerRoutes(app, context);
+  contentRoutes(app, context);
   app.get("/v1/status", { schema: routeSchema("/v1/status", "get") }, () => context.status());
   app.get("/healthz", { schema: routeSchema("/healthz", "get"), config: { rateLimit: false } }, (_request, reply) => {
     const health = context.health();

@@ -3,8 +3,10 @@
 // finalizing if that did not happen, so a result stays fetchable while the Pi that computed it
 // sleeps. Before finalizing, settlement checks that what it pinned hashes to the consensus digest
 // (when the result is not encrypted to the requester, which only the requester can check).
-import { ENCRYPTED_RESULT_FILE, resultDigest } from "@sunpool/sdk";
-import type { IpfsNode } from "@sunpool/sdk/node";
+// A worker that runs no IPFS node uploads its result's files instead (addResult), and reads its
+// dataset through this node (readContent).
+import { ENCRYPTED_RESULT_FILE, InvalidInputError, resultDigest, type ResultFile } from "@sunpool/sdk";
+import { resultCid, type IpfsNode } from "@sunpool/sdk/node";
 
 import { Rejection } from "../errors.js";
 import type { Database } from "../store/database.js";
@@ -21,6 +23,11 @@ export class Pinner {
     private readonly options: PinnerOptions,
   ) {}
 
+  /** The largest content pinned or served, in bytes. */
+  get maxBytes(): number {
+    return this.options.maxBytes;
+  }
+
   isPinned(cid: string): boolean {
     return this.db.prepare("SELECT 1 FROM pins WHERE cid = ?").get(cid) !== undefined;
   }
@@ -36,6 +43,73 @@ export class Pinner {
     });
     if (files.length === 1 && files[0]!.path === ENCRYPTED_RESULT_FILE) return undefined;
     return resultDigest(files).toLowerCase() === digest.toLowerCase();
+  }
+
+  /**
+   * Adds the files a worker uploaded as the result `cid` and pins it; returns its size in bytes.
+   * The CID is computed before anything is stored: files that make another CID are refused and
+   * leave nothing behind. The same upload again is harmless.
+   */
+  async addResult(cid: string, files: readonly ResultFile[], worker: string): Promise<number> {
+    const computed = await resultCid(files);
+    if (computed !== cid) {
+      throw new Rejection(
+        422,
+        "CID mismatch",
+        `the uploaded files make ${computed}, not ${cid}`,
+        "Upload exactly the files the CID was computed over (the SDK's resultCid: CIDv1, raw leaves, 1 MiB chunks, in a folder).",
+        "/cid",
+      );
+    }
+    const existing = this.db.prepare("SELECT bytes FROM pins WHERE cid = ?").get(cid) as { bytes: number } | undefined;
+    if (existing !== undefined) return existing.bytes;
+    const added = await this.node.addFiles(files);
+    // Both sides run the same importer settings; a difference would be a bug here, not the worker's.
+    if (added !== cid) throw new Error(`the IPFS node added ${added} where the importer computed ${cid}`);
+    const bytes = await this.node.pin(cid, {
+      maxBytes: this.options.maxBytes,
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+    });
+    this.record(cid, bytes, worker);
+    return bytes;
+  }
+
+  /** The files of `cid` (fetched from the node's peers if it does not hold them), within the size limit. */
+  async readContent(cid: string): Promise<ResultFile[]> {
+    try {
+      return await this.node.readFiles(cid, {
+        maxBytes: this.options.maxBytes,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (error) {
+      const absent = "Check the CID: content this pool's node does not hold must be served by a node it is connected to.";
+      if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+        throw new Rejection(
+          504,
+          "content not found",
+          `could not fetch ${cid} within ${(this.options.timeoutMs / 1000).toString()} s`,
+          absent,
+        );
+      }
+      if (error instanceof Error && error.name === "LoadBlockFailedError") {
+        throw new Rejection(404, "content not found", `neither this pool's node nor its peers hold ${cid}`, absent);
+      }
+      if (error instanceof InvalidInputError && error.message.startsWith("Invalid result size")) {
+        throw new Rejection(
+          413,
+          "content too large",
+          `${cid} is larger than ${this.options.maxBytes.toString()} bytes`,
+          'This pool serves content up to its pin limit; read larger content with an IPFS node (worker config ipfs.mode "node").',
+        );
+      }
+      throw new Rejection(
+        400,
+        "cannot read content",
+        `${cid}: ${error instanceof Error ? error.message : String(error)}`,
+        "Send the CID of a UnixFS file or folder.",
+        "/cid",
+      );
+    }
   }
 
   /** Fetches the content from `providers` and pins it; returns its size in bytes. */
@@ -71,9 +145,13 @@ export class Pinner {
         "/cid",
       );
     }
+    this.record(cid, bytes, worker);
+    return bytes;
+  }
+
+  private record(cid: string, bytes: number, worker: string): void {
     this.db
       .prepare("INSERT INTO pins (cid, bytes, worker, pinned_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
       .run(cid, bytes, worker, new Date().toISOString());
-    return bytes;
   }
 }

@@ -130,4 +130,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tasks ADD COLUMN decided INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE tasks ADD COLUMN contribution_deadline INTEGER;
   `,
+  `
+  -- Leases: an offered or running replica is held only while its worker acknowledges and renews
+  -- it (lease names this offer; lease_until in ms, NULL for replicas offered before leases, read
+  -- as updated_at plus one lease). A failure caused by the worker (declined, stopping) is
+  -- 'declined': it hands the task on without counting toward AppFailed.
+  ALTER TABLE replicas ADD COLUMN lease TEXT;
+  ALTER TABLE replicas ADD COLUMN lease_until INTEGER;
+  CREATE INDEX replicas_held ON replicas (state, lease_until) WHERE state IN ('offered', 'running');
+  `,
 ];

@@ -18,6 +18,7 @@ export interface AssignmentJson {
   params: string;
   authorization: string;
   ipfsPeers: string[];
+  lease?: { id: string; leaseSeconds: number };
 }
 
 export function nextAssignment(pool: Pool, worker: string, ipfsPeers: string[]): AssignmentJson | undefined {
@@ -41,5 +42,8 @@ export function nextAssignment(pool: Pool, worker: string, ipfsPeers: string[]):
     params,
     authorization: replica.authorization,
     ipfsPeers,
+    ...(replica.state === "offered" && replica.lease !== null
+      ? { lease: { id: replica.lease, leaseSeconds: pool.leaseMs / 1000 } }
+      : {}),
   };
 }

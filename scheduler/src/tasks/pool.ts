@@ -2,8 +2,12 @@
 // revealing -> ended) and replicas past running (contributed -> reveal -> revealed -> done, or
 // silent / wrong); a worker's reports are hints: they move a replica from offered to running, or
 // to failed (it gives the task up), and never to contributed, revealed or done, and never say
-// where a result is. Everything is in SQLite, and the in-memory Dispatcher is rebuilt from it at
+// where a result is. An offered or running replica is held under a lease its worker acknowledges
+// and renews (heartbeats list what the worker holds); one not renewed goes to another worker.
+// Everything is in SQLite, and the in-memory Dispatcher is rebuilt from it at
 // start, so a restarted scheduler picks up exactly where it stopped.
+import { randomBytes } from "node:crypto";
+
 import { computeTaskId, PLATFORM_BITS, type App, type Dataset, type Platform } from "@sunpool/sdk";
 
 import type { Dispatcher } from "../dispatch/dispatcher.js";
@@ -13,10 +17,12 @@ import { DEFAULT_PROBATION, type ProbationCaps } from "./admission.js";
 
 export type TaskStatus = "waiting" | "active" | "revealing" | "ended";
 export type ReplicaState =
-  "offered" | "running" | "contributed" | "reveal" | "revealed" | "done" | "failed" | "lost" | "silent" | "wrong";
+  "offered" | "running" | "contributed" | "reveal" | "revealed" | "done" | "failed" | "declined" | "lost" | "silent" | "wrong";
 
 /** Replica states that occupy one of the worker's slots. */
 const BUSY: readonly ReplicaState[] = ["offered", "running"];
+/** Replica states of an offer the pool withdrew or the worker gave up before contributing. */
+const DROPPED: readonly ReplicaState[] = ["failed", "declined", "lost"];
 /** Replica states that still count toward a task's result. */
 const LIVE: readonly ReplicaState[] = ["offered", "running", "contributed", "reveal", "revealed"];
 /** At most this many contributions per task (TaskLifecycle's cap). */
@@ -63,6 +69,14 @@ export interface ReplicaRow {
   location: string | null;
   reason: string | null;
   log_tail: string | null;
+  lease: string | null;
+  lease_until: number | null;
+}
+
+/** A task a worker says it holds (its heartbeat's list), with the lease of its offer. */
+export interface HeldTask {
+  taskId: string;
+  lease?: string;
 }
 
 interface DealRow {
@@ -105,6 +119,8 @@ export interface PoolOptions {
   limits?: WorkerLimits;
   /** Distinct workers whose report of a failure ends the task as AppFailed (tasks.failAfter). */
   failAfter?: number;
+  /** How long an offer waits for its acknowledgement, and a lease for its renewal (ms). */
+  leaseMs?: number;
 }
 
 /** Why the scheduler ends a task early (TaskOutcome values of `fail`). */
@@ -122,9 +138,12 @@ export function initialReplicas(trust: number): number {
 export class Pool {
   readonly dispatcher: Dispatcher;
   readonly failAfter: number;
+  readonly leaseMs: number;
   private readonly limits: WorkerLimits;
   /** What each worker declared (the dispatcher sees it capped by WorkerLimits). */
   private readonly declared = new Map<string, { slots: number; cores: number }>();
+  /** Tasks each worker lists that this database has no offer of (it was lost or restored). */
+  private readonly foreign = new Map<string, number>();
 
   constructor(
     private readonly db: Database,
@@ -134,6 +153,7 @@ export class Pool {
     this.dispatcher = dispatcher;
     this.limits = options.limits ?? { admitted: () => true, probation: DEFAULT_PROBATION };
     this.failAfter = options.failAfter ?? 2;
+    this.leaseMs = options.leaseMs ?? 45_000;
     this.loadWorkers();
   }
 
@@ -173,27 +193,69 @@ export class Pool {
   }
 
   /**
-   * Records a heartbeat. When the worker lists what it runs, a task it reported running long ago
-   * but no longer lists (it crashed and forgot, or gave up without a word) is lost and goes to
-   * another worker; the grace period covers a report racing its heartbeat.
+   * Records a heartbeat. Every task the worker lists acknowledges its offer and renews its lease
+   * (a lease id that is not the current offer's renews nothing); a listed task whose offer was
+   * withdrawn is returned as revoked; listed tasks this database has no offer of count against
+   * the worker's slots. A farewell takes the worker offline now and hands on what it had not
+   * acknowledged, without blame: it said so.
    */
-  heartbeat(address: string, outlook: EnergyOutlook, now: number, running?: readonly string[]): string[] {
+  heartbeat(
+    address: string,
+    outlook: EnergyOutlook,
+    now: number,
+    held?: readonly HeldTask[],
+    farewell = false,
+  ): { revoked: string[] } {
     this.db.prepare("UPDATE workers SET last_seen = ?, outlook = ? WHERE address = ?").run(now, JSON.stringify(outlook), address);
     const worker = this.dispatcher.workers.get(address);
     if (worker !== undefined) {
-      worker.lastSeenMs = now;
+      worker.lastSeenMs = farewell ? now - this.dispatcher.policy.offlineAfterMs - 1 : now;
       worker.outlook = outlook;
       this.dispatcher.upsert(worker);
     }
-    if (running === undefined) return [];
-    const listed = new Set(running.map((taskId) => taskId.toLowerCase()));
-    const forgotten = (
-      this.db
-        .prepare("SELECT task_id FROM replicas WHERE worker = ? AND state = 'running' AND updated_at < ?")
-        .all(address, now - this.dispatcher.policy.offlineAfterMs) as { task_id: string }[]
-    ).filter((row) => !listed.has(row.task_id));
-    for (const { task_id } of forgotten) this.loseReplica(task_id, address, now, "the worker stopped running it");
-    return forgotten.map((row) => row.task_id);
+    const revoked: string[] = [];
+    let foreign = 0;
+    transaction(this.db, () => {
+      for (const { taskId, lease } of held ?? []) {
+        const replica = this.replica(taskId, address);
+        if (replica === undefined) foreign += 1;
+        else if (DROPPED.includes(replica.state)) revoked.push(replica.task_id);
+        else if (BUSY.includes(replica.state) && (lease === undefined || replica.lease === null || lease === replica.lease)) {
+          this.renewLease(replica.task_id, address, now);
+        }
+      }
+      if (farewell) {
+        const listed = new Set((held ?? []).map((task) => task.taskId.toLowerCase()));
+        const dropped = this.db
+          .prepare("SELECT task_id FROM replicas WHERE worker = ? AND state IN ('offered', 'running')")
+          .all(address) as { task_id: string }[];
+        for (const { task_id } of dropped.filter((row) => !listed.has(row.task_id))) {
+          this.setReplicaState(task_id, address, "lost", now, "the worker stopped before starting it", BUSY);
+        }
+      }
+    });
+    this.countForeign(address, held === undefined ? (this.foreign.get(address) ?? 0) : foreign);
+    return { revoked };
+  }
+
+  /** Acknowledges an offer (its worker started it or listed it) and extends its lease by one. */
+  renewLease(taskId: string, worker: string, now: number): void {
+    this.db
+      .prepare(
+        `UPDATE replicas SET state = 'running', lease_until = ?, updated_at = CASE state WHEN 'offered' THEN ? ELSE updated_at END
+         WHERE task_id = ? AND worker = ? AND state IN ('offered', 'running')`,
+      )
+      .run(now + this.leaseMs, now, taskId.toLowerCase(), worker);
+  }
+
+  private countForeign(address: string, count: number): void {
+    const previous = this.foreign.get(address) ?? 0;
+    if (count === previous) return;
+    this.foreign.set(address, count);
+    const worker = this.dispatcher.workers.get(address);
+    if (worker === undefined) return;
+    worker.active = Math.max(0, worker.active + count - previous);
+    this.dispatcher.upsert(worker);
   }
 
   /** Seen now (any signed request counts as a sign of life). */
@@ -211,23 +273,24 @@ export class Pool {
     return row === undefined ? [] : (JSON.parse(row.ipfs_peers) as string[]);
   }
 
-  /** Replicas held by workers that went offline are lost: their tasks go to others. */
-  expireOffline(now: number): string[] {
-    const lost: string[] = [];
-    for (const worker of this.dispatcher.workers.values()) {
-      if (this.dispatcher.isOnline(worker.address, now)) continue;
-      const busy = this.db
-        .prepare(`SELECT task_id FROM replicas WHERE worker = ? AND state IN ('offered', 'running')`)
-        .all(worker.address) as { task_id: string }[];
-      if (busy.length === 0) continue;
-      transaction(this.db, () => {
-        for (const { task_id } of busy) {
-          this.loseReplica(task_id, worker.address, now, "missed heartbeats");
-          lost.push(task_id);
-        }
-      });
-    }
-    return lost;
+  /**
+   * Offers not acknowledged, and leases not renewed, within one lease are lost (against the
+   * worker's record): their tasks go to other workers. Returns the tasks handed on.
+   */
+  expireLeases(now: number): string[] {
+    const expired = this.db
+      .prepare(
+        `SELECT task_id, worker, state FROM replicas
+         WHERE state IN ('offered', 'running') AND coalesce(lease_until, updated_at + ?) < ?`,
+      )
+      .all(this.leaseMs, now) as { task_id: string; worker: string; state: ReplicaState }[];
+    transaction(this.db, () => {
+      for (const { task_id, worker, state } of expired) {
+        const why = state === "offered" ? "the offer was not acknowledged within its lease" : "the lease was not renewed";
+        this.loseReplica(task_id, worker, now, why);
+      }
+    });
+    return expired.map((row) => row.task_id);
   }
 
   /** A replica its worker will not finish: it counts against the worker's record. */
@@ -291,7 +354,7 @@ export class Pool {
         cores: row.cores,
         memoryMiB: row.memory_mib,
         slots: row.slots,
-        active: busy.n,
+        active: busy.n + (this.foreign.get(row.address) ?? 0),
         lastSeenMs: row.last_seen,
         good: row.good,
         bad: row.bad,
@@ -488,9 +551,10 @@ export class Pool {
   }
 
   /**
-   * Takes a worker's report as the hint it is: `running` marks an offered replica started,
-   * `failed` gives it up (reassigned; with `failAfter` distinct workers the task ends as
-   * AppFailed); the reason and log tail are kept for the requester. Anything else changes no
+   * Takes a worker's report as the hint it is: `running` acknowledges an offer (and renews its
+   * lease), `failed` gives it up: reassigned, and when the app caused it, one of the `failAfter`
+   * distinct failures that end the task as AppFailed (`declined` when the worker did); the reason
+   * and log tail are kept for the requester. Anything else changes no
    * state: contributions, reveals and result locations are read from the chain. Returns the state.
    */
   report(
@@ -498,6 +562,7 @@ export class Pool {
     worker: string,
     report: {
       state: "running" | "submitted" | "contributed" | "revealed" | "failed";
+      cause?: "app" | "worker";
       resultLocation?: string;
       reason?: string;
       logTail?: string;
@@ -505,14 +570,13 @@ export class Pool {
     now: number,
   ): ReplicaState {
     const replica = this.replica(taskId, worker)!;
+    if (report.state === "running") this.renewLease(replica.task_id, worker, now);
     const next: ReplicaState =
-      report.state === "failed"
-        ? BUSY.includes(replica.state)
-          ? "failed"
-          : replica.state
-        : report.state === "running" && replica.state === "offered"
-          ? "running"
-          : replica.state;
+      report.state === "failed" && BUSY.includes(replica.state)
+        ? report.cause === "worker"
+          ? "declined"
+          : "failed"
+        : (this.replica(taskId, worker)?.state ?? replica.state);
     this.db
       .prepare(
         "UPDATE replicas SET state = ?, updated_at = ?, reason = coalesce(?, reason), log_tail = coalesce(?, log_tail) WHERE task_id = ? AND worker = ?",
@@ -611,12 +675,24 @@ export class Pool {
     for (const { worker } of plan) this.dispatcher.release(worker);
   }
 
+  /** Records offers, each under a new lease its worker must acknowledge within `leaseMs`. */
   recordOffers(offers: readonly Offer[], now: number): void {
     transaction(this.db, () => {
       const insert = this.db.prepare(
-        `INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at) VALUES (?, ?, 'offered', ?, ?, ?)`,
+        `INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at, lease, lease_until)
+         VALUES (?, ?, 'offered', ?, ?, ?, ?, ?)`,
       );
-      for (const offer of offers) insert.run(offer.taskId, offer.worker, offer.authorization, now, now);
+      for (const offer of offers) {
+        insert.run(
+          offer.taskId,
+          offer.worker,
+          offer.authorization,
+          now,
+          now,
+          randomBytes(16).toString("hex"),
+          now + this.leaseMs,
+        );
+      }
     });
   }
 

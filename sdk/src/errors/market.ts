@@ -38,6 +38,8 @@ export class SchedulerRejectedError extends SunpoolError {
     readonly status: number,
     detail: string,
     hint: string | undefined,
+    /** The problem's title (e.g. "unknown worker"): what callers branch on, with the status. */
+    readonly title?: string,
   ) {
     super("SCHEDULER_REJECTED", `The scheduler rejected the request (HTTP ${status}): ${detail}`, {
       hints: hint === undefined ? [] : [hint],

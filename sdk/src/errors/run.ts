@@ -82,10 +82,17 @@ export class TaskFailedError extends SunpoolError {
     readonly outcome: TaskFailureOutcome,
   ) {
     const failure = describeTaskFailure(outcome);
+    // Why the app failed is known to the pool only: say where its workers' reports are.
+    const reports =
+      outcome === "app-failed"
+        ? [
+            `Each worker's reason and the app's last log lines: sunpool task show ${taskId} (the SDK's getPoolTask, signed by the requester).`,
+          ]
+        : [];
     super(
       "TASK_FAILED",
       `Task ${taskId} ended without a result (${outcome}): ${failure.reason}. Your payment was refunded to your escrow balance.`,
-      { hints: failure.hints, docsPath: "docs/sdk.md#when-a-task-fails" },
+      { hints: [...failure.hints, ...reports], docsPath: "docs/sdk.md#when-a-task-fails" },
     );
     this.reason = failure.reason;
   }

@@ -4,20 +4,9 @@
 // identify and bitswap, and no bootstrap, DHT, delegated routing or public gateways. It finds
 // content by dialing the peers it is told about (the scheduler's always-on node, whose
 // multiaddrs GET /v1/info returns); every result is verified against its on-chain digest anyway.
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
-import { withBitswap } from "@helia/bitswap";
-import { withLibp2pLight } from "@helia/libp2p";
-import { unixfs } from "@helia/unixfs";
-import { identify } from "@libp2p/identify";
-import { tcp } from "@libp2p/tcp";
-import { multiaddr } from "@multiformats/multiaddr";
-import { MemoryBlockstore } from "blockstore-core";
-import { FsBlockstore } from "blockstore-fs";
-import { MemoryDatastore } from "datastore-core";
-import { FsDatastore } from "datastore-fs";
-import { createHeliaLight } from "helia";
-import { create as createKuboClient } from "kubo-rpc-client";
+// The stack is imported when a node is created, not with this module: a process that only reads
+// the keystore or computes a CID (a worker publishing through its pool) never loads libp2p.
+import type { KuboRPCClient } from "kubo-rpc-client";
 import { CID } from "multiformats/cid";
 import { join } from "node:path";
 
@@ -48,6 +37,37 @@ export interface CreateIpfsNodeParameters {
 }
 
 export async function createIpfsNode(parameters: CreateIpfsNodeParameters = {}): Promise<IpfsNode> {
+  const [
+    { noise },
+    { yamux },
+    { withBitswap },
+    { withLibp2pLight },
+    { unixfs },
+    { identify },
+    { tcp },
+    { MemoryBlockstore },
+    { FsBlockstore },
+    { MemoryDatastore },
+    { FsDatastore },
+    { createHeliaLight },
+    { multiaddr },
+    { resultImportOptions, resultImportSource, rootOf },
+  ] = await Promise.all([
+    import("@chainsafe/libp2p-noise"),
+    import("@chainsafe/libp2p-yamux"),
+    import("@helia/bitswap"),
+    import("@helia/libp2p"),
+    import("@helia/unixfs"),
+    import("@libp2p/identify"),
+    import("@libp2p/tcp"),
+    import("blockstore-core"),
+    import("blockstore-fs"),
+    import("datastore-core"),
+    import("datastore-fs"),
+    import("helia"),
+    import("@multiformats/multiaddr"),
+    import("./unixfs.js"),
+  ]);
   const stores =
     parameters.repo === undefined
       ? { blockstore: new MemoryBlockstore(), datastore: new MemoryDatastore() }
@@ -93,15 +113,7 @@ export async function createIpfsNode(parameters: CreateIpfsNodeParameters = {}):
       );
       return failed;
     },
-    async addFiles(files) {
-      let root: CID | undefined;
-      const source = files.map((file) => ({ path: `result/${file.path}`, content: file.content }));
-      for await (const entry of fs.addAll(source, { cidVersion: 1, rawLeaves: true })) {
-        if (entry.path === "result") root = entry.cid;
-      }
-      if (root === undefined) throw new InvalidInputError("result files", "an empty list", "at least one file");
-      return root.toString();
-    },
+    addFiles: (files) => rootOf(fs.addAll(resultImportSource(files), resultImportOptions())),
     readFiles: (location, options) => readFolder(walker, location, options),
     async pin(location, options) {
       const root = parseCid(location);
@@ -131,17 +143,20 @@ export async function createIpfsNode(parameters: CreateIpfsNodeParameters = {}):
 
 /** A reader over a Kubo daemon's RPC API (e.g. http://127.0.0.1:5001). */
 export function createKuboReader(url: string): ContentReader {
-  const kubo = createKuboClient({ url });
+  let client: Promise<KuboRPCClient> | undefined;
+  const kubo = () => (client ??= import("kubo-rpc-client").then(({ create }) => create({ url })));
   const source: FolderSource = {
     async list(cid, signal) {
       const entries: { name: string; cid: string; directory: boolean }[] = [];
-      for await (const entry of kubo.ls(CID.parse(cid), { signal })) {
+      for await (const entry of (await kubo()).ls(CID.parse(cid), { signal })) {
         entries.push({ name: entry.name, cid: entry.cid.toString(), directory: entry.type === "dir" });
       }
       return entries;
     },
-    cat: (cid, signal) => kubo.cat(CID.parse(cid), { signal }),
-    isDirectory: async (cid, signal) => (await kubo.files.stat(`/ipfs/${cid}`, { signal })).type === "directory",
+    async *cat(cid, signal) {
+      yield* (await kubo()).cat(CID.parse(cid), { signal });
+    },
+    isDirectory: async (cid, signal) => (await (await kubo()).files.stat(`/ipfs/${cid}`, { signal })).type === "directory",
   };
   return { readFiles: (location, options) => readFolder(source, location, options) };
 }

@@ -8,12 +8,15 @@
 // beyond the encrypted keystore has to be kept safe; the derivation separates it from the
 // signing key.
 //
-// Envelope: "SPENC1" (6 bytes) | ephemeral public key (33, compressed) | IV (12) | ciphertext+tag
-// Packed folder: per file, u16 path length | UTF-8 path | u32 content length | content (big-endian).
+// Envelope: "SPENC1" (6 bytes) | ephemeral public key (33, compressed) | IV (12) | ciphertext+tag,
+// over the packed folder (./packing.ts).
 import { concat, getBytes, keccak256, SigningKey, toUtf8Bytes, Wallet } from "ethers";
 
 import { InvalidInputError } from "../errors/input.js";
-import { assertSafeResultPath, type ResultFile } from "./digest.js";
+import type { ResultFile } from "./digest.js";
+import { concatBytes, packFiles, unpackFiles } from "./packing.js";
+
+export { packFiles, unpackFiles } from "./packing.js";
 
 /** The file name of an encrypted result inside its IPFS folder. */
 export const ENCRYPTED_RESULT_FILE = "result.sunpool-enc";
@@ -87,51 +90,4 @@ async function contentKey(sharedPoint: string, salt: Uint8Array<ArrayBuffer>): P
     false,
     ["encrypt", "decrypt"],
   );
-}
-
-/** Packs files into one byte string (format in the header comment). */
-export function packFiles(files: readonly ResultFile[]): Uint8Array<ArrayBuffer> {
-  const parts: Uint8Array[] = [];
-  for (const file of files) {
-    assertSafeResultPath(file.path);
-    const path = new TextEncoder().encode(file.path);
-    const lengths = new DataView(new ArrayBuffer(6));
-    lengths.setUint16(0, path.length);
-    lengths.setUint32(2, file.content.length);
-    parts.push(new Uint8Array(lengths.buffer, 0, 2), path, new Uint8Array(lengths.buffer, 2, 4), file.content);
-  }
-  return concatBytes(parts);
-}
-
-export function unpackFiles(packed: Uint8Array): ResultFile[] {
-  const files: ResultFile[] = [];
-  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
-  let offset = 0;
-  while (offset < packed.length) {
-    if (offset + 2 > packed.length) throw truncated(offset);
-    const pathLength = view.getUint16(offset);
-    const contentStart = offset + 2 + pathLength + 4;
-    if (contentStart > packed.length) throw truncated(offset);
-    const path = new TextDecoder("utf-8", { fatal: true }).decode(packed.subarray(offset + 2, offset + 2 + pathLength));
-    const contentLength = view.getUint32(offset + 2 + pathLength);
-    if (contentStart + contentLength > packed.length) throw truncated(offset);
-    assertSafeResultPath(path);
-    files.push({ path, content: packed.slice(contentStart, contentStart + contentLength) });
-    offset = contentStart + contentLength;
-  }
-  return files;
-}
-
-function truncated(offset: number): InvalidInputError {
-  return new InvalidInputError("packed result", `truncated at byte ${offset}`, "a complete packed folder");
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

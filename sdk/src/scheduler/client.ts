@@ -150,5 +150,6 @@ export async function call<T>(
     result.response.status,
     problem.detail ?? (result.response.statusText || "no details given"),
     problem.hint,
+    problem.title,
   );
 }

@@ -80,6 +80,25 @@ export async function startPoolScheduler(chain: TestChain, workerpoolId: string,
   });
 }
 
+/**
+ * Gives each worker account 100 tokens (staked 10 in escrow unless `stake` is false) and puts 100
+ * tokens in the requester's (account 1) escrow; returns the requester's client.
+ */
+export async function fundParticipants(
+  market: TestMarket,
+  workers: readonly number[],
+  { stake = true }: { stake?: boolean } = {},
+): Promise<SunpoolClient> {
+  const deployer = await market.client(0);
+  for (const index of workers) {
+    await (await deployer.token.transfer(market.chain.wallet(index).address, parseUnits("100", 18))).wait();
+    if (stake) await deposit(await market.client(index), { amount: 10n * SUN });
+  }
+  const requester = await market.client(1);
+  await deposit(requester, { amount: 100n * SUN });
+  return requester;
+}
+
 export async function startMarket(): Promise<TestMarket> {
   const chain = await startChain();
   const client = (index: number) =>

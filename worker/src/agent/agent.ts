@@ -3,33 +3,35 @@
 // keeps no state worth having outside the journal and the chain: start it after a crash and it
 // picks up every task where the journal left it.
 import {
-  createWorkerApiClient,
   pullAssignment,
   registerWorker,
   reportTask,
+  SchedulerRejectedError,
   sendHeartbeat,
   type Assignment,
+  type Heartbeat,
   type Platform,
+  type SchedulerClient,
   type SunpoolClient,
 } from "@sunpool/sdk";
-import type { IpfsNode } from "@sunpool/sdk/node";
-import type { Signer } from "ethers";
 import type { Logger } from "pino";
 
 import { createContributions } from "../chain/contributions.js";
+import type { ResultStore } from "../content/store.js";
 import type { EnergyManager } from "../energy/manager.js";
 import type { Journal } from "../journal/journal.js";
 import { failpoint } from "./failpoints.js";
-import { advance, RetryLater, type PipelineContext } from "./pipeline.js";
+import { advance, RetryLater, withdraw, type PipelineContext } from "./pipeline.js";
 
 export interface AgentOptions {
   schedulerUrl: string;
-  workerpool: string;
+  /** The scheduler's worker API, its requests signed with the worker's key. */
+  api: SchedulerClient;
   client: SunpoolClient;
-  signer: Signer;
   address: string;
   journal: Journal;
-  ipfs: IpfsNode;
+  /** Where results are published and datasets read. */
+  results: ResultStore;
   energy: EnergyManager;
   /** Unix milliseconds (the board's clock). */
   now(): number;
@@ -60,20 +62,20 @@ export interface Agent {
   stop(): Promise<AgentExit>;
 }
 
-/** Steps during which the scheduler should count the task as this worker's running work. */
-const RUNNING_STEPS = new Set(["accepted", "executed", "published", "pinned", "sent"]);
+/** Steps in which the worker holds a task under the pool's lease (until its contribution is mined). */
+const HELD_STEPS = new Set(["accepted", "executed", "published", "pinned", "sent"]);
+/** Steps a task whose offer the pool withdrew is dropped in: nothing was sent to the chain yet. */
+const WITHDRAWABLE_STEPS = new Set(["accepted", "executed", "published", "pinned"]);
 const BACKOFF_MS = 2000;
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
-  const { journal, energy, log } = options;
-  const scope = { chainId: options.client.deployment.chainId, workerpool: options.workerpool };
-  const api = createWorkerApiClient({ url: options.schedulerUrl, signer: options.signer, scope });
+  const { api, journal, energy, log } = options;
   const chain = createContributions(options.client, options.address);
   const ctx: PipelineContext = {
     journal,
     api,
     chain,
-    ipfs: options.ipfs,
+    results: options.results,
     log,
     now: () => options.now(),
     ...options.execution,
@@ -87,68 +89,114 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const swept = await options.execution.sweep?.(new Set(journal.open().map((task) => task.taskId)));
   if (swept !== undefined && swept > 0) log.warn({ containers: swept }, "removed task containers no journaled task owns");
 
-  await energy.sample();
-  await registerWorker(api, {
-    ...options.capabilities,
-    slots: 1,
-    ipfsPeers: options.ipfs.multiaddrs(),
-  });
-  log.info({ address: options.address, scheduler: options.schedulerUrl }, "registered with the scheduler");
-
-  const heartbeat = async () => {
-    const running = journal
-      .open()
-      .filter((task) => RUNNING_STEPS.has(task.step))
-      .map((task) => task.taskId);
-    await sendHeartbeat(api, { outlook: energy.outlook(), running });
+  const join = async () => {
+    await registerWorker(api, { ...options.capabilities, slots: 1, ipfsPeers: options.results.peers() });
+    log.info({ address: options.address, scheduler: options.schedulerUrl }, "registered with the scheduler");
   };
-  await heartbeat().catch((error: unknown) => log.warn({ err: error }, "first heartbeat failed"));
-  const heartbeats = setInterval(() => {
-    if (signal.aborted) return;
-    void energy
-      .sample()
-      .then(heartbeat)
-      .catch((error: unknown) => log.warn({ err: error }, "heartbeat failed"));
-  }, options.heartbeatSeconds * 1000);
+  /** A scheduler that lost its database answers "unknown worker": join it again rather than strand. */
+  const rejoinIfForgotten = async (error: unknown): Promise<boolean> => {
+    if (!(error instanceof SchedulerRejectedError && error.status === 404 && error.title === "unknown worker")) return false;
+    log.warn(
+      { scheduler: options.schedulerUrl },
+      "the scheduler does not know this worker (it lost its database?): registering again",
+    );
+    await join();
+    return true;
+  };
+  await energy.sample();
+  await join();
+
+  /** Tasks whose offer the pool withdrew (a heartbeat's `revoked`), to drop before contributing. */
+  const withdrawn = new Set<string>();
+  const taskAborts = new Map<string, AbortController>();
+  let heartbeatMs = options.heartbeatSeconds * 1000;
+  const heartbeat = async (last?: { outlook: Heartbeat["outlook"] }) => {
+    // Every task held, with its offer's lease: listing it acknowledges the offer and renews the lease.
+    const tasks = journal
+      .open()
+      .filter((task) => HELD_STEPS.has(task.step))
+      .map((task) => ({
+        taskId: task.taskId,
+        ...(task.assignment.lease === undefined ? {} : { lease: task.assignment.lease.id }),
+      }));
+    const ack = await sendHeartbeat(api, {
+      outlook: last?.outlook ?? energy.outlook(),
+      tasks,
+      ...(last ? { farewell: true } : {}),
+    });
+    heartbeatMs = Math.min(options.heartbeatSeconds, ack.heartbeatSeconds) * 1000;
+    for (const taskId of ack.revoked) {
+      if (!WITHDRAWABLE_STEPS.has(journal.get(taskId)?.step ?? "")) continue;
+      withdrawn.add(taskId);
+      taskAborts.get(taskId)?.abort(new Error("the pool withdrew the offer"));
+    }
+  };
+  const beat = async () => {
+    await energy.sample();
+    await heartbeat().catch(async (error: unknown) => {
+      if (await rejoinIfForgotten(error)) await heartbeat();
+      else throw error;
+    });
+  };
+  await beat().catch((error: unknown) => log.warn({ err: error }, "first heartbeat failed"));
+  // Heartbeats run on the board's clock like every other wait of the agent.
+  const beating = new AbortController();
+  const heartbeats = (async () => {
+    while (!beating.signal.aborted) {
+      await options.sleep(heartbeatMs, beating.signal).catch(() => undefined);
+      if (beating.signal.aborted) break;
+      await beat().catch((error: unknown) => log.warn({ err: error }, "heartbeat failed"));
+    }
+  })();
 
   /** Advances every open task once; true if one of them still occupies the slot. */
   const advanceOpen = async (): Promise<boolean> => {
     let busy = false;
     for (const task of journal.open()) {
       if (signal.aborted) break;
+      if (withdrawn.delete(task.taskId) && WITHDRAWABLE_STEPS.has(task.step)) {
+        withdraw(ctx, task);
+        await ctx.cleanUp(journal.get(task.taskId)!).catch(() => undefined);
+        continue;
+      }
+      const own = new AbortController();
+      taskAborts.set(task.taskId, own);
       try {
-        const pause = await advance(ctx, task.taskId, signal);
+        const pause = await advance(ctx, task.taskId, AbortSignal.any([signal, own.signal]));
         if (pause === "transaction-pending") busy = true;
       } catch (error) {
         if (signal.aborted) break;
+        if (own.signal.aborted) continue; // withdrawn: dropped on the next pass
         busy = true;
         const level = error instanceof RetryLater ? "warn" : "error";
         log[level]({ taskId: task.taskId, err: error }, "task step failed; will retry");
+      } finally {
+        taskAborts.delete(task.taskId);
       }
     }
     return busy;
   };
+
+  const decline = (taskId: string, reason: string, cause: "app" | "worker" = "worker") =>
+    reportTask(api, taskId, { state: "failed", cause, reason });
 
   const accept = async (assignment: Assignment): Promise<void> => {
     const known = journal.get(assignment.taskId);
     if (known !== undefined) {
       // A repeated offer: an open task is advanced by advanceOpen; one this worker gave up stays given up.
       if (known.step === "failed" || known.step === "abandoned") {
-        await reportTask(api, known.taskId, { state: "failed", reason: known.reason ?? "given up earlier" });
+        await decline(known.taskId, known.reason ?? "given up earlier", known.step === "failed" ? "app" : "worker");
       }
       return;
     }
     if (assignment.action === "reveal") {
-      await reportTask(api, assignment.taskId, {
-        state: "failed",
-        reason: "asked to reveal a task this worker has no contribution for",
-      });
+      await decline(assignment.taskId, "asked to reveal a task this worker has no contribution for");
       return;
     }
     const decision = energy.mayStart(assignment.app.id, assignment.app.needs);
     if (!decision.start) {
       log.info({ taskId: assignment.taskId, reason: decision.reason }, "declined a task: not enough energy");
-      await reportTask(api, assignment.taskId, { state: "failed", reason: `not enough energy: ${decision.reason}` });
+      await decline(assignment.taskId, `not enough energy: ${decision.reason}`);
       return;
     }
     journal.accept(assignment, Math.floor(options.now() / 1000));
@@ -175,10 +223,16 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
             return { reason: "sleep", wakeAtMs: idle.wakeAtMs, why: idle.reason };
           }
         }
-        const assignment = await pullAssignment(api, { waitSeconds: options.pullWaitSeconds ?? 10 });
-        if (assignment !== undefined && !signal.aborted) await accept(assignment);
+        const assignment = await pullAssignment(api, { waitSeconds: options.pullWaitSeconds ?? 10, signal });
+        if (assignment === undefined) continue;
+        if (signal.aborted) {
+          await decline(assignment.taskId, "the worker is stopping").catch(() => undefined);
+          break;
+        }
+        await accept(assignment);
       } catch (error) {
         if (signal.aborted) break;
+        if (await rejoinIfForgotten(error).catch(() => false)) continue;
         log.warn({ err: error }, "agent loop error; retrying");
         await options.sleep(BACKOFF_MS, signal).catch(() => undefined);
       }
@@ -192,11 +246,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       return { reason: "stopped" };
     })
     .then(async (exit) => {
-      clearInterval(heartbeats);
-      if (exit.reason === "sleep") {
-        await sendHeartbeat(api, { outlook: { ...energy.outlook(), awakeSeconds: 0 }, running: [] }).catch(() => undefined);
-        await options.powerOffUntil?.(exit.wakeAtMs);
-      }
+      beating.abort();
+      await heartbeats;
+      // A farewell: the pool takes this worker offline now and hands on what it had not started.
+      const outlook = exit.reason === "sleep" ? { ...energy.outlook(), awakeSeconds: 0 } : energy.outlook();
+      await heartbeat({ outlook }).catch((error: unknown) => log.warn({ err: error }, "farewell heartbeat failed"));
+      if (exit.reason === "sleep") await options.powerOffUntil?.(exit.wakeAtMs);
       return exit;
     });
 

@@ -9,8 +9,7 @@ import type Docker from "dockerode";
 
 import { assertSafeResultPath, decodeTaskParams, resultDigest } from "@sunpool/sdk";
 import type { Platform } from "@sunpool/sdk";
-import type { IpfsNode } from "@sunpool/sdk/node";
-
+import { ContentMismatchError, type ResultStore } from "../content/store.js";
 import type { EnergyManager } from "../energy/manager.js";
 import { EnergyMeter } from "../energy/meter.js";
 import { blockDeviceOf } from "../executor/disk.js";
@@ -34,7 +33,8 @@ const ENVELOPE_FILE = "result.enc";
 
 export interface ExecutionOptions {
   docker: Docker;
-  ipfs: IpfsNode;
+  /** Where the dataset comes from. */
+  results: ResultStore;
   energy: EnergyManager;
   /** Folder under which each task gets `<taskId>/in` and `<taskId>/out`. */
   tasksDir: string;
@@ -97,7 +97,7 @@ export function createExecution(
       const params = decodeTaskParams(assignment.params, sha256(toUtf8Bytes(assignment.params)));
       await writeFile(join(input, "params.json"), assignment.params, { mode: 0o644 });
       if (assignment.dataset !== undefined) {
-        const problem = await fetchDataset(options.ipfs, assignment, input, signal);
+        const problem = await fetchDataset(options.results, assignment, input, signal);
         if (problem !== undefined) return { ok: false, reason: problem, logTail: "" };
       }
 
@@ -196,19 +196,28 @@ export function createExecution(
   };
 }
 
-/** Fetches the dataset into `input` and checks it against its registered checksum. */
+/**
+ * Fetches the dataset into `input` and checks it against its registered checksum (and, in pool
+ * mode, its CID: the store recomputes it).
+ */
 async function fetchDataset(
-  ipfs: IpfsNode,
+  results: ResultStore,
   assignment: JournaledTask["assignment"],
   input: string,
   signal: AbortSignal,
 ): Promise<string | undefined> {
   const dataset = assignment.dataset!;
-  await ipfs.connect(assignment.ipfsPeers);
-  const files = await ipfs.readFiles(dataset.cid, {
-    signal: AbortSignal.any([signal, AbortSignal.timeout(DATASET_TIMEOUT_MS)]),
-    maxBytes: MAX_DATASET_BYTES,
-  });
+  let files;
+  try {
+    files = await results.readDataset(dataset.cid, {
+      poolPeers: assignment.ipfsPeers,
+      signal: AbortSignal.any([signal, AbortSignal.timeout(DATASET_TIMEOUT_MS)]),
+      maxBytes: MAX_DATASET_BYTES,
+    });
+  } catch (error) {
+    if (error instanceof ContentMismatchError) return `the dataset ${dataset.cid} could not be verified: ${error.message}`;
+    throw error;
+  }
   if (files.length !== 1) return `the dataset ${dataset.cid} holds ${files.length.toString()} files, not one`;
   const file = files[0]!;
   assertSafeResultPath(file.path);

@@ -8,13 +8,12 @@ import {
   decodeTaskParams,
   encryptResult,
   ENCRYPTED_RESULT_FILE,
-  pinResult,
   reportTask,
   resultDigest,
+  SchedulerRejectedError,
   type ResultFile,
   type TaskReport,
 } from "@sunpool/sdk";
-import type { IpfsNode } from "@sunpool/sdk/node";
 import type { Logger } from "pino";
 
 import {
@@ -25,6 +24,7 @@ import {
   type Contributions,
   type TaskRef,
 } from "../chain/contributions.js";
+import type { ResultStore } from "../content/store.js";
 import type { EnergyReceipt } from "../energy/meter.js";
 import type { JournaledTask, Journal, TaskUpdate } from "../journal/journal.js";
 import { failpoint, FAILPOINTS, type Failpoint } from "./failpoints.js";
@@ -40,7 +40,8 @@ export interface PipelineContext {
   journal: Journal;
   api: SchedulerClient;
   chain: Contributions;
-  ipfs: IpfsNode;
+  /** Where results are published (the pool's IPFS node, or the worker's own). */
+  results: ResultStore;
   log: Logger;
   /** Unix milliseconds (the board's clock: simulated time on a simulated board). */
   now(): number;
@@ -100,7 +101,7 @@ async function step(ctx: PipelineContext, task: JournaledTask, signal: AbortSign
   switch (task.step) {
     case "accepted": {
       if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before it could run");
-      await report(ctx, task.taskId, { state: "running" });
+      if (await leaseWithdrawn(ctx, task)) return withdraw(ctx, task);
       const outcome = await ctx.execute(task, signal);
       if (!outcome.ok) return giveUp(ctx, task, "failed", outcome.reason, outcome.logTail);
       ctx.learnTask(task.assignment.app.id, outcome.wattHours, outcome.seconds);
@@ -124,18 +125,17 @@ async function step(ctx: PipelineContext, task: JournaledTask, signal: AbortSign
         await ctx.keepEnvelope?.(task, envelope);
         stored = [{ path: ENCRYPTED_RESULT_FILE, content: envelope }];
       }
-      const location = await ctx.ipfs.addFiles(stored);
+      const location = await ctx.results.add(stored);
       move({ step: "published", location });
       return undefined;
     }
     case "published": {
       if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before its result was pinned");
-      // A power cut can lose IPFS blocks the node had not synced: the same files are added again
-      // from the task folder (same bytes, same CID) before the scheduler is asked to fetch them.
-      await republish(ctx, task);
+      // The files are read again from the task folder (same bytes, same CID): a power cut can lose
+      // IPFS blocks the worker's node had not synced, and in pool mode they are uploaded from here.
+      const files = await republish(ctx, task);
       // The scheduler's always-on node keeps the result available while this Pi sleeps.
-      await ctx.ipfs.connect(task.assignment.ipfsPeers);
-      await retryable(() => pinResult(ctx.api, { cid: task.location!, providers: ctx.ipfs.multiaddrs() }));
+      await retryable(() => ctx.results.pin(task.location!, files, task.assignment.ipfsPeers));
       move({ step: "pinned" });
       return undefined;
     }
@@ -211,8 +211,11 @@ async function step(ctx: PipelineContext, task: JournaledTask, signal: AbortSign
   }
 }
 
-/** Adds a published task's result again (idempotent); a different CID is logged, not published. */
-async function republish(ctx: PipelineContext, task: JournaledTask): Promise<void> {
+/**
+ * Adds a published task's result again (idempotent) and returns its files; none when they are
+ * lost or no longer make the published CID (logged, not published).
+ */
+async function republish(ctx: PipelineContext, task: JournaledTask): Promise<ResultFile[]> {
   const params = decodeTaskParams(task.assignment.params, sha256(toUtf8Bytes(task.assignment.params)));
   let stored: ResultFile[];
   if (params.resultEncryption === undefined) {
@@ -223,12 +226,16 @@ async function republish(ctx: PipelineContext, task: JournaledTask): Promise<voi
     stored = envelope === undefined ? [] : [{ path: ENCRYPTED_RESULT_FILE, content: envelope }];
   }
   if (stored.length === 0) {
-    ctx.log.warn({ taskId: task.taskId }, "the published result is no longer in the task folder: pinning what IPFS still holds");
-    return;
+    ctx.log.warn(
+      { taskId: task.taskId },
+      "the published result is no longer in the task folder: asking the pool to pin what IPFS still holds",
+    );
+    return [];
   }
-  const location = await ctx.ipfs.addFiles(stored);
-  if (location !== task.location)
-    ctx.log.error({ taskId: task.taskId, location, published: task.location }, "re-adding the result gave another CID");
+  const location = await ctx.results.add(stored);
+  if (location === task.location) return stored;
+  ctx.log.error({ taskId: task.taskId, location, published: task.location }, "re-adding the result gave another CID");
+  return [];
 }
 
 async function send(
@@ -304,6 +311,36 @@ function finish(ctx: PipelineContext, task: JournaledTask, level: "info" | "erro
   return undefined;
 }
 
+/**
+ * Acknowledges the offer (a `running` report naming its lease); true when the pool answers that
+ * it withdrew the offer (the lease expired, the task went to another worker).
+ */
+async function leaseWithdrawn(ctx: PipelineContext, task: JournaledTask): Promise<boolean> {
+  const lease = task.assignment.lease?.id;
+  try {
+    await reportTask(ctx.api, task.taskId, { state: "running", ...(lease === undefined ? {} : { lease }) });
+    return false;
+  } catch (error) {
+    if (error instanceof SchedulerRejectedError && error.status === 409) return true;
+    ctx.log.warn({ taskId: task.taskId, err: error }, "could not report to the scheduler (it will learn from the chain)");
+    return false;
+  }
+}
+
+/**
+ * Drops a task whose offer the pool withdrew, before contributing (its lease expired and another
+ * worker has it): nothing to report, the pool already handed it on.
+ */
+export function withdraw(ctx: PipelineContext, task: JournaledTask): undefined {
+  ctx.journal.advance(
+    task.taskId,
+    { step: "abandoned", reason: "the pool withdrew the offer (its lease expired)" },
+    Math.floor(ctx.now() / 1000),
+  );
+  ctx.log.warn({ taskId: task.taskId }, "the pool withdrew the offer: dropped the task");
+  return undefined;
+}
+
 async function giveUp(
   ctx: PipelineContext,
   task: JournaledTask,
@@ -313,7 +350,9 @@ async function giveUp(
 ): Promise<undefined> {
   ctx.journal.advance(task.taskId, { step, reason, ...(logTail === undefined ? {} : { logTail }) }, Math.floor(ctx.now() / 1000));
   ctx.log.warn({ taskId: task.taskId, step, reason }, "gave the task up");
-  await report(ctx, task.taskId, { state: "failed", reason, ...(logTail ? { logTail: logTail.slice(-16_000) } : {}) });
+  // `failed`: the app's doing (counts toward ending the task as AppFailed); `abandoned`: this worker's.
+  const cause = step === "failed" ? "app" : "worker";
+  await report(ctx, task.taskId, { state: "failed", cause, reason, ...(logTail ? { logTail: logTail.slice(-16_000) } : {}) });
   return undefined;
 }
 

@@ -2,7 +2,7 @@
 // can be edited from any laptop). Validated with zod so that every mistake names its line's key and
 // what to write instead; the Pi shows the message on its console and leaves it next to the file.
 import { isPair, isScalar, parseDocument, visit } from "yaml";
-import { z } from "zod";
+import * as z from "zod/mini";
 
 import { cellVolts } from "../boardFactory.js";
 import { SetupError } from "../config.js";
@@ -11,111 +11,115 @@ import { THRESHOLD_RANGE } from "../hardware/wittyPi4.js";
 /** Keys whose values are text even when YAML would read a number. */
 const TEXT_FIELDS = new Set(["ssid", "password"]);
 
-const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address: 0x + 40 hex digits (ask your pool operator)");
+// zod's "mini" build, as in ../config.ts (which sets its English messages): the agent's bundle
+// then carries one zod, not two.
+const hexAddress = z.string().check(z.regex(/^0x[0-9a-fA-F]{40}$/, "an address: 0x + 40 hex digits (ask your pool operator)"));
 
 // eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const printable = /^[^\x00-\x1f\x7f]*$/;
 
-const wifiSchema = z
-  .object({
-    country: z
+const wifiSchema = z.strictObject({
+  country: z
+    .string()
+    .check(z.regex(/^[A-Z]{2}$/, "a two-letter country code in capitals (e.g. PT, US, KE): it sets the legal radio channels")),
+  ssid: z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(32, "Wi-Fi network names are at most 32 bytes"),
+      z.regex(printable, "no line breaks or control characters"),
+    ),
+  /** Omit for an open network. */
+  password: z.optional(
+    z
       .string()
-      .regex(/^[A-Z]{2}$/, "a two-letter country code in capitals (e.g. PT, US, KE): it sets the legal radio channels"),
-    ssid: z
-      .string()
-      .min(1)
-      .max(32, "Wi-Fi network names are at most 32 bytes")
-      .regex(printable, "no line breaks or control characters"),
-    password: z
-      .string()
-      .min(8, "WPA passwords have 8 to 63 characters")
-      .max(63, "WPA passwords have 8 to 63 characters")
-      .regex(printable, "no line breaks or control characters")
-      .optional()
-      .describe("omit for an open network"),
-  })
-  .strict();
+      .check(
+        z.minLength(8, "WPA passwords have 8 to 63 characters"),
+        z.maxLength(63, "WPA passwords have 8 to 63 characters"),
+        z.regex(printable, "no line breaks or control characters"),
+      ),
+  ),
+});
 
-const monitorSchema = z
-  .object({
-    chip: z.enum(["ina219", "ina226"]),
-    address: z.number().int().min(0x40).max(0x4f).default(0x40),
-    shuntOhms: z.number().positive().max(10).default(0.01),
-    maxAmps: z.number().positive().max(50).default(5),
-  })
-  .strict();
+const monitorSchema = z.strictObject({
+  chip: z.enum(["ina219", "ina226"]),
+  address: z._default(z.int().check(z.gte(0x40), z.lte(0x4f)), 0x40),
+  shuntOhms: z._default(z.number().check(z.positive(), z.lte(10)), 0.01),
+  maxAmps: z._default(z.number().check(z.positive(), z.lte(50)), 5),
+});
 
 // An OpenSSH public key line; private keys (and anything multi-line) are refused outright.
 const sshKey = z
   .string()
-  .regex(
-    /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/=]+( [^\r\n]*)?$/,
-    "a public key line as in ~/.ssh/id_ed25519.pub (never the private key)",
+  .check(
+    z.regex(
+      /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/=]+( [^\r\n]*)?$/,
+      "a public key line as in ~/.ssh/id_ed25519.pub (never the private key)",
+    ),
   );
 
 export const ownerFileSchema = z
-  .object({
-    pool: z
-      .object({
-        scheduler: z.url({ message: "the pool's scheduler URL, e.g. https://pool.example.org" }),
-        workerpool: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "the workerpool id: 0x + 64 hex digits (ask your pool operator)"),
-      })
-      .strict(),
-    chain: z
-      .object({
-        rpc: z.url({ message: "an http(s) URL of the chain's JSON-RPC endpoint" }),
-        chainId: z.number().int().positive(),
-        hub: hexAddress,
-        token: hexAddress,
-        registry: hexAddress,
-        deployedAtBlock: z.number().int().min(0).default(0),
-      })
-      .strict(),
-    battery: z
-      .object({
-        chemistry: z.enum(["lifepo4", "li-ion"]),
-        cells: z.number().int().min(1).max(8),
-        capacityAh: z.number().positive().max(1000),
-      })
-      .strict(),
-    panel: z.object({ watts: z.number().positive().max(1000) }).strict(),
-    monitor: monitorSchema.prefault({ chip: "ina226" }),
-    panelMonitor: monitorSchema.optional(),
-    wifi: wifiSchema.optional(),
-    hostname: z
-      .string()
-      .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "lower-case letters, digits and dashes, at most 63 characters")
-      .default("sunpool-worker"),
-    ssh: z
-      .object({ authorizedKeys: z.array(sshKey).min(1, "give at least one public key, or remove the ssh section") })
-      .strict()
-      .optional(),
-    energy: z
-      .object({
-        floor: z.number().min(0).max(0.9).optional(),
-        nightReserve: z.number().min(0).max(0.95).optional(),
-        sleep: z.boolean().optional(),
-      })
-      .strict()
-      .optional(),
+  .strictObject({
+    pool: z.strictObject({
+      scheduler: z.url({ error: "the pool's scheduler URL, e.g. https://pool.example.org" }),
+      workerpool: z
+        .string()
+        .check(z.regex(/^0x[0-9a-fA-F]{64}$/, "the workerpool id: 0x + 64 hex digits (ask your pool operator)")),
+    }),
+    chain: z.strictObject({
+      rpc: z.url({ error: "an http(s) URL of the chain's JSON-RPC endpoint" }),
+      chainId: z.int().check(z.positive()),
+      hub: hexAddress,
+      token: hexAddress,
+      registry: hexAddress,
+      deployedAtBlock: z._default(z.int().check(z.gte(0)), 0),
+    }),
+    battery: z.strictObject({
+      chemistry: z.enum(["lifepo4", "li-ion"]),
+      cells: z.int().check(z.gte(1), z.lte(8)),
+      capacityAh: z.number().check(z.positive(), z.lte(1000)),
+    }),
+    panel: z.strictObject({ watts: z.number().check(z.positive(), z.lte(1000)) }),
+    monitor: z.prefault(monitorSchema, { chip: "ina226" }),
+    panelMonitor: z.optional(monitorSchema),
+    wifi: z.optional(wifiSchema),
+    hostname: z._default(
+      z
+        .string()
+        .check(z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "lower-case letters, digits and dashes, at most 63 characters")),
+      "sunpool-worker",
+    ),
+    ssh: z.optional(
+      z.strictObject({
+        authorizedKeys: z.array(sshKey).check(z.minLength(1, "give at least one public key, or remove the ssh section")),
+      }),
+    ),
+    energy: z.optional(
+      z.strictObject({
+        floor: z.optional(z.number().check(z.gte(0), z.lte(0.9))),
+        nightReserve: z.optional(z.number().check(z.gte(0), z.lte(0.95))),
+        sleep: z.optional(z.boolean()),
+      }),
+    ),
   })
-  .strict()
-  .superRefine((owner, context) => {
-    // The Witty Pi's thresholds stop at 25 V (§1.2 regs 19/22): a pack whose recovery voltage is
-    // above that cannot be protected.
-    const recovery = cellVolts(owner.battery.chemistry).recovery * owner.battery.cells;
-    if (recovery > THRESHOLD_RANGE.max) {
-      context.addIssue({
-        code: "custom",
-        path: ["battery", "cells"],
-        message: `${owner.battery.cells.toString()} ${owner.battery.chemistry} cells recover at ${recovery.toFixed(1)} V, above the Witty Pi's ${THRESHOLD_RANGE.max.toString()} V limit: use a smaller pack (a 4-cell LiFePO4 is the usual 12 V battery)`,
-      });
-    }
-    const { floor, nightReserve } = owner.energy ?? {};
-    if (floor !== undefined && nightReserve !== undefined && nightReserve < floor) {
-      context.addIssue({ code: "custom", path: ["energy", "nightReserve"], message: "must be at least energy.floor" });
-    }
-  });
+  .check(
+    z.superRefine((owner, context) => {
+      // The Witty Pi's thresholds stop at 25 V (§1.2 regs 19/22): a pack whose recovery voltage is
+      // above that cannot be protected.
+      const recovery = cellVolts(owner.battery.chemistry).recovery * owner.battery.cells;
+      if (recovery > THRESHOLD_RANGE.max) {
+        context.addIssue({
+          code: "custom",
+          path: ["battery", "cells"],
+          message: `${owner.battery.cells.toString()} ${owner.battery.chemistry} cells recover at ${recovery.toFixed(1)} V, above the Witty Pi's ${THRESHOLD_RANGE.max.toString()} V limit: use a smaller pack (a 4-cell LiFePO4 is the usual 12 V battery)`,
+        });
+      }
+      const { floor, nightReserve } = owner.energy ?? {};
+      if (floor !== undefined && nightReserve !== undefined && nightReserve < floor) {
+        context.addIssue({ code: "custom", path: ["energy", "nightReserve"], message: "must be at least energy.floor" });
+      }
+    }),
+  );
 
 export type OwnerFile = z.infer<typeof ownerFileSchema>;
 

@@ -12,6 +12,7 @@ import { keystoreAddress, writeFileDurably, writeKeystore } from "@sunpool/sdk/n
 
 import { cellVolts } from "../boardFactory.js";
 import type { WorkerConfigFile } from "../config.js";
+import { BOOT_FILES } from "./bootFiles.js";
 import { parseOwnerFile, type OwnerFile } from "./ownerFile.js";
 
 /** Where things live on the image (relative to `root`; the boot partition is separate). */
@@ -29,12 +30,7 @@ export const IMAGE_PATHS = {
   issue: "etc/issue.d/sunpool.issue",
 } as const;
 
-/** Files on the boot partition: what the owner writes, and what the Pi writes back for them to read. */
-export const BOOT_FILES = {
-  owner: "sunpool.yaml",
-  address: "sunpool-worker-address.txt",
-  error: "sunpool-error.txt",
-} as const;
+export { BOOT_FILES } from "./bootFiles.js";
 
 export interface ProvisionResult {
   address: string;
@@ -112,9 +108,16 @@ async function ensureWallet(keystore: string, passwordFile: string): Promise<{ a
     password = randomBytes(32).toString("base64url");
     await writeDurably(passwordFile, `${password}\n`, 0o600);
   }
-  const { address } = await writeKeystore({ path: keystore, password });
+  const { address } = await writeKeystore({ path: keystore, password, scryptN: DEVICE_SCRYPT_N });
   return { address, created: true };
 }
+
+/**
+ * scrypt's cost for the device wallet. Its password is 32 random bytes, which no stretching can
+ * strengthen; N = 2^17 (for passwords people choose) would cost the Pi 128 MiB and seconds at
+ * every start. Keystores written with any N read the same way (docs/worker.md, "Footprint").
+ */
+export const DEVICE_SCRYPT_N = 2 ** 12;
 
 function deploymentOf(owner: OwnerFile) {
   const { chainId, hub, token, registry, deployedAtBlock } = owner.chain;

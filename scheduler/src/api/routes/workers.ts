@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 
 import type { EnergyOutlook } from "../../dispatch/dispatcher.js";
 import { Rejection } from "../../errors.js";
-import type { WorkerRegistration } from "../../tasks/pool.js";
+import type { HeldTask, WorkerRegistration } from "../../tasks/pool.js";
 import type { ApiContext } from "../context.js";
 import { fastifyPath, routeSchema } from "../openapi.js";
 import { authenticateWorker, notListed } from "../workerAuth.js";
@@ -38,10 +38,17 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
 
   app.post("/v1/workers/heartbeat", { schema: routeSchema("/v1/workers/heartbeat", "post") }, async (request) => {
     const worker = await authenticateWorker(context, request, { mustBeRegistered: true });
-    const body = request.body as { outlook: EnergyOutlook; running?: string[] };
-    context.pool.heartbeat(worker, body.outlook, Date.now(), body.running);
+    const body = request.body as { outlook: EnergyOutlook; tasks?: HeldTask[]; running?: string[]; farewell?: boolean };
+    // `running` is what agents sent before leases: the same list without lease ids.
+    const held = body.tasks ?? body.running?.map((taskId) => ({ taskId }));
+    const { revoked } = context.pool.heartbeat(worker, body.outlook, Date.now(), held, body.farewell === true);
     context.kick("worker");
-    return { heartbeatSeconds: context.heartbeatSeconds, pending: context.pool.pendingFor(worker) };
+    return {
+      heartbeatSeconds: context.heartbeatSeconds,
+      leaseSeconds: context.pool.leaseMs / 1000,
+      pending: context.pool.pendingFor(worker),
+      revoked,
+    };
   });
 
   app.post("/v1/workers/assignments", { schema: routeSchema("/v1/workers/assignments", "post") }, async (request, reply) => {
@@ -64,13 +71,22 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
   app.post(fastifyPath(report), { schema: routeSchema(report, "post") }, async (request) => {
     const worker = await authenticateWorker(context, request, { mustBeRegistered: true });
     const { taskId } = request.params as { taskId: string };
-    const body = request.body as Parameters<ApiContext["pool"]["report"]>[2];
-    if (context.pool.replica(taskId, worker) === undefined) {
+    const body = request.body as Parameters<ApiContext["pool"]["report"]>[2] & { lease?: string };
+    const replica = context.pool.replica(taskId, worker);
+    if (replica === undefined) {
       throw new Rejection(
         404,
         "not assigned",
         `task ${taskId} is not assigned to ${worker}`,
         "Report only on tasks this pool assigned to you.",
+      );
+    }
+    if (body.state === "running" && body.lease !== undefined && replica.lease !== null && body.lease !== replica.lease) {
+      throw new Rejection(
+        409,
+        "lease not held",
+        `lease ${body.lease} of task ${taskId} is not the current offer to ${worker}`,
+        "The offer was withdrawn (its lease expired) and the task went to another worker: drop it.",
       );
     }
     const state = context.pool.report(taskId.toLowerCase(), worker, body, Date.now());
@@ -92,7 +108,7 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
 }
 
 /** Registration needs admission: on the allow list, or the pool's minimum stake in escrow. */
-async function admit(context: ApiContext, worker: string): Promise<void> {
+export async function admit(context: ApiContext, worker: string): Promise<void> {
   const { admitted, balance } = await context.admission.check(worker);
   if (admitted) return;
   const minStake = context.admission.minStake;

@@ -1,5 +1,6 @@
 // sunpool run, task show|watch, result get
 import { type Command } from "commander";
+import type { Signer } from "ethers";
 import { join, resolve } from "node:path";
 
 import { getResult, type VerifiedResult } from "../../actions/results.js";
@@ -7,12 +8,17 @@ import { run, type RunProgress, waitForRequest } from "../../actions/run.js";
 import { getTask, type TaskConsensus, type TaskLocator, type TaskView } from "../../actions/tasks.js";
 import type { SunpoolClient } from "../../client.js";
 import { formatSun } from "../../errors/account.js";
+import { isSunpoolError } from "../../errors/base.js";
 import { InvalidInputError } from "../../errors/input.js";
+import { SchedulerRejectedError } from "../../errors/market.js";
 import { writeResultFolder } from "../../node/files.js";
+import { keystoreAddress } from "../../node/keystore.js";
 import { saveRequest } from "../../node/requests.js";
+import { bytes32 } from "../../orders/build.js";
 import { deriveResultKey } from "../../results/encryption.js";
 import type { TaskParams } from "../../results/params.js";
 import { getOrder } from "../../scheduler/client.js";
+import { getPoolTask, type PoolTask } from "../../scheduler/tasks.js";
 import type { Context } from "../context.js";
 import { EXIT_CODES } from "../exitCodes.js";
 import type { Output } from "../output.js";
@@ -64,6 +70,73 @@ function failureHints(tasks: readonly TaskView[]): string[] {
   const seen = new Map<string, readonly string[]>();
   for (const task of tasks) if (task.failure !== undefined) seen.set(task.failure.outcome, task.failure.hints);
   return [...seen].flatMap(([outcome, hints]) => ["", `What to do (${outcome}):`, ...hints.map((hint) => `  ${hint}`)]);
+}
+
+/** What the workerpool's scheduler says of a task (`pool`), or why it could not be asked (`poolError`). */
+interface PoolReport {
+  pool?: PoolTask;
+  poolError?: string;
+}
+
+/** The pool's view of a task, signed by `signer` (the requester's wallet) when given. */
+async function poolReport(ctx: Context, taskId: string, signer?: Signer): Promise<PoolReport> {
+  try {
+    return { pool: await getPoolTask(await ctx.scheduler(), { taskId, ...(signer === undefined ? {} : { signer }) }) };
+  } catch (error) {
+    if (!isSunpoolError(error)) throw error;
+    return { poolError: error.shortMessage };
+  }
+}
+
+/**
+ * The pool's view for whoever runs the command: asked unsigned first, and again signed by the
+ * wallet only when log tails were withheld and the wallet is the deal's requester, so the
+ * password is asked only when it brings something.
+ */
+async function poolReportForWallet(ctx: Context, taskId: string, known?: PoolTask): Promise<PoolReport> {
+  const first = known === undefined ? await poolReport(ctx, taskId) : { pool: known };
+  if (first.pool === undefined || !first.pool.logTailsWithheld) return first;
+  const wallet = await keystoreAddress((await ctx.settings()).keystorePath).catch(() => undefined);
+  if (wallet !== first.pool.requester) return first;
+  let signer: Signer;
+  try {
+    signer = await ctx.wallet();
+  } catch (error) {
+    if (!isSunpoolError(error)) throw error;
+    return { ...first, poolError: `log tails not fetched: ${error.shortMessage}` };
+  }
+  const signed = await poolReport(ctx, taskId, signer);
+  return signed.pool === undefined ? { ...first, ...signed } : signed;
+}
+
+// A worker's reason and log tail are its own words (and the app's output): control characters
+// could drive the requester's terminal, so they are shown as replacement characters.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const printable = (text: string) => text.replace(CONTROL, "\ufffd");
+
+/** The workers a task went to, their reasons and log tails, indented by `indent`. */
+function describePool(report: PoolReport, indent: string): string[] {
+  if (report.pool === undefined) {
+    return report.poolError === undefined ? [] : [`${indent}the pool's reports are unavailable: ${report.poolError}`];
+  }
+  const { pool } = report;
+  const lines: string[] = [];
+  if (pool.replicas.length > 0) {
+    lines.push(`${indent}workers (the pool ends a task as app-failed once ${pool.failAfter} of them report the app failing):`);
+  }
+  for (const replica of pool.replicas) {
+    // Workers' reasons usually begin with the state already ("failed: exited with code 1").
+    const reason = replica.reason === undefined ? undefined : printable(replica.reason);
+    const what = reason === undefined ? replica.state : reason.startsWith(replica.state) ? reason : `${replica.state}: ${reason}`;
+    lines.push(`${indent}  ${replica.worker} ${what}`);
+    if (replica.logTail === undefined) continue;
+    const tail = printable(replica.logTail.replace(/\n+$/, "")).split("\n");
+    lines.push(`${indent}    log tail:`, ...tail.map((line) => `${indent}    | ${line}`));
+  }
+  if (pool.logTailsWithheld && pool.hint !== undefined) lines.push(`${indent}log tails withheld: ${pool.hint}`);
+  if (report.poolError !== undefined) lines.push(`${indent}${report.poolError}`);
+  return lines;
 }
 
 function reportProgress(output: Output) {
@@ -166,7 +239,8 @@ Examples:
       const results = [];
       for (const task of outcome.tasks) {
         if (task.outcome !== "completed") {
-          results.push({ ...task, folder: undefined });
+          // Why the app failed is known to the pool only (its workers' reports); we are the requester.
+          results.push({ ...task, folder: undefined, ...(await poolReport(ctx, task.taskId, wallet)) });
           continue;
         }
         ctx.output.progress(`Downloading and verifying task ${task.index}`);
@@ -178,10 +252,14 @@ Examples:
       if (failed < results.length) ctx.output.done(true, "Results verified against the on-chain digests");
       ctx.output.result({ requestHash: outcome.requestHash, deals: outcome.deals, tasks: results }, [
         `Request ${outcome.requestHash}`,
-        ...results.map((r) =>
+        ...results.flatMap((r) =>
           r.folder === undefined
-            ? `  ${describeTask(r)}\n    no result: ${r.failure?.reason ?? r.outcome}; your payment was refunded`
-            : `  ${describeTask(r)}\n    verified result (digest ${r.resultDigest}) in ${r.folder}`,
+            ? [
+                `  ${describeTask(r)}`,
+                `    no result: ${r.failure?.reason ?? r.outcome}; your payment was refunded`,
+                ...describePool(r, "    "),
+              ]
+            : [`  ${describeTask(r)}`, `    verified result (digest ${r.resultDigest}) in ${r.folder}`],
         ),
         ...failureHints(results),
       ]);
@@ -191,15 +269,42 @@ Examples:
 
   const task = program.command("task").description("Tasks on-chain");
   task
-    .command("show <dealId> <index>")
+    .command("show <task> [index]")
     .description(
-      "Show a task's status, consensus, outcome, result digest and energy receipts; why it failed if it ended without a result (exit code 8)",
+      "Show a task (by deal id and index, or by task id): status, consensus, outcome, result digest and energy receipts; for one that did not complete, the workers it went to, why each failed, and for its requester the app's last log lines (exit code 8 if it ended without a result)",
     )
-    .addHelpText("after", "\nExamples:\n  $ sunpool task show 0x9f3b... 0\n  $ sunpool task show 0x9f3b... 0 --json")
-    .action(async (dealId: string, index: string) => {
+    .addHelpText(
+      "after",
+      `
+A task id alone is looked up at the scheduler (the deal's workerpool). Log tails go to the deal's
+requester only: when the wallet is the requester, the request to the scheduler is signed with it
+(the password is asked, or read from SUNPOOL_PASSWORD).
+
+Examples:
+  $ sunpool task show 0x9f3b... 0
+  $ sunpool task show 0x51c0...
+  $ sunpool task show 0x9f3b... 0 --json`,
+    )
+    .action(async (first: string, index: string | undefined) => {
       const ctx = context();
-      const view = await getTask(await ctx.client(), { dealId, index: positiveInt("index", index, 0) });
-      ctx.output.result(view, [
+      let locator: TaskLocator;
+      let known: PoolTask | undefined;
+      if (index === undefined) {
+        const taskId = bytes32("task id", first);
+        known = await getPoolTask(await ctx.scheduler(), { taskId }).catch((error: unknown) => {
+          // A deal id given without its index looks like an unknown task id.
+          if (error instanceof SchedulerRejectedError && error.status === 404) {
+            throw new InvalidInputError("task", first, "a task id this pool knows, or a deal id followed by the task's index");
+          }
+          throw error;
+        });
+        locator = { dealId: known.dealId, index: known.index };
+      } else {
+        locator = { dealId: first, index: positiveInt("index", index, 0) };
+      }
+      const view = await getTask(await ctx.client(), locator);
+      const report = view.outcome === "completed" ? {} : await poolReportForWallet(ctx, view.taskId, known);
+      ctx.output.result({ ...view, ...report }, [
         `Task ${view.taskId}`,
         `  ${describeTask(view)}`,
         `  status ${view.status}`,
@@ -208,6 +313,7 @@ Examples:
         ...(view.failure === undefined
           ? []
           : [`  no result: ${view.failure.reason}; your payment was refunded`, ...view.failure.hints.map((hint) => `  ${hint}`)]),
+        ...describePool(report, "  "),
       ]);
       if (view.failure !== undefined) process.exitCode = EXIT_CODES.TASK_FAILED;
     });

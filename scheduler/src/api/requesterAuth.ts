@@ -1,0 +1,57 @@
+// Who is asking, on the routes a deal's requester may see more of: the signature of the
+// requester role (the SDK's signRequest), checked over the exact method, path, body and time.
+// Unlike a worker's, a requester's requests only read, and one wallet may run several clients at
+// once (two terminals, a script), so its timestamps need not increase: a signed message is
+// accepted once (the worker's seen-set, keyed on what was signed, which differs by role) while
+// its timestamp is inside the window.
+import { recoverRequestSigner, REQUESTER_AUTH_HEADERS, signedRequestMessage, WORKER_REQUEST_MAX_SKEW_MS } from "@sunpool/sdk";
+import { hashMessage } from "ethers";
+import type { FastifyRequest } from "fastify";
+
+import { Rejection } from "../errors.js";
+import { transaction } from "../store/database.js";
+import type { ApiContext } from "./context.js";
+
+/**
+ * The address that signed the request as a requester, or undefined for an unsigned one. A request
+ * that carries a requester signature must verify: a caller who tried to sign learns what is wrong
+ * rather than silently getting less.
+ */
+export function identifyRequester(context: ApiContext, request: FastifyRequest): string | undefined {
+  if (request.headers[REQUESTER_AUTH_HEADERS.requester] === undefined) return undefined;
+  const body = request.rawBody ?? "";
+  let signer: string;
+  let timestamp: number;
+  try {
+    ({ signer, timestamp } = recoverRequestSigner(
+      "requester",
+      context.scope,
+      { method: request.method, path: request.url, body },
+      request.headers,
+    ));
+  } catch (error) {
+    throw new Rejection(
+      401,
+      "unauthenticated",
+      (error as Error).message,
+      "Sign with the deal requester's wallet (the SDK's getPoolTask with a signer, or sunpool task show), or send no x-sunpool-requester header to read the task without its log tails.",
+    );
+  }
+  const digest = hashMessage(
+    signedRequestMessage("requester", context.scope, { method: request.method, path: request.url, body, timestamp }),
+  );
+  transaction(context.db, () => {
+    if (context.db.prepare("SELECT 1 FROM seen_messages WHERE worker = ? AND digest = ?").get(signer, digest) !== undefined) {
+      throw new Rejection(
+        401,
+        "replayed request",
+        "this signed request was already accepted once",
+        "Sign every request anew (a fresh timestamp).",
+      );
+    }
+    context.db
+      .prepare("INSERT INTO seen_messages (worker, digest, expires_at) VALUES (?, ?, ?)")
+      .run(signer, digest, timestamp + WORKER_REQUEST_MAX_SKEW_MS);
+  });
+  return signer;
+}
