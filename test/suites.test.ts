@@ -1,0 +1,33 @@
+// `npm test` runs the suites in steps (parts without coverage, contracts with it, the firmware
+// image last), each naming its files by glob. A test file no glob names would never run, silently:
+// every test file must be named by exactly one step.
+import { globSync, readFileSync } from "node:fs";
+
+import { expect } from "chai";
+
+const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts;
+const STEPS = ["test:parts", "test:contracts", "test:firmware"];
+
+/** The file globs a step's hardhat command names (arguments that end in a test file extension). */
+function globsOf(step: string): string[] {
+  const command = scripts[step];
+  if (command === undefined) throw new Error(`package.json has no script ${step}`);
+  return command.split(/\s+/).filter((word) => /\.(test\.ts|t\.sol)$/.test(word));
+}
+
+describe("npm test runs every test file once", function () {
+  it("names each test file in exactly one step, and `npm test` runs every step", function () {
+    const named = new Map<string, string[]>();
+    for (const step of STEPS) {
+      expect(scripts.test).to.contain(`npm run ${step}`);
+      for (const file of globsOf(step).flatMap((pattern) => globSync(pattern))) {
+        named.set(file, [...(named.get(file) ?? []), step]);
+      }
+    }
+    const files = globSync("test/**/*.{test.ts,t.sol}");
+    expect(files.length).to.be.above(40);
+    const unnamed = files.filter((file) => !named.has(file));
+    const twice = [...named].filter(([, steps]) => steps.length > 1).map(([file]) => file);
+    expect({ unnamed, twice }).to.deep.equal({ unnamed: [], twice: [] });
+  });
+});
