@@ -155,7 +155,9 @@ export async function finishContainer(
   const state = info.State;
   const exitCode = state.Running ? null : state.ExitCode;
   const startedAt = new Date(state.StartedAt);
-  const finishedAt = new Date(state.FinishedAt);
+  // The engine stamps start and finish from different clocks (shim and daemon): a container that
+  // exits at once can "finish" a millisecond before it started. A run never lasts less than zero.
+  const finishedAt = new Date(Math.max(startedAt.getTime(), new Date(state.FinishedAt).getTime()));
   const base = { exitCode, logs, startedAt, finishedAt };
 
   if (context.stopReason === "output-too-large") {
