@@ -4,13 +4,14 @@
 // once (two terminals, a script), so its timestamps need not increase: a signed message is
 // accepted once (the worker's seen-set, keyed on what was signed, which differs by role) while
 // its timestamp is inside the window.
-import { recoverRequestSigner, REQUESTER_AUTH_HEADERS, signedRequestMessage, WORKER_REQUEST_MAX_SKEW_MS } from "@sunpool/sdk";
+import { recoverRequestSigner, REQUESTER_AUTH_HEADERS, signedRequestMessage } from "@sunpool/sdk";
 import { hashMessage } from "ethers";
 import type { FastifyRequest } from "fastify";
 
 import { Rejection } from "../errors.js";
 import { transaction } from "../store/database.js";
 import type { ApiContext } from "./context.js";
+import { refuseReplay, rememberSigned } from "./workerAuth.js";
 
 /**
  * The address that signed the request as a requester, or undefined for an unsigned one. A request
@@ -41,17 +42,8 @@ export function identifyRequester(context: ApiContext, request: FastifyRequest):
     signedRequestMessage("requester", context.scope, { method: request.method, path: request.url, body, timestamp }),
   );
   transaction(context.db, () => {
-    if (context.db.prepare("SELECT 1 FROM seen_messages WHERE worker = ? AND digest = ?").get(signer, digest) !== undefined) {
-      throw new Rejection(
-        401,
-        "replayed request",
-        "this signed request was already accepted once",
-        "Sign every request anew (a fresh timestamp).",
-      );
-    }
-    context.db
-      .prepare("INSERT INTO seen_messages (worker, digest, expires_at) VALUES (?, ?, ?)")
-      .run(signer, digest, timestamp + WORKER_REQUEST_MAX_SKEW_MS);
+    refuseReplay(context.db, signer, digest);
+    rememberSigned(context.db, signer, digest, timestamp);
   });
   return signer;
 }

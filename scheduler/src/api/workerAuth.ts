@@ -69,9 +69,7 @@ export async function authenticateWorker(
   // accepted while this one waited for the chain.
   transaction(context.db, () => {
     assertFresh(context.db, worker, digest, timestamp);
-    context.db
-      .prepare("INSERT INTO seen_messages (worker, digest, expires_at) VALUES (?, ?, ?)")
-      .run(worker, digest, timestamp + WORKER_REQUEST_MAX_SKEW_MS);
+    rememberSigned(context.db, worker, digest, timestamp);
     context.db
       .prepare(
         "INSERT INTO worker_clocks (worker, last_timestamp) VALUES (?, ?) ON CONFLICT (worker) DO UPDATE SET last_timestamp = excluded.last_timestamp",
@@ -82,9 +80,13 @@ export async function authenticateWorker(
   return worker;
 }
 
-/** Refuses a request already accepted once (in any encoding), or not later than the worker's last one. */
-function assertFresh(db: Database, worker: string, digest: string, timestamp: number): void {
-  if (db.prepare("SELECT 1 FROM seen_messages WHERE worker = ? AND digest = ?").get(worker, digest) !== undefined) {
+/**
+ * Refuses a signed message `signer` already had accepted (recognised by what was signed, the
+ * EIP-191 hash, so another encoding of the same signature is a replay too). Worker and requester
+ * requests share it: their messages differ by role, so one can never stand for the other.
+ */
+export function refuseReplay(db: Database, signer: string, digest: string): void {
+  if (db.prepare("SELECT 1 FROM seen_messages WHERE worker = ? AND digest = ?").get(signer, digest) !== undefined) {
     throw new Rejection(
       401,
       "replayed request",
@@ -92,6 +94,20 @@ function assertFresh(db: Database, worker: string, digest: string, timestamp: nu
       "Sign every request anew (a fresh timestamp).",
     );
   }
+}
+
+/** Remembers an accepted signed message until its timestamp leaves the window (pruneSeenRequests). */
+export function rememberSigned(db: Database, signer: string, digest: string, timestamp: number): void {
+  db.prepare("INSERT INTO seen_messages (worker, digest, expires_at) VALUES (?, ?, ?)").run(
+    signer,
+    digest,
+    timestamp + WORKER_REQUEST_MAX_SKEW_MS,
+  );
+}
+
+/** Refuses a request already accepted once (in any encoding), or not later than the worker's last one. */
+function assertFresh(db: Database, worker: string, digest: string, timestamp: number): void {
+  refuseReplay(db, worker, digest);
   const clock = db.prepare("SELECT last_timestamp FROM worker_clocks WHERE worker = ?").get(worker) as
     { last_timestamp: number } | undefined;
   if (clock !== undefined && timestamp <= clock.last_timestamp) {
