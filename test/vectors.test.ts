@@ -1,11 +1,13 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 
 import { expect } from "chai";
 import { TypedDataEncoder } from "ethers";
+import { parse as parseYaml } from "yaml";
 
 import type { AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder } from "../sdk/src/orders/eip712.js";
-import { type OrderTypeName, sunpoolDomain, typesFor } from "../sdk/src/orders/eip712.js";
+import { ORDER_FIELDS, type OrderTypeName, sunpoolDomain, typesFor } from "../sdk/src/orders/eip712.js";
 import { deployMarket, networkHelpers } from "./helpers/fixture.js";
+import { oneFieldVectors } from "./helpers/orderVectors.js";
 import { encodeMatchOrders } from "../sdk/src/orders/codec.js";
 
 interface Vector {
@@ -13,7 +15,13 @@ interface Vector {
   structHash: string;
   digest: string;
 }
-const vectors = JSON.parse(readFileSync(new URL("./vectors/orders.json", import.meta.url), "utf8")) as Record<string, unknown> & {
+const VECTORS_FILE = new URL("./vectors/orders.json", import.meta.url);
+if (process.env.SUNPOOL_UPDATE_VECTORS === "1") {
+  const json = JSON.parse(readFileSync(VECTORS_FILE, "utf8")) as Record<string, unknown>;
+  const fresh = oneFieldVectors();
+  writeFileSync(VECTORS_FILE, JSON.stringify({ ...json, oneFieldCount: fresh.length, oneField: fresh }, null, 2) + "\n");
+}
+const vectors = JSON.parse(readFileSync(VECTORS_FILE, "utf8")) as Record<string, unknown> & {
   domain: { chainId: string; verifyingContract: string };
   domainSeparator: string;
 };
@@ -56,5 +64,35 @@ describe("EIP-712 vectors (test/vectors/orders.json, also checked by test/solidi
       v("WorkerpoolOrder").structHash,
     );
     expect(await hub.hashRequestOrder(v("RequestOrder").value as unknown as RequestOrder)).to.equal(v("RequestOrder").structHash);
+  });
+
+  it("one-field vectors: one per field of the order table, each as the TypeScript codec encodes it", function () {
+    // The file is the contract between the table and the Solidity codec (OrderVectors.t.sol decodes
+    // each entry); a table change without a rewrite of the file fails here.
+    const stale =
+      "the order table changed: rewrite the vectors with SUNPOOL_UPDATE_VECTORS=1 npx hardhat test mocha test/vectors.test.ts";
+    const pinned = vectors.oneField as unknown[];
+    expect(vectors.oneFieldCount, stale).to.equal(pinned.length);
+    expect(pinned, stale).to.deep.equal(oneFieldVectors());
+    const fieldCount = Object.values(ORDER_FIELDS).reduce((sum, fields) => sum + fields.length, 0);
+    expect(pinned).to.have.length(fieldCount);
+  });
+
+  it("the scheduler API's order schemas list the order table's fields, in order, all required", function () {
+    const api = parseYaml(readFileSync(new URL("../api/scheduler.openapi.yaml", import.meta.url), "utf8")) as {
+      components: { schemas: Record<string, { required: string[]; properties: Record<string, { $ref: string }> }> };
+    };
+    const schemaOfType = { bytes32: "Bytes32", address: "Address", uint256: "Uint" } as const;
+    for (const [kind, fields] of Object.entries(ORDER_FIELDS)) {
+      const schema = api.components.schemas[kind];
+      const where = `api/scheduler.openapi.yaml components.schemas.${kind}`;
+      expect(schema?.required, where).to.deep.equal(fields.map((field) => field.name));
+      expect(Object.keys(schema?.properties ?? {}), where).to.deep.equal(fields.map((field) => field.name));
+      for (const field of fields) {
+        expect(schema?.properties[field.name]?.$ref, `${where}.${field.name}`).to.equal(
+          `#/components/schemas/${schemaOfType[field.type]}`,
+        );
+      }
+    }
   });
 });

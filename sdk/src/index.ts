@@ -69,6 +69,7 @@ export type { MatchOrders, MatchSignatures } from "./orders/codec.js";
 export {
   DOMAIN_NAME,
   DOMAIN_VERSION,
+  ORDER_FIELDS,
   ORDER_KINDS,
   ORDER_TYPE_NAMES,
   ORDER_TYPES,
@@ -79,7 +80,10 @@ export type {
   AnyOrder,
   AppOrder,
   DatasetOrder,
+  FieldDefault,
+  OrderField,
   OrderKind,
+  OrderKindTypeName,
   OrderOfKind,
   OrderTypeName,
   RequestOrder,

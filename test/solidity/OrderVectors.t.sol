@@ -112,6 +112,34 @@ contract OrderVectorsTest is Test, OrderCodecHarness {
         assertEq(signatures.request, vm.parseJsonBytes(_json, ".matchOrders.signatures.request"));
     }
 
+    /// @dev Every field of the TypeScript order table, set alone at its full packed width
+    /// (test/helpers/orderVectors.ts): the contracts' decoder must read it into the same field, at
+    /// the same width, and the contracts' typehashes must hash it as the table does.
+    function test_oneFieldVectors_decodeIntoTheirField() public view {
+        uint256 count = vm.parseJsonUint(_json, ".oneFieldCount");
+        assertGt(count, 0);
+        for (uint256 i = 0; i < count; ++i) {
+            string memory key = string.concat(".oneField[", vm.toString(i), "]");
+            (
+                AppOrder memory app,
+                DatasetOrder memory dataset,
+                WorkerpoolOrder memory workerpool,
+                RequestOrder memory request,
+                ,
+
+            ) = this.decode(vm.parseJsonBytes(_json, string.concat(key, ".encoded")));
+            string memory field = string.concat(
+                vm.parseJsonString(_json, string.concat(key, ".kind")),
+                ".",
+                vm.parseJsonString(_json, string.concat(key, ".field"))
+            );
+            assertEq(OrderHashing.hash(app), _b32(string.concat(key, ".structHashes.app")), field);
+            assertEq(OrderHashing.hash(dataset), _b32(string.concat(key, ".structHashes.dataset")), field);
+            assertEq(OrderHashing.hash(workerpool), _b32(string.concat(key, ".structHashes.workerpool")), field);
+            assertEq(OrderHashing.hash(request), _b32(string.concat(key, ".structHashes.request")), field);
+        }
+    }
+
     // Hashing memory structs built from the vectors, through external calls like the hub's views.
     function hashApp(AppOrder memory order) external pure returns (bytes32) {
         return OrderHashing.hash(order);

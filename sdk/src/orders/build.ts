@@ -4,7 +4,15 @@
 import { getAddress, hexlify, isHexString, randomBytes, ZeroAddress, ZeroHash } from "ethers";
 
 import { InvalidInputError } from "../errors/input.js";
-import type { AppOrder, DatasetOrder, RequestOrder, WorkerpoolOrder } from "./eip712.js";
+import {
+  type AppOrder,
+  type DatasetOrder,
+  ORDER_FIELDS,
+  type OrderField,
+  type OrderKindTypeName,
+  type RequestOrder,
+  type WorkerpoolOrder,
+} from "./eip712.js";
 
 /** Task categories: index -> reference time in seconds (contracts/libraries/Categories.sol). */
 export const CATEGORY_SECONDS = [300, 1200, 3600, 10800, 36000] as const;
@@ -12,13 +20,22 @@ export const CATEGORY_SECONDS = [300, 1200, 3600, 10800, 36000] as const;
 /** Highest trust level the contracts accept. */
 export const MAX_TRUST = 20;
 
-type Optional<T, Required extends keyof T> = Pick<T, Required> & Partial<Omit<T, Required>>;
 type Amount = bigint | number;
+/** A builder's parameters: every field of the order, optional unless its table row has no default. */
+type OrderParameters<Name extends OrderKindTypeName, Order> = Pick<
+  Record<keyof Order, string | Amount>,
+  Extract<RequiredField<Name>, keyof Order>
+> &
+  Partial<Record<keyof Order, string | Amount>>;
+type RequiredField<Name extends OrderKindTypeName> = Extract<
+  (typeof ORDER_FIELDS)[Name][number],
+  { default: "required" }
+>["name"];
 
-export type AppOrderParameters = Optional<Record<keyof AppOrder, string | Amount>, "app" | "price">;
-export type DatasetOrderParameters = Optional<Record<keyof DatasetOrder, string | Amount>, "dataset" | "price">;
-export type WorkerpoolOrderParameters = Optional<Record<keyof WorkerpoolOrder, string | Amount>, "workerpool" | "price">;
-export type RequestOrderParameters = Optional<Record<keyof RequestOrder, string | Amount>, "app" | "requester">;
+export type AppOrderParameters = OrderParameters<"AppOrder", AppOrder>;
+export type DatasetOrderParameters = OrderParameters<"DatasetOrder", DatasetOrder>;
+export type WorkerpoolOrderParameters = OrderParameters<"WorkerpoolOrder", WorkerpoolOrder>;
+export type RequestOrderParameters = OrderParameters<"RequestOrder", RequestOrder>;
 
 /** A random 32-byte salt. */
 export function randomSalt(): string {
@@ -26,63 +43,49 @@ export function randomSalt(): string {
 }
 
 export function createAppOrder(parameters: AppOrderParameters): AppOrder {
-  return {
-    app: bytes32("app", parameters.app),
-    price: uint("price", parameters.price),
-    volume: uint("volume", parameters.volume ?? 1n),
-    tag: bytes32("tag", parameters.tag ?? ZeroHash),
-    datasetRestrict: bytes32("datasetRestrict", parameters.datasetRestrict ?? ZeroHash),
-    workerpoolRestrict: bytes32("workerpoolRestrict", parameters.workerpoolRestrict ?? ZeroHash),
-    requesterRestrict: address("requesterRestrict", parameters.requesterRestrict ?? ZeroAddress),
-    salt: bytes32("salt", parameters.salt ?? randomSalt()),
-  };
+  return fromTable("AppOrder", parameters) as AppOrder;
 }
 
 export function createDatasetOrder(parameters: DatasetOrderParameters): DatasetOrder {
-  return {
-    dataset: bytes32("dataset", parameters.dataset),
-    price: uint("price", parameters.price),
-    volume: uint("volume", parameters.volume ?? 1n),
-    tag: bytes32("tag", parameters.tag ?? ZeroHash),
-    appRestrict: bytes32("appRestrict", parameters.appRestrict ?? ZeroHash),
-    workerpoolRestrict: bytes32("workerpoolRestrict", parameters.workerpoolRestrict ?? ZeroHash),
-    requesterRestrict: address("requesterRestrict", parameters.requesterRestrict ?? ZeroAddress),
-    salt: bytes32("salt", parameters.salt ?? randomSalt()),
-  };
+  return fromTable("DatasetOrder", parameters) as DatasetOrder;
 }
 
 export function createWorkerpoolOrder(parameters: WorkerpoolOrderParameters): WorkerpoolOrder {
-  return {
-    workerpool: bytes32("workerpool", parameters.workerpool),
-    price: uint("price", parameters.price),
-    volume: uint("volume", parameters.volume ?? 1n),
-    tag: bytes32("tag", parameters.tag ?? ZeroHash),
-    category: category(parameters.category ?? 0n),
-    trust: trust(parameters.trust ?? 1n),
-    appRestrict: bytes32("appRestrict", parameters.appRestrict ?? ZeroHash),
-    datasetRestrict: bytes32("datasetRestrict", parameters.datasetRestrict ?? ZeroHash),
-    requesterRestrict: address("requesterRestrict", parameters.requesterRestrict ?? ZeroAddress),
-    salt: bytes32("salt", parameters.salt ?? randomSalt()),
-  };
+  return fromTable("WorkerpoolOrder", parameters) as WorkerpoolOrder;
 }
 
 export function createRequestOrder(parameters: RequestOrderParameters): RequestOrder {
-  return {
-    app: bytes32("app", parameters.app),
-    appMaxPrice: uint("appMaxPrice", parameters.appMaxPrice ?? 0n),
-    dataset: bytes32("dataset", parameters.dataset ?? ZeroHash),
-    datasetMaxPrice: uint("datasetMaxPrice", parameters.datasetMaxPrice ?? 0n),
-    workerpool: bytes32("workerpool", parameters.workerpool ?? ZeroHash),
-    workerpoolMaxPrice: uint("workerpoolMaxPrice", parameters.workerpoolMaxPrice ?? 0n),
-    requester: address("requester", parameters.requester),
-    beneficiary: address("beneficiary", parameters.beneficiary ?? ZeroAddress),
-    volume: uint("volume", parameters.volume ?? 1n),
-    tag: bytes32("tag", parameters.tag ?? ZeroHash),
-    category: category(parameters.category ?? 0n),
-    trust: trust(parameters.trust ?? 1n),
-    params: bytes32("params", parameters.params ?? ZeroHash),
-    salt: bytes32("salt", parameters.salt ?? randomSalt()),
-  };
+  return fromTable("RequestOrder", parameters) as RequestOrder;
+}
+
+/** Builds an order row by row from the order table: given values validated, missing ones defaulted. */
+function fromTable(typeName: OrderKindTypeName, parameters: Partial<Record<string, unknown>>): Record<string, string | bigint> {
+  const order: Record<string, string | bigint> = {};
+  for (const field of ORDER_FIELDS[typeName] as readonly OrderField[]) {
+    order[field.name] = fieldValue(field, field.name, parameters[field.name] ?? defaultOf(field));
+  }
+  return order;
+}
+
+/** A required field has no default: undefined reaches the validator, whose error names the field. */
+function defaultOf(field: OrderField): unknown {
+  switch (field.default) {
+    case "required":
+      return undefined;
+    case "one":
+      return 1n;
+    case "randomSalt":
+      return randomSalt();
+    case "zero":
+      return field.type === "bytes32" ? ZeroHash : field.type === "address" ? ZeroAddress : 0n;
+  }
+}
+
+/** Validates one field's value against its row: type, then the range of narrow fields. */
+export function fieldValue(field: OrderField, label: string, value: unknown): string | bigint {
+  if (field.check === "category") return category(value);
+  if (field.check === "trust") return trust(value);
+  return field.type === "bytes32" ? bytes32(label, value) : field.type === "address" ? address(label, value) : uint(label, value);
 }
 
 /** Validates a 0x-prefixed 32-byte hex value (ids, tags, salts) and returns it lower-cased. */

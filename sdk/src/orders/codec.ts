@@ -1,43 +1,29 @@
 // Encoder for the compact calldata of SunpoolHub.matchOrders (contracts/libraries/OrderCodec.sol):
 // per order a uint16 mask of its non-zero fields (bit i = field i in EIP-712 type order), then those
-// fields at fixed widths; then four uint16-length-prefixed signatures.
+// fields at their widths in the order table (eip712.ts); then four uint16-length-prefixed signatures.
 import { concat, getBytes, toBeHex } from "ethers";
 
 import { InvalidInputError } from "../errors/input.js";
-import { type AppOrder, type DatasetOrder, ORDER_TYPES, type RequestOrder, type WorkerpoolOrder } from "./eip712.js";
+import {
+  type AppOrder,
+  type DatasetOrder,
+  ORDER_FIELDS,
+  type OrderKindTypeName,
+  type RequestOrder,
+  type WorkerpoolOrder,
+} from "./eip712.js";
 
-type EncodedKind = "AppOrder" | "DatasetOrder" | "WorkerpoolOrder" | "RequestOrder";
-
-/** Byte widths of the integer fields; bytes32 take 32 bytes and addresses 20. */
-const INTEGER_WIDTHS: Record<string, number> = {
-  price: 12,
-  appMaxPrice: 12,
-  datasetMaxPrice: 12,
-  workerpoolMaxPrice: 12,
-  volume: 8,
-  category: 1,
-  trust: 1,
-};
-
-function widthOf(field: { name: string; type: string }): number {
-  if (field.type === "bytes32") return 32;
-  if (field.type === "address") return 20;
-  const width = INTEGER_WIDTHS[field.name];
-  if (width === undefined) throw new InvalidInputError("order field", field.name, "a field of the EIP-712 order types");
-  return width;
-}
-
-function encodeOrder(kind: EncodedKind, order: object | undefined): string {
+function encodeOrder(kind: OrderKindTypeName, order: object | undefined): string {
   if (order === undefined) return toBeHex(0, 2);
   const values = order as Record<string, string | bigint>;
   let mask = 0;
   const parts: string[] = [];
-  ORDER_TYPES[kind].forEach((field, bit) => {
+  ORDER_FIELDS[kind].forEach((field, bit) => {
     const raw = values[field.name];
     if (raw === undefined) throw new InvalidInputError(`${kind}.${field.name}`, raw, "a value (use 0 for none)");
     const value = BigInt(raw);
     if (value === 0n) return;
-    const width = widthOf(field);
+    const width = field.packedBytes;
     if (value >= 1n << BigInt(8 * width)) {
       throw new InvalidInputError(
         `${kind}.${field.name}`,
