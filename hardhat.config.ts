@@ -11,8 +11,19 @@ const require = createRequire(import.meta.url);
 const SOLC_VERSION = "0.8.30";
 const solcPath = require.resolve("solc/soljson.js");
 
+// `npm test` runs the contract tests with coverage beside the other suites (scripts/test.sh). Their
+// instrumented build goes to its own folders, so the others keep deploying the plain contracts from
+// artifacts/, and it leaves the TypeChain types (same ABIs) alone.
+const separateBuild = process.env.SUNPOOL_HARDHAT_BUILD;
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
+  ...(separateBuild === undefined
+    ? {}
+    : {
+        paths: { artifacts: `${separateBuild}/artifacts`, cache: `${separateBuild}/cache` },
+        typechain: { dontOverrideCompile: true },
+      }),
   solidity: {
     profiles: {
       default: {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `npm test`: build, lint and the gas check, then the suites (docs/engineering.md, "Tests and CI").
+# The contract tests (coverage on an in-process chain: CPU) run beside the parts' tests (mostly
+# waiting on Docker, child processes and leases), on their own build folders (hardhat.config.ts),
+# their output held back and printed after the parts'. V8 records the parts' coverage in every
+# process they start; each part's line coverage is then held to its floor. The firmware image test
+# runs last: it waits for the Pi image's base, which .ci/run starts first.
+# SUNPOOL_TEST_SERIAL=1 runs one suite at a time.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit
+
+npm run build && npm run lint && npm run gas:check || exit
+
+rm -rf build/coverage/v8 build/coverage/parts
+parts() { NODE_V8_COVERAGE="$PWD/build/coverage/v8" npm run test:parts; }
+contracts_log=$(mktemp)
+trap 'rm -f "$contracts_log"' EXIT
+if [ "${SUNPOOL_TEST_SERIAL:-0}" = 1 ]; then
+  parts && npm run test:contracts
+  suites=$?
+else
+  npm run test:contracts >"$contracts_log" 2>&1 &
+  contracts=$!
+  parts
+  parts_status=$?
+  wait "$contracts"
+  suites=$?
+  cat "$contracts_log"
+  [ "$parts_status" -ne 0 ] && suites=$parts_status
+fi
+[ "$suites" -eq 0 ] || exit "$suites"
+npm run coverage:check || exit
+npm run test:firmware
