@@ -2,6 +2,34 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+const NO_FOCUSED_TESTS = [
+  {
+    selector: "CallExpression[callee.object.name='it'][callee.property.name=/^(only|skip)$/]",
+    message: "No focused or skipped tests.",
+  },
+  {
+    selector: "CallExpression[callee.object.name='describe'][callee.property.name=/^(only|skip)$/]",
+    message: "No focused or skipped tests.",
+  },
+];
+
+// A test's bare polling loop outlives the test's timeout (mocha moves on, the loop keeps the process
+// alive) and fails without saying what never came.
+const NO_BARE_WAITS = [
+  {
+    selector: "WhileStatement",
+    message: "Wait with until() from test/helpers/wait.ts: it is bounded and names what never came.",
+  },
+  {
+    selector: "DoWhileStatement",
+    message: "Wait with until() from test/helpers/wait.ts: it is bounded and names what never came.",
+  },
+  {
+    selector: "ForStatement[test=null]",
+    message: "Wait with until() from test/helpers/wait.ts: it is bounded and names what never came.",
+  },
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -26,17 +54,7 @@ export default tseslint.config(
       "@typescript-eslint/only-throw-error": "error",
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/consistent-type-imports": "error",
-      "no-restricted-syntax": [
-        "error",
-        {
-          selector: "CallExpression[callee.object.name='it'][callee.property.name=/^(only|skip)$/]",
-          message: "No focused or skipped tests.",
-        },
-        {
-          selector: "CallExpression[callee.object.name='describe'][callee.property.name=/^(only|skip)$/]",
-          message: "No focused or skipped tests.",
-        },
-      ],
+      "no-restricted-syntax": ["error", ...NO_FOCUSED_TESTS],
     },
   },
   {
@@ -63,7 +81,9 @@ export default tseslint.config(
   },
   {
     files: ["test/**/*.ts"],
+    ignores: ["test/helpers/wait.ts"],
     rules: {
+      "no-restricted-syntax": ["error", ...NO_FOCUSED_TESTS, ...NO_BARE_WAITS],
       // chai's `expect(x).to.be.true` style reads as an unused expression.
       "@typescript-eslint/no-unused-expressions": "off",
       "@typescript-eslint/no-non-null-assertion": "off",

@@ -38,6 +38,8 @@ export interface ScratchImage {
   entrypoint: string[];
   /** Default: this host's platform only. */
   platforms?: Platform[];
+  /** Default true: /bin/busybox and its applets. False for an image that only has to exist (a foreign CPU's). */
+  busybox?: boolean;
 }
 
 export interface PushedImage {
@@ -97,12 +99,13 @@ export async function busyboxFor(platform: Platform): Promise<string> {
 }
 
 async function pushPlatformManifest(spec: ScratchImage, platform: Platform, registry: string) {
-  const layerTar = await rootfsTar(spec.files, await busyboxFor(platform));
+  const layerTar = await rootfsTar(spec.files, spec.busybox === false ? undefined : await busyboxFor(platform));
   const layer = gzipSync(layerTar, { level: 9 });
-  const [os, architecture] = platform.split("/");
+  const [os, architecture, variant] = platform.split("/");
   const config = json({
     architecture,
     os,
+    ...(variant === undefined ? {} : { variant }),
     config: { Entrypoint: spec.entrypoint, WorkingDir: "/" },
     rootfs: { type: "layers", diff_ids: [sha256Digest(layerTar)] },
   });
@@ -120,18 +123,14 @@ async function pushPlatformManifest(spec: ScratchImage, platform: Platform, regi
 }
 
 /** A tar of the image's root filesystem, byte-for-byte reproducible (sorted, owner 0, mtime 0). */
-async function rootfsTar(files: Record<string, string>, busybox: string): Promise<Buffer> {
+async function rootfsTar(files: Record<string, string>, busybox: string | undefined): Promise<Buffer> {
   const folder = await mkdtemp(join(tmpdir(), "sunpool-rootfs-"));
   try {
-    await mkdir(join(folder, "bin"), { recursive: true });
+    // World-writable and sticky as on any root file system: Docker copies this mode onto the tmpfs
+    // the sandbox mounts at /tmp, and tasks run as nobody.
     await mkdir(join(folder, "tmp"), { recursive: true });
-    await copyFile(busybox, join(folder, "bin/busybox"));
-    await chmod(join(folder, "bin/busybox"), 0o755);
-    // The applet list comes from the host's busybox (same Debian version for every CPU).
-    const { stdout } = await run("/bin/busybox", ["--list"]);
-    for (const applet of stdout.split("\n").filter((line) => /^[a-z0-9_.[-]+$/.test(line) && line !== "busybox")) {
-      await symlink("busybox", join(folder, "bin", applet));
-    }
+    await chmod(join(folder, "tmp"), 0o1777);
+    if (busybox !== undefined) await installBusybox(folder, busybox);
     for (const [path, content] of Object.entries(files)) {
       const target = join(folder, path.replace(/^\/+/, ""));
       await mkdir(dirname(target), { recursive: true });
@@ -159,6 +158,17 @@ async function rootfsTar(files: Record<string, string>, busybox: string): Promis
     return tar;
   } finally {
     await rm(folder, { recursive: true, force: true });
+  }
+}
+
+async function installBusybox(folder: string, busybox: string): Promise<void> {
+  await mkdir(join(folder, "bin"), { recursive: true });
+  await copyFile(busybox, join(folder, "bin/busybox"));
+  await chmod(join(folder, "bin/busybox"), 0o755);
+  // The applet list comes from the host's busybox (same Debian version for every CPU).
+  const { stdout } = await run("/bin/busybox", ["--list"]);
+  for (const applet of stdout.split("\n").filter((line) => /^[a-z0-9_.[-]+$/.test(line) && line !== "busybox")) {
+    await symlink("busybox", join(folder, "bin", applet));
   }
 }
 

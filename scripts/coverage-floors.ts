@@ -8,7 +8,9 @@
 //   node scripts/coverage-floors.ts [--parts-only | --contracts-only]
 import { existsSync, readFileSync } from "node:fs";
 
-const FLOORS: Record<string, number> = { contracts: 97, sdk: 0, scheduler: 0, worker: 0 };
+// Measured on a fresh-clone CI run (2026-12-07): contracts 99.27, sdk 91.14, scheduler 94.37, worker 92.56;
+// the floors sit two points below, for the paths only a slow or a fast machine takes.
+const FLOORS: Record<string, number> = { contracts: 97, sdk: 89, scheduler: 92, worker: 90 };
 
 const CONTRACTS_LCOV = "coverage/lcov.info";
 const PARTS_SUMMARY = "build/coverage/parts/coverage-summary.json";

@@ -49,7 +49,7 @@ export async function createSunpoolClient(parameters: CreateSunpoolClientParamet
   const provider = parameters.provider ?? rpcProvider(parameters.rpcUrl, pollingIntervalMs);
   let chainId: bigint;
   try {
-    chainId = (await provider.getNetwork()).chainId;
+    chainId = await probeChainId(provider);
   } catch (error) {
     if (parameters.provider === undefined) (provider as JsonRpcProvider).destroy();
     throw new RpcUnreachableError(parameters.rpcUrl ?? "the provider's endpoint", error);
@@ -69,6 +69,33 @@ export async function createSunpoolClient(parameters: CreateSunpoolClientParamet
     token: new Contract(deployment.token, sunpoolTokenAbi, runner) as unknown as SunpoolToken,
     pollingIntervalMs,
   };
+}
+
+/** Attempts at the chain id when the connection drops mid-request, and the pause between them. */
+const PROBE_ATTEMPTS = 3;
+const PROBE_PAUSE_MS = 250;
+
+/**
+ * The endpoint's chain id. A connection reset mid-request (a keep-alive socket the node closed as
+ * it was reused, a busy node) is tried again; a refused connection or an error answer is not.
+ */
+async function probeChainId(provider: Provider): Promise<bigint> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await provider.getNetwork()).chainId;
+    } catch (error) {
+      if (attempt >= PROBE_ATTEMPTS || !isConnectionReset(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS * attempt));
+    }
+  }
+}
+
+function isConnectionReset(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    const code = (current as { code?: unknown }).code;
+    if (code === "ECONNRESET" || code === "EPIPE" || current.message.includes("socket hang up")) return true;
+  }
+  return false;
 }
 
 function rpcProvider(rpcUrl: string | undefined, pollingIntervalMs: number): JsonRpcProvider {

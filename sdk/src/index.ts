@@ -156,7 +156,7 @@ export type { SunpoolErrorCode, SunpoolErrorOptions } from "./errors/base.js";
 export { formatSun, InsufficientBalanceError, InsufficientTokensError } from "./errors/account.js";
 export { AppNotDeterministicError, AssetExistsError, AssetNotFoundError } from "./errors/assets.js";
 export { ContractRevertError, RpcUnreachableError } from "./errors/chain.js";
-export { ConfigError, InvalidInputError, KeystoreError } from "./errors/input.js";
+export { ConfigError, InvalidInputError, KeystoreError, SetupError } from "./errors/input.js";
 export { ChainMismatchError, NoMatchingOrderError, SchedulerRejectedError, SchedulerUnreachableError } from "./errors/market.js";
 export { ResultMismatchError, ResultUnavailableError } from "./errors/results.js";
 export { describeTaskFailure, RunTimeoutError, TaskFailedError } from "./errors/run.js";

@@ -8,6 +8,8 @@ import { join } from "node:path";
 
 import { expect } from "chai";
 
+import { until } from "../helpers/wait.js";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CLI = join(ROOT, "sdk/dist/cli/main.js");
 
@@ -63,13 +65,14 @@ export async function waitFor(
   what: string,
   refresh?: () => Promise<void>,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await refresh?.();
-    if (predicate()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await until(
+    what,
+    async () => {
+      await refresh?.();
+      return predicate() ? true : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export interface PoolStatus {

@@ -31,6 +31,10 @@ import {
   type Assignment,
   type Heartbeat,
 } from "../../sdk/src/scheduler/workers.js";
+import { until } from "./wait.js";
+
+/** How long a step may keep failing (the scheduler down), or a reveal wait, before the worker gives up. */
+const PERSIST_MS = 120_000;
 
 /** The "app" a test worker runs for each task. */
 export type TestApp = (params: TaskParams, index: number) => ResultFile[];
@@ -61,7 +65,11 @@ export interface ProtocolWorker {
   address: string;
   /** Tasks it acted on, by action (`run`, `reveal` once revealed on-chain, `brown-out`). */
   done: { action: string; taskId: string }[];
+  /** Failures that cost work: a task or a reveal given up. A test of an honest flow expects none. */
   errors: unknown[];
+  /** Transient failures it retried (a heartbeat, a pull or a report refused or unanswered): not a
+   * failure by themselves, as for a real agent; what they cost shows in `errors` and the outcome. */
+  retried: unknown[];
   stop(): Promise<void>;
 }
 
@@ -76,6 +84,7 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
   const outlook = options.outlook ?? { stateOfChargePct: 80, pvWatts: 6, loadWatts: 4, awakeSeconds: 36_000 };
   const done: ProtocolWorker["done"] = [];
   const errors: unknown[] = [];
+  const retried: unknown[] = [];
   // What a real agent journals before contributing: the digest, the salt and the location (to
   // reveal), then the round its commitment joined.
   const committed = new Map<string, Commitment>();
@@ -86,15 +95,21 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
   const running = new Set<string>();
   // Like an agent with a journal: a step that fails for want of the scheduler is retried, not dropped.
   const persist = async <T>(step: () => Promise<T>): Promise<T> => {
-    for (;;) {
-      try {
-        return await step();
-      } catch (error) {
-        if (stopped || poweredOff) throw error;
-        errors.push(error);
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    }
+    const done = await until(
+      "a step the scheduler kept refusing",
+      async () => {
+        try {
+          return { value: await step() };
+        } catch (error) {
+          if (stopped || poweredOff) throw error;
+          retried.push(error);
+          return undefined;
+        }
+      },
+      PERSIST_MS,
+      250,
+    );
+    return done.value;
   };
 
   await registerWorker(client, {
@@ -107,7 +122,7 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
   });
   await sendHeartbeat(client, { outlook, running: [] });
   const heartbeats = setInterval(() => {
-    if (!poweredOff) sendHeartbeat(client, { outlook, running: [...running] }).catch((error: unknown) => errors.push(error));
+    if (!poweredOff) sendHeartbeat(client, { outlook, running: [...running] }).catch((error: unknown) => retried.push(error));
   }, options.heartbeatMs ?? 500);
 
   async function runTask(assignment: Assignment): Promise<void> {
@@ -175,13 +190,17 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
     const commitment = committed.get(taskId);
     if (commitment === undefined) throw new Error(`asked to reveal ${taskId}, which this worker never contributed to`);
     const { dealId, index, digest, salt, location } = commitment;
-    for (;;) {
-      if (stopped || poweredOff) return undefined;
-      const [task, outcome] = await Promise.all([hub.task(taskId), hub.taskOutcome(dealId, index)]);
-      if (outcome !== 0n || task.round > BigInt(commitment.round)) return undefined;
-      if (task.status === STATUS_REVEALING) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const revealing = await until(
+      `task ${taskId} to open its reveal window`,
+      async () => {
+        if (stopped || poweredOff) return false;
+        const [task, outcome] = await Promise.all([hub.task(taskId), hub.taskOutcome(dealId, index)]);
+        if (outcome !== 0n || task.round > BigInt(commitment.round)) return false;
+        return task.status === STATUS_REVEALING ? true : undefined;
+      },
+      PERSIST_MS,
+    );
+    if (!revealing) return undefined;
     const revealArgs = [dealId, index, digest, salt, toUtf8Bytes(location)] as const;
     const gasLimit = withHeadroom(await hub.reveal.estimateGas(...revealArgs));
     const receipt = await (await hub.reveal(...revealArgs, { gasLimit })).wait();
@@ -198,9 +217,14 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
   }
 
   const loop = (async () => {
+    // A worker's life, not a wait: it ends when the test stops it (stop() awaits it).
+    // eslint-disable-next-line no-restricted-syntax
     while (!stopped && !poweredOff && options.neverPulls !== true) {
       try {
-        const assignment = await pullAssignment(client, { waitSeconds: 1 });
+        const assignment = await pullAssignment(client, { waitSeconds: 1 }).catch((error: unknown) => {
+          retried.push(error);
+          return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200));
+        });
         if (assignment === undefined || stopped) continue;
         if (options.brownOutOnFirstTask) {
           poweredOff = true;
@@ -224,6 +248,7 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
     address,
     done,
     errors,
+    retried,
     async stop() {
       stopped = true;
       clearInterval(heartbeats);

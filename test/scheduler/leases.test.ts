@@ -22,6 +22,7 @@ import {
 } from "../../sdk/src/scheduler/workers.js";
 import type { Scheduler } from "../../scheduler/src/service.js";
 import { startProtocolWorker, type ProtocolWorker } from "../helpers/protocolWorker.js";
+import { sleep, until } from "../helpers/wait.js";
 import {
   APP_PRICE,
   echoApp,
@@ -36,7 +37,6 @@ const WORKERS = [4, 6, 7];
 const OUTLOOK: Heartbeat["outlook"] = { stateOfChargePct: 80, pvWatts: 6, loadWatts: 4, awakeSeconds: 36_000 };
 /** The test scheduler's heartbeat (1 s) times the default three heartbeats. */
 const LEASE_MS = 3000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("scheduler: offer leases", function () {
   this.timeout(120_000);
@@ -145,8 +145,9 @@ describe("scheduler: offer leases", function () {
     expect(task!.energy.map((receipt) => receipt.worker)).to.deep.equal([steady.address]);
     const lost = scheduler.pool.replica(taskId, idle.address)!;
     expect([lost.state, lost.reason]).to.deep.equal(["lost", "the offer was not acknowledged within its lease"]);
-    // Handed on by the first scheduling pass after the lease ran out (passes every 0.2 s).
-    expect(lost.updated_at - offeredAt).to.be.within(LEASE_MS, LEASE_MS + 1500);
+    // Never before the lease ran out; handed on by a pass soon after (passes every 0.2 s; the slack
+    // is for a loaded machine, far below the task's deadline, the failure this guards against).
+    expect(lost.updated_at - offeredAt).to.be.within(LEASE_MS, LEASE_MS + 5000);
     expect(record(idle.address).bad).to.equal(1);
   });
 
@@ -165,13 +166,14 @@ describe("scheduler: offer leases", function () {
     }
     expect(scheduler.pool.replica(assignment.taskId, hand.address)!.state).to.equal("running");
 
-    const silentFrom = Date.now();
-    await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: [] });
-    while (scheduler.pool.replica(assignment.taskId, hand.address)!.state === "running") {
-      if (Date.now() - silentFrom > LEASE_MS + 3000) throw new Error("the lease was never given up");
-      await sleep(100);
-      await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: [] });
-    }
+    await until(
+      "the unlisted lease to be given up",
+      async () => {
+        await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: [] });
+        return scheduler.pool.replica(assignment.taskId, hand.address)!.state === "running" ? undefined : true;
+      },
+      LEASE_MS + 10_000,
+    );
     expect(scheduler.pool.replica(assignment.taskId, hand.address)).to.include({
       state: "lost",
       reason: "the lease was not renewed",

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { parseUnits, sha256, toUtf8Bytes } from "ethers";
 
+import { until } from "../helpers/wait.js";
 import { freePort } from "./helpers/chain.js";
 import { startMarket, type MarketScheduler, type TestMarket } from "./helpers/market.js";
 
@@ -237,15 +238,13 @@ describe("sunpool CLI", function () {
     const requester = await market.client(7);
     const fromBlock = await market.chain.provider.getBlockNumber();
     const running = sunpool(["run", market.appId, "--scheduler", idle.url, "--out", "o5"]);
-    let dealId: string | undefined;
-    while (dealId === undefined) {
+    const dealId = await until("the run's deal on-chain", async () => {
       const created = await requester.hub.queryFilter(
         requester.hub.filters.DealCreated(undefined, undefined, market.chain.wallet(7).address),
         fromBlock,
       );
-      dealId = created[0]?.args.dealId;
-      if (dealId === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      return created[0]?.args.dealId;
+    });
     // The scheduler's decision (TaskOutcome.AppFailed), sent with its key while its process is stopped.
     await idle.stop();
     await (await (await market.client(3)).hub.fail(dealId, 0, 5, [])).wait();

@@ -1,7 +1,9 @@
 // The SDK's whole run path against a real Hardhat node, real IPFS (Helia) nodes and a scheduler
 // API server: quote, sign, publish, follow events, fetch, verify, decrypt; and each failure mode.
+import { type AddressInfo, connect, createServer } from "node:net";
+
 import { expect } from "chai";
-import { toUtf8Bytes, toUtf8String, ZeroHash } from "ethers";
+import { type JsonRpcProvider, toUtf8Bytes, toUtf8String, ZeroHash } from "ethers";
 
 import { deposit, getBalance, withdraw } from "../../sdk/src/actions/account.js";
 import {
@@ -45,6 +47,7 @@ import { resultDigest } from "../../sdk/src/results/digest.js";
 import { deriveResultKey } from "../../sdk/src/results/encryption.js";
 import { encodeTaskParams } from "../../sdk/src/results/params.js";
 import { createSchedulerClient, listOrders } from "../../sdk/src/scheduler/client.js";
+import { until } from "../helpers/wait.js";
 import { expectRejection } from "./helpers/assertions.js";
 import { freePort } from "./helpers/chain.js";
 import { APP_PRICE, echoApp, POOL_PRICE, startMarket, SUN, type TestMarket } from "./helpers/market.js";
@@ -220,7 +223,7 @@ describe("SDK: run an app end to end", function () {
         if (event.type === "deal") deals.push(event.dealId);
       },
     });
-    while (deals.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    await until("the run's deal", () => deals[0]);
     await market.chain.increaseTime(10 * 300 + 1);
     const outcome = await running;
     expect(outcome.tasks.map((t) => t.outcome)).to.deep.equal(["expired-unstarted", "expired-unstarted"]);
@@ -260,7 +263,7 @@ describe("SDK: run an app end to end", function () {
         if (event.type === "deal") deals.push(event.dealId);
       },
     });
-    while (deals.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    await until("the run's deal", () => deals[0]);
     // The scheduler's decision, sent with its key (its process is stopped so that nothing else
     // uses the key meanwhile): the app failed the same way on several workers.
     await standin.stop();
@@ -544,6 +547,40 @@ describe("SDK: run an app end to end", function () {
         ConfigError,
         /neither a provider nor an RPC URL/,
       );
+    });
+
+    it("a connection reset while probing the chain is tried again; one that keeps happening is RpcUnreachableError", async function () {
+      // A TCP proxy to the test chain that resets the first `resets` connections mid-request.
+      const chainPort = Number(new URL(market.chain.rpcUrl).port);
+      const proxy = async (resets: number) => {
+        let seen = 0;
+        const server = createServer((socket) => {
+          if (seen++ < resets) {
+            socket.once("data", () => socket.resetAndDestroy());
+            return;
+          }
+          const upstream = connect(chainPort, "127.0.0.1");
+          socket.pipe(upstream).pipe(socket);
+          upstream.on("error", () => socket.destroy());
+          socket.on("error", () => upstream.destroy());
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port.toString()}`, seen: () => seen };
+      };
+      const flaky = await proxy(1);
+      const client = await createSunpoolClient({ deployment: market.chain.deployment, rpcUrl: flaky.url });
+      expect(await client.provider.getBlockNumber()).to.be.above(0);
+      (client.provider as JsonRpcProvider).destroy();
+      flaky.server.close();
+
+      const broken = await proxy(Number.MAX_SAFE_INTEGER);
+      await expectRejection(
+        createSunpoolClient({ deployment: market.chain.deployment, rpcUrl: broken.url }),
+        RpcUnreachableError,
+        /Cannot reach the chain at http:\/\/127\.0\.0\.1:\d+\./,
+      );
+      expect(broken.seen()).to.equal(3);
+      broken.server.close();
     });
 
     it("RunTimeoutError: nothing is lost and how to follow up", async function () {

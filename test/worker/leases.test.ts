@@ -12,23 +12,12 @@ import type { Scheduler } from "../../scheduler/src/service.js";
 import { dockerClient, ensureDocker } from "../helpers/docker.js";
 import { freePort } from "../sdk/helpers/chain.js";
 import { fundParticipants, startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
+import { until } from "../helpers/wait.js";
 import { publishPoolOrders, registerWordcountApp, startTestWorker } from "./helpers.js";
 
 const WORKERS = [6, 7];
 /** The test scheduler's heartbeat (1 s) times the default three heartbeats. */
 const LEASE_MS = 3000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, withinMs = 30_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > withinMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 describe("worker agent: leases", function () {
   this.timeout(180_000);
   let market: TestMarket;
@@ -96,7 +85,9 @@ describe("worker agent: leases", function () {
     const lost = pool.pool.replica(taskId, first.agent.address)!;
     expect([lost.state, lost.reason]).to.deep.equal(["lost", "the lease was not renewed"]);
     const handedOn = pool.pool.replica(taskId, second.agent.address)!;
-    expect(handedOn.offered_at - stoppedAt).to.be.below(LEASE_MS + 1500);
+    // One lease, then a pass; the slack is for a loaded machine (the failure guarded against is a
+    // task held until its deadline).
+    expect(handedOn.offered_at - stoppedAt).to.be.below(LEASE_MS + 5000);
     expect(pool.pool.dispatcher.isOnline(first.agent.address, stoppedAt + 1)).to.equal(false);
   });
 

@@ -16,6 +16,17 @@ export class ConfigError extends SunpoolError {
   }
 }
 
+/**
+ * Something the operator or owner must fix before a service (the scheduler, a worker agent) can
+ * start: its config, its key, its workerpool. The message says what to do; no hints follow it.
+ */
+export class SetupError extends SunpoolError {
+  override name = "SetupError";
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("CONFIG", message, options);
+  }
+}
+
 /** The keystore file is missing, unreadable, or the password does not open it. */
 export class KeystoreError extends SunpoolError {
   override name = "KeystoreError";

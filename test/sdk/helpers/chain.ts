@@ -9,6 +9,7 @@ import { ContractFactory, HDNodeWallet, type JsonRpcProvider, NonceManager, type
 
 import { DEFAULT_MIN_SCORED_STAKE, DEFAULT_TREASURY } from "../../../ignition/modules/Marketplace.js";
 import { createRpcProvider } from "../../../sdk/src/client.js";
+import { until } from "../../helpers/wait.js";
 
 import type { Deployment } from "../../../sdk/src/deployment.js";
 
@@ -56,16 +57,18 @@ export async function startChain(): Promise<TestChain> {
     detached: true,
   });
   const provider = createRpcProvider(rpcUrl, 200);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await provider.getBlockNumber();
-      break;
-    } catch (error) {
-      if (Date.now() > deadline || child.exitCode !== null) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+  await until(
+    `hardhat node on port ${port.toString()} to answer`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`hardhat node exited with ${child.exitCode.toString()} before answering`);
+      return provider.getBlockNumber().then(
+        () => true,
+        () => undefined,
+      );
+    },
+    60_000,
+    200,
+  );
   const wallet = (index: number) =>
     new Wallet(HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`).privateKey, provider);
   const deployer = new NonceManager(wallet(0));

@@ -26,7 +26,7 @@ import {
 } from "../chain/contributions.js";
 import type { ResultStore } from "../content/store.js";
 import type { EnergyReceipt } from "../energy/meter.js";
-import type { JournaledTask, Journal, TaskUpdate } from "../journal/journal.js";
+import type { JournaledTask, Journal, TaskStep, TaskUpdate } from "../journal/journal.js";
 import { failpoint, FAILPOINTS, type Failpoint } from "./failpoints.js";
 
 type SchedulerClient = Parameters<typeof reportTask>[0];
@@ -84,6 +84,18 @@ export async function advance(ctx: PipelineContext, taskId: string, signal: Abor
   }
 }
 
+/** What a step's handler works with: the task as journaled, and `move` to journal its next step. */
+interface StepRun {
+  ctx: PipelineContext;
+  task: JournaledTask;
+  ref: TaskRef;
+  signal: AbortSignal;
+  pastDeadline: boolean;
+  move: (update: TaskUpdate) => void;
+}
+
+type StepHandler = (run: StepRun) => Promise<Pause | undefined>;
+
 async function step(ctx: PipelineContext, task: JournaledTask, signal: AbortSignal): Promise<Pause | undefined> {
   const ref: TaskRef = {
     taskId: task.taskId,
@@ -96,119 +108,135 @@ async function step(ctx: PipelineContext, task: JournaledTask, signal: AbortSign
     const reached = update.step === "sent" ? (update.transactionHash === undefined ? "sending" : "sent") : update.step;
     if ((FAILPOINTS as readonly string[]).includes(reached)) failpoint(reached as Failpoint);
   };
-  const pastDeadline = ctx.now() / 1000 > task.deadline;
+  return STEPS[task.step]({ ctx, task, ref, signal, move, pastDeadline: ctx.now() / 1000 > task.deadline });
+}
 
-  switch (task.step) {
-    case "accepted": {
-      if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before it could run");
-      if (await leaseWithdrawn(ctx, task)) return withdraw(ctx, task);
-      const outcome = await ctx.execute(task, signal);
-      if (!outcome.ok) return giveUp(ctx, task, "failed", outcome.reason, outcome.logTail);
-      ctx.learnTask(task.assignment.app.id, outcome.wattHours, outcome.seconds);
-      move({ step: "executed", digest: outcome.digest, energy: outcome.energy });
-      return undefined;
-    }
-    case "executed": {
-      if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before its result was published");
-      const files = await ctx.readResult(task);
-      // The files on disk are what the digest was computed over; if a power cut damaged them, the
-      // task is run again rather than published with a digest that does not match.
-      if (resultDigest(files) !== task.digest) {
-        ctx.log.warn({ taskId: task.taskId }, "result on disk no longer matches its digest: running the task again");
-        move({ step: "accepted" });
-        return undefined;
-      }
-      const params = decodeTaskParams(task.assignment.params, sha256(toUtf8Bytes(task.assignment.params)));
-      let stored = files;
-      if (params.resultEncryption !== undefined) {
-        const envelope = await encryptResult(files, params.resultEncryption.publicKey);
-        await ctx.keepEnvelope?.(task, envelope);
-        stored = [{ path: ENCRYPTED_RESULT_FILE, content: envelope }];
-      }
-      const location = await ctx.results.add(stored);
-      move({ step: "published", location });
-      return undefined;
-    }
-    case "published": {
-      if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before its result was pinned");
-      // The files are read again from the task folder (same bytes, same CID): a power cut can lose
-      // IPFS blocks the worker's node had not synced, and in pool mode they are uploaded from here.
-      const files = await republish(ctx, task);
-      // The scheduler's always-on node keeps the result available while this Pi sleeps.
-      await retryable(() => ctx.results.pin(task.location!, files, task.assignment.ipfsPeers));
-      move({ step: "pinned" });
-      return undefined;
-    }
-    case "pinned": {
-      if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before contributing");
-      const fromBlock = Math.max(0, (await retryable(() => ctx.chain.blockNumber())) - 1);
-      // Recorded before sending: a restart finds a transaction it cannot remember sending. A
-      // replicated task's salt goes to disk in the same write (synchronous = FULL: fsync'ed), so
-      // a commitment never exists on-chain without the salt that opens it, and a retry after a
-      // power cut sends the same commitment.
-      move({ step: "sent", fromBlock, ...(task.trust >= 2 ? { salt: task.salt ?? newSalt() } : {}) });
-      return send(ctx, ctx.journal.get(task.taskId)!, ref, move);
-    }
-    case "sent": {
-      const fromBlock = task.fromBlock ?? 0;
-      const found = await retryable(() => ctx.chain.findContribution(task.taskId, fromBlock));
-      if (found !== undefined) return contributed(ctx, task, found, move);
-      if (await retryable(() => ctx.chain.hasPending())) return "transaction-pending";
-      if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before the contribution was mined");
-      if (task.trust >= 2 && task.salt === undefined) {
-        // Journaled by a worker from before hidden votes: nothing was contributed, so a new salt is safe.
-        move({ step: "sent", salt: newSalt() });
-        return undefined;
-      }
-      return send(ctx, task, ref, move);
-    }
-    case "committed": {
-      if (task.salt === undefined || task.round === undefined) {
-        // A commitment made by a worker from before hidden votes: there is no salt to open it with.
-        return finish(ctx, task, "error", "contributed without a journaled salt: the commitment cannot be revealed");
-      }
-      const { state, round } = await retryable(() => ctx.chain.revealState(ref, task.round!));
-      if (state === "wait") return "waiting-for-reveal";
-      // A reveal sent before a crash may have landed, and may have ended the round (reopened or decided).
-      const revealed = await retryable(() => ctx.chain.findReveal(task.taskId, task.fromBlock ?? 0));
-      if (revealed !== undefined) {
-        move({ step: "revealed", transactionHash: revealed });
-        return undefined;
-      }
-      if (state === "ended") return finish(ctx, task, "info", "the task ended before this worker revealed");
-      if (state === "void") {
-        return finish(
-          ctx,
-          task,
-          "error",
-          `commitment void: the task was reopened (now round ${round.toString()}) before this worker revealed its ` +
-            `round-${task.round.toString()} commitment; it cannot be revealed and its stake will be forfeited`,
-        );
-      }
-      // The round reveals: every contributor of it opens its commitment, whatever the others voted.
-      if (await retryable(() => ctx.chain.hasPending())) return "transaction-pending";
-      let hash: string;
-      try {
-        hash = await ctx.chain.reveal(ref, task.digest!, task.salt, task.location!, () => undefined);
-      } catch (error) {
-        if (error instanceof TaskRevertedError) {
-          return finish(ctx, task, "error", `the hub refused the reveal: ${error.errorName}`);
-        }
-        throw new RetryLater(`reveal failed: ${(error as Error).message}`, { cause: error });
-      }
-      move({ step: "revealed", transactionHash: hash });
-      return undefined;
-    }
-    case "revealed": {
-      await report(ctx, task.taskId, { state: "revealed", resultLocation: task.location, transaction: task.transactionHash });
-      move({ step: "done" });
-      return undefined;
-    }
-    case "done":
-    case "failed":
-    case "abandoned":
-      return undefined;
+const nothingLeft: StepHandler = () => Promise.resolve(undefined);
+
+/** Each journaled step's handler: it acts, then journals the next step (or pauses, or ends the task). */
+const STEPS: Record<TaskStep, StepHandler> = {
+  accepted: runContainer,
+  executed: publishResult,
+  published: pinPublished,
+  pinned: contribute,
+  sent: confirmContribution,
+  committed: revealCommitment,
+  revealed: reportRevealed,
+  done: nothingLeft,
+  failed: nothingLeft,
+  abandoned: nothingLeft,
+};
+
+async function runContainer({ ctx, task, signal, move, pastDeadline }: StepRun): Promise<Pause | undefined> {
+  if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before it could run");
+  if (await leaseWithdrawn(ctx, task)) return withdraw(ctx, task);
+  const outcome = await ctx.execute(task, signal);
+  if (!outcome.ok) return giveUp(ctx, task, "failed", outcome.reason, outcome.logTail);
+  ctx.learnTask(task.assignment.app.id, outcome.wattHours, outcome.seconds);
+  move({ step: "executed", digest: outcome.digest, energy: outcome.energy });
+  return undefined;
+}
+
+async function publishResult({ ctx, task, move, pastDeadline }: StepRun): Promise<Pause | undefined> {
+  if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before its result was published");
+  const files = await ctx.readResult(task);
+  // The files on disk are what the digest was computed over; if a power cut damaged them, the
+  // task is run again rather than published with a digest that does not match.
+  if (resultDigest(files) !== task.digest) {
+    ctx.log.warn({ taskId: task.taskId }, "result on disk no longer matches its digest: running the task again");
+    move({ step: "accepted" });
+    return undefined;
   }
+  const params = decodeTaskParams(task.assignment.params, sha256(toUtf8Bytes(task.assignment.params)));
+  let stored = files;
+  if (params.resultEncryption !== undefined) {
+    const envelope = await encryptResult(files, params.resultEncryption.publicKey);
+    await ctx.keepEnvelope?.(task, envelope);
+    stored = [{ path: ENCRYPTED_RESULT_FILE, content: envelope }];
+  }
+  const location = await ctx.results.add(stored);
+  move({ step: "published", location });
+  return undefined;
+}
+
+async function pinPublished({ ctx, task, move, pastDeadline }: StepRun): Promise<Pause | undefined> {
+  if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before its result was pinned");
+  // The files are read again from the task folder (same bytes, same CID): a power cut can lose
+  // IPFS blocks the worker's node had not synced, and in pool mode they are uploaded from here.
+  const files = await republish(ctx, task);
+  // The scheduler's always-on node keeps the result available while this Pi sleeps.
+  await retryable(() => ctx.results.pin(task.location!, files, task.assignment.ipfsPeers));
+  move({ step: "pinned" });
+  return undefined;
+}
+
+async function contribute({ ctx, task, ref, move, pastDeadline }: StepRun): Promise<Pause | undefined> {
+  if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before contributing");
+  const fromBlock = Math.max(0, (await retryable(() => ctx.chain.blockNumber())) - 1);
+  // Recorded before sending: a restart finds a transaction it cannot remember sending. A
+  // replicated task's salt goes to disk in the same write (synchronous = FULL: fsync'ed), so
+  // a commitment never exists on-chain without the salt that opens it, and a retry after a
+  // power cut sends the same commitment.
+  move({ step: "sent", fromBlock, ...(task.trust >= 2 ? { salt: task.salt ?? newSalt() } : {}) });
+  return send(ctx, ctx.journal.get(task.taskId)!, ref, move);
+}
+
+async function confirmContribution({ ctx, task, ref, move, pastDeadline }: StepRun): Promise<Pause | undefined> {
+  const fromBlock = task.fromBlock ?? 0;
+  const found = await retryable(() => ctx.chain.findContribution(task.taskId, fromBlock));
+  if (found !== undefined) return contributed(ctx, task, found, move);
+  if (await retryable(() => ctx.chain.hasPending())) return "transaction-pending";
+  if (pastDeadline) return giveUp(ctx, task, "abandoned", "the task's deadline passed before the contribution was mined");
+  if (task.trust >= 2 && task.salt === undefined) {
+    // Journaled by a worker from before hidden votes: nothing was contributed, so a new salt is safe.
+    move({ step: "sent", salt: newSalt() });
+    return undefined;
+  }
+  return send(ctx, task, ref, move);
+}
+
+async function revealCommitment({ ctx, task, ref, move }: StepRun): Promise<Pause | undefined> {
+  if (task.salt === undefined || task.round === undefined) {
+    // A commitment made by a worker from before hidden votes: there is no salt to open it with.
+    return finish(ctx, task, "error", "contributed without a journaled salt: the commitment cannot be revealed");
+  }
+  const { state, round } = await retryable(() => ctx.chain.revealState(ref, task.round!));
+  if (state === "wait") return "waiting-for-reveal";
+  // A reveal sent before a crash may have landed, and may have ended the round (reopened or decided).
+  const revealed = await retryable(() => ctx.chain.findReveal(task.taskId, task.fromBlock ?? 0));
+  if (revealed !== undefined) {
+    move({ step: "revealed", transactionHash: revealed });
+    return undefined;
+  }
+  if (state === "ended") return finish(ctx, task, "info", "the task ended before this worker revealed");
+  if (state === "void") {
+    return finish(
+      ctx,
+      task,
+      "error",
+      `commitment void: the task was reopened (now round ${round.toString()}) before this worker revealed its ` +
+        `round-${task.round.toString()} commitment; it cannot be revealed and its stake will be forfeited`,
+    );
+  }
+  // The round reveals: every contributor of it opens its commitment, whatever the others voted.
+  if (await retryable(() => ctx.chain.hasPending())) return "transaction-pending";
+  let hash: string;
+  try {
+    hash = await ctx.chain.reveal(ref, task.digest!, task.salt, task.location!, () => undefined);
+  } catch (error) {
+    if (error instanceof TaskRevertedError) {
+      return finish(ctx, task, "error", `the hub refused the reveal: ${error.errorName}`);
+    }
+    throw new RetryLater(`reveal failed: ${(error as Error).message}`, { cause: error });
+  }
+  move({ step: "revealed", transactionHash: hash });
+  return undefined;
+}
+
+async function reportRevealed({ ctx, task, move }: StepRun): Promise<Pause | undefined> {
+  await report(ctx, task.taskId, { state: "revealed", resultLocation: task.location, transaction: task.transactionHash });
+  move({ step: "done" });
+  return undefined;
 }
 
 /**
