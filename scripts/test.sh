@@ -9,17 +9,25 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
 
-npm run build && npm run lint && npm run gas:check || exit
+# Each step's time on stderr as "[test] <step>: N s" (docs/engineering.md records a fresh clone's).
+timed() {
+  local from=$SECONDS status=0
+  "$@" || status=$?
+  echo "[test] ${*: -1}: $((SECONDS - from)) s" >&2
+  return "$status"
+}
+
+timed npm run build && timed npm run lint && timed npm run gas:check || exit
 
 rm -rf build/coverage/v8 build/coverage/parts
-parts() { NODE_V8_COVERAGE="$PWD/build/coverage/v8" npm run test:parts; }
+parts() { NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:parts; }
 contracts_log=$(mktemp)
 trap 'rm -f "$contracts_log"' EXIT
 if [ "${SUNPOOL_TEST_SERIAL:-0}" = 1 ]; then
-  parts && npm run test:contracts
+  parts && timed npm run test:contracts
   suites=$?
 else
-  npm run test:contracts >"$contracts_log" 2>&1 &
+  timed npm run test:contracts >"$contracts_log" 2>&1 &
   contracts=$!
   parts
   parts_status=$?
@@ -29,5 +37,5 @@ else
   [ "$parts_status" -ne 0 ] && suites=$parts_status
 fi
 [ "$suites" -eq 0 ] || exit "$suites"
-npm run coverage:check || exit
-npm run test:firmware
+timed npm run coverage:check || exit
+timed npm run test:firmware
