@@ -41,6 +41,7 @@ export default tseslint.config(
       "ignition/deployments/",
       "**/dist/",
       "sdk/src/generated/",
+      "build/",
     ],
   },
   js.configs.recommended,

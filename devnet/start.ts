@@ -164,7 +164,8 @@ try {
     dataDir: schedulerDir,
     listen: { host: HOST, port: SCHEDULER_PORT },
     workers: { heartbeatSeconds: 2 },
-    chain: { pollSeconds: 0.25 },
+    // Automine: a block only comes with a transaction, so no event could wait for confirmations.
+    chain: { pollSeconds: 0.25, confirmations: 0 },
     logLevel: "info",
   });
   const scheduler = startService("scheduler", [join(ROOT, "scheduler/dist/cli.js"), "start", "--config", schedulerConfig], {
@@ -339,6 +340,7 @@ function printReady(
 devnet ready in ${seconds.toFixed(1)} s
   chain       ${summary.rpcUrl} (chain id 31337; hub ${summary.deployment.hub})
   scheduler   ${summary.schedulerUrl} (workerpool ${summary.workerpool})
+  dashboard   ${summary.schedulerUrl}/ (pool, workers, tasks: open it in a browser)
   registry    http://127.0.0.1:5000 (demo images for linux/amd64 and linux/arm64)
   workers     ${WORKER_BOARDS.slice(0, summary.accounts.workers.length)
     .map((worker) => worker.label)

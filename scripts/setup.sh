@@ -34,6 +34,17 @@ if find node_modules -name binding.gyp -not -path '*/node-gyp/*' -print -quit | 
   PATH="$PWD/node_modules/.bin:$PATH" npm_config_nodedir="$PWD/$node24" npm rebuild --no-audit --no-fund
 fi
 bash scripts/docker.sh ensure # Docker engine + local registry for the worker executor and its tests
+# Debian's Chromium for the dashboard's browser tests (playwright-core drives it; no browser is
+# downloaded). Without root, only those tests cannot run.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    log "installing Debian's chromium (apt) for the dashboard's browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+  else
+    log "warning: /usr/bin/chromium is missing; install it as root (sudo apt-get install -y chromium) for test/dashboard"
+  fi
+fi
 # The Pi image's build tools (mmdebstrap, the aarch64 cross compiler, mtools, shellcheck for lint).
 bash firmware-scripts/host-tools.sh || log "warning: the firmware image cannot be built on this machine (see above)"
 log "building the contracts, the SDK and the sunpool CLI"

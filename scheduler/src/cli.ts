@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 
 import { isSunpoolError, parseDeployment } from "@sunpool/sdk";
-import { readKeystore } from "@sunpool/sdk/node";
+import { readKeystore, readKeystorePassword } from "@sunpool/sdk/node";
 import { Command } from "commander";
 import { pino } from "pino";
 
@@ -26,7 +26,10 @@ program
   .action(async (options: { config: string }) => {
     const config = await loadConfig(options.config);
     const logger = pino({ level: config.logLevel });
-    const password = await keystorePassword(config.keystorePasswordFile);
+    const password = await readKeystorePassword("SUNPOOL_SCHEDULER_PASSWORD", config.keystorePasswordFile, {
+      service: "scheduler",
+      docs: "docs/scheduler.md",
+    });
     const signer = await readKeystore(config.keystore, password);
     const deployment = parseDeployment(JSON.parse(await readFile(config.deployment, "utf8")) as unknown);
     const scheduler = await startScheduler({
@@ -49,6 +52,7 @@ program
       failAfter: config.tasks.failAfter,
       maxOpenOrdersPerSigner: config.book.maxOpenOrdersPerSigner,
       confirmations: config.chain.confirmations,
+      reorgWindow: config.chain.reorgWindow,
       pollSeconds: config.chain.pollSeconds,
       logsChunk: config.chain.logsChunk,
       rateLimitPerMinute: config.rateLimitPerMinute,
@@ -73,15 +77,6 @@ program
     });
     console.log(JSON.stringify(await response.json(), null, 2));
   });
-
-async function keystorePassword(file: string | undefined): Promise<string> {
-  const fromEnv = process.env.SUNPOOL_SCHEDULER_PASSWORD;
-  if (fromEnv !== undefined && fromEnv.length > 0) return fromEnv;
-  if (file !== undefined) return (await readFile(file, "utf8")).replace(/\r?\n$/, "");
-  throw new SetupError(
-    "No keystore password: set SUNPOOL_SCHEDULER_PASSWORD, or keystorePasswordFile in the config (a file only the scheduler's user can read).",
-  );
-}
 
 program.parseAsync().catch((error: unknown) => {
   // Operator mistakes (config, keystore, unreachable RPC, wrong key) get their message only.

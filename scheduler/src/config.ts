@@ -1,17 +1,20 @@
 // The operator's config file (scheduler.config.json), validated with zod so that every mistake is
 // reported with its path and what to write instead. Paths are relative to the file's folder.
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 
+import { readConfigJson, resolveServicePaths, validateConfig } from "@sunpool/sdk/node";
 import { parseUnits } from "ethers";
 import { z } from "zod";
 
-import { SetupError } from "./errors.js";
+import { DEFAULT_REORG_WINDOW } from "./chain/reconciler.js";
 import { DEFAULT_PROBATION } from "./tasks/admission.js";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address (0x + 40 hex digits)");
 const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a bytes32 id (0x + 64 hex digits)");
 const sun = z.string().regex(/^[0-9]{1,30}(\.[0-9]{1,18})?$/, 'an amount of SUN as a decimal string, e.g. "1" or "0.5"');
+
+/** Blocks an event waits below the head before the scheduler acts on it (chain.confirmations). */
+export const DEFAULT_CONFIRMATIONS = 12;
 
 /** Stake that admits a worker when the config names no allow list and no minStake. */
 export const DEFAULT_MIN_STAKE_SUN = "1";
@@ -65,12 +68,18 @@ export const configSchema = z
       .default({ maxOpenOrdersPerSigner: 100 }),
     chain: z
       .object({
-        confirmations: z.number().int().min(0).max(1000).default(0),
+        // Safe on public chains without finality by default; 0 on a local devnet (its config says so).
+        confirmations: z
+          .union([z.number().int().min(0).max(1000), z.literal("finalized")], {
+            message: 'a number of blocks (0 to 1000) or "finalized"',
+          })
+          .default(DEFAULT_CONFIRMATIONS),
+        reorgWindow: z.number().int().min(1).max(10_000).default(DEFAULT_REORG_WINDOW),
         pollSeconds: z.number().positive().max(600).default(2),
         logsChunk: z.number().int().min(1).max(100_000).default(2000),
       })
       .strict()
-      .default({ confirmations: 0, pollSeconds: 2, logsChunk: 2000 }),
+      .default({ confirmations: DEFAULT_CONFIRMATIONS, reorgWindow: DEFAULT_REORG_WINDOW, pollSeconds: 2, logsChunk: 2000 }),
     rateLimitPerMinute: z.number().int().min(1).default(6000),
     pauseMatching: z.boolean().default(false),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
@@ -79,36 +88,12 @@ export const configSchema = z
 
 export type SchedulerConfig = z.infer<typeof configSchema>;
 
+const IDENTITY = { service: "scheduler", docs: "docs/scheduler.md" };
+
 /** Reads and validates a config file; relative paths in it are resolved against its folder. */
 export async function loadConfig(path: string): Promise<SchedulerConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    throw new SetupError(`No config file at ${path}. Write one (docs/scheduler.md, "Configuration"), or pass --config <file>.`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new SetupError(`${path} is not valid JSON: ${(error as Error).message}`);
-  }
-  const parsed = configSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  - ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
-    throw new SetupError(
-      `${path} is not a valid scheduler config:\n${problems.join("\n")}\nSee docs/scheduler.md, "Configuration".`,
-    );
-  }
-  const base = dirname(resolve(path));
-  const config = parsed.data;
-  return {
-    ...config,
-    deployment: resolve(base, config.deployment),
-    keystore: resolve(base, config.keystore),
-    dataDir: resolve(base, config.dataDir),
-    ...(config.keystorePasswordFile === undefined ? {} : { keystorePasswordFile: resolve(base, config.keystorePasswordFile) }),
-  };
+  const config = validateConfig(await readConfigJson(path, IDENTITY), configSchema, IDENTITY, path);
+  return resolveServicePaths(config, dirname(resolve(path)));
 }
 
 /**

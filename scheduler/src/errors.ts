@@ -17,7 +17,5 @@ export const notFound = (detail: string, hint?: string) => new Rejection(404, "n
 export const unprocessable = (detail: string, hint?: string, field?: string) =>
   new Rejection(422, "order refused", detail, hint, field);
 
-/** Something the operator must fix before the scheduler can start (config, key, workerpool). */
-export class SetupError extends Error {
-  override name = "SetupError";
-}
+/** Something the operator must fix before the scheduler can start (config, key, workerpool): the SDK's, shared with the worker. */
+export { SetupError } from "@sunpool/sdk";

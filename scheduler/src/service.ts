@@ -13,6 +13,7 @@ import { pino, type Logger } from "pino";
 import type { ApiContext, SchedulerInfoJson } from "./api/context.js";
 import { SetupError } from "./errors.js";
 import { createApi } from "./api/server.js";
+import { History } from "./dashboard/history.js";
 import { pruneSeenRequests } from "./api/workerAuth.js";
 import { OrderBook } from "./book/orderBook.js";
 import { Reconciler } from "./chain/reconciler.js";
@@ -21,7 +22,7 @@ import { DEFAULT_POLICY, Dispatcher, type DispatchPolicy } from "./dispatch/disp
 import { Pinner } from "./ipfs/pinner.js";
 import { Matcher } from "./matching/matcher.js";
 import { createMetrics, registerStateGauges } from "./metrics.js";
-import { openDatabase, type Database } from "./store/database.js";
+import { lockDataDir, openDatabase, type Database } from "./store/database.js";
 import { Admission, DEFAULT_PROBATION, type ProbationCaps } from "./tasks/admission.js";
 import { nextAssignment } from "./tasks/assignments.js";
 import { Pool } from "./tasks/pool.js";
@@ -64,7 +65,13 @@ export interface SchedulerOptions {
   maxOpenOrdersPerSigner?: number;
   /** How long a cached consumed volume is trusted without an event (default 120 s). */
   consumedTtlSeconds?: number;
-  confirmations?: number;
+  /**
+   * Blocks an event must be below the head before it is applied, or "finalized" (the chain's
+   * finalized block). Default 0 here (tests, devnet); the CLI's config defaults to 12.
+   */
+  confirmations?: number | "finalized";
+  /** Deepest chain reorganisation undone (default 64 blocks). */
+  reorgWindow?: number;
   pollSeconds?: number;
   logsChunk?: number;
   maxPinBytes?: number;
@@ -91,18 +98,26 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const pollMs = (options.pollSeconds ?? 2) * 1000;
   const heartbeatSeconds = options.heartbeatSeconds ?? 15;
   mkdirSync(options.dataDir, { recursive: true });
-
-  const chain: SunpoolClient = await createSunpoolClient({
-    deployment: options.deployment,
-    ...(options.provider === undefined ? {} : { provider: options.provider }),
-    ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
-    signer: options.signer,
-    pollingIntervalMs: Math.min(pollMs, 1000),
-  });
-  const schedulerAddress = await options.signer.getAddress();
-  await assertOwnsWorkerpool(chain, options.workerpool, schedulerAddress);
-
-  const db = openDatabase(join(options.dataDir, "scheduler.sqlite"));
+  // One process per data folder: a second one would match, dispatch and settle twice.
+  const lock = lockDataDir(options.dataDir);
+  let chain: SunpoolClient;
+  let schedulerAddress: string;
+  let db: Database;
+  try {
+    chain = await createSunpoolClient({
+      deployment: options.deployment,
+      ...(options.provider === undefined ? {} : { provider: options.provider }),
+      ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
+      signer: options.signer,
+      pollingIntervalMs: Math.min(pollMs, 1000),
+    });
+    schedulerAddress = await options.signer.getAddress();
+    await assertOwnsWorkerpool(chain, options.workerpool, schedulerAddress);
+    db = openDatabase(join(options.dataDir, "scheduler.sqlite"));
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const metrics = createMetrics();
   const ipfs = await createIpfsNode({
     repo: join(options.dataDir, "ipfs"),
@@ -147,9 +162,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       workerpool: options.workerpool,
       fromBlock: options.deployment.deployedAtBlock ?? 0,
       confirmations: options.confirmations ?? 0,
+      ...(options.reorgWindow === undefined ? {} : { reorgWindow: options.reorgWindow }),
       chunk: options.logsChunk ?? 2000,
     },
     log,
+    metrics,
   );
   const matcher = new Matcher(db, chain, book, sender, log, options.workerpool);
   const settlement = new Settlement(chain, pool, sender, pinner, log);
@@ -244,6 +261,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     scope: { chainId: options.deployment.chainId, workerpool: options.workerpool },
     admission,
     heartbeatSeconds,
+    history: new History(db),
+    chain,
     info: () => info,
     kick,
     assignmentFor: (worker) => nextAssignment(pool, worker, info.ipfsPeers),
@@ -319,6 +338,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       await ipfs.stop();
       if (options.provider === undefined) chain.provider.destroy();
       db.close();
+      lock.release();
       log.info("scheduler stopped");
     },
   };

@@ -12,6 +12,6 @@ export type { CreateNodeWorkerApiClientParameters, WorkerHttpClient, WorkerHttpR
 export { loadRequest, saveRequest } from "./node/requests.js";
 export type { CreateIpfsNodeParameters, IpfsNode } from "./node/ipfs.js";
 export { keystoreAddress, readKeystore, writeFileDurably, writeKeystore } from "./node/keystore.js";
-export { readConfigJson, readKeystorePassword, validateConfig } from "./node/service.js";
-export type { ConfigSchema, ServiceIdentity } from "./node/service.js";
+export { readConfigJson, readKeystorePassword, resolveServicePaths, validateConfig } from "./node/service.js";
+export type { ConfigSchema, ServiceIdentity, ServicePaths } from "./node/service.js";
 export type { WriteKeystoreParameters } from "./node/keystore.js";

@@ -170,7 +170,7 @@ describe("scheduler: serving requests", function () {
         dataDir: "data",
         listen: { port },
         workers: { heartbeatSeconds: 5 },
-        chain: { pollSeconds: 0.2 },
+        chain: { pollSeconds: 0.2, confirmations: 0 },
         logLevel: "warn",
       }),
     );

@@ -9,12 +9,12 @@
 // the agent waits on the network, Docker and the chain, its hashing and scrypt are native, and a
 // signature takes 3 ms instead of 1.6 (docs/benchmarks.md, "Worker footprint"). WebAssembly keeps
 // its own compilers.
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 import { isSunpoolError } from "@sunpool/sdk";
-import { keystoreAddress, readKeystore } from "@sunpool/sdk/node";
+import { keystoreAddress, readKeystore, readKeystorePassword } from "@sunpool/sdk/node";
 import { Command } from "commander";
 import { pino } from "pino";
 
@@ -223,15 +223,12 @@ program
   });
 
 async function openWallet(config: WorkerConfig) {
-  return readKeystore(config.keystore, await keystorePassword(config.keystorePasswordFile));
-}
-
-async function keystorePassword(file: string | undefined): Promise<string> {
-  const fromEnv = process.env.SUNPOOL_WORKER_PASSWORD;
-  if (fromEnv !== undefined && fromEnv.length > 0) return fromEnv;
-  if (file !== undefined) return (await readFile(file, "utf8")).replace(/\r?\n$/, "");
-  throw new SetupError(
-    "No keystore password: set SUNPOOL_WORKER_PASSWORD, or keystorePasswordFile in the config (a file only the worker's user can read).",
+  return readKeystore(
+    config.keystore,
+    await readKeystorePassword("SUNPOOL_WORKER_PASSWORD", config.keystorePasswordFile, {
+      service: "worker",
+      docs: "docs/worker.md",
+    }),
   );
 }
 

@@ -1,8 +1,8 @@
 // The worker owner's config file (worker.config.json), validated with zod so that every mistake
 // is reported with its path and what to write instead. Paths are relative to the file's folder.
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 
+import { readConfigJson, resolveServicePaths, validateConfig } from "@sunpool/sdk/node";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 
@@ -13,9 +13,8 @@ import { DEFAULT_ENERGY_POLICY } from "./energy/policy.js";
 // Its messages come from the English locale, as the chained API's do.
 z.config(en());
 
-export class SetupError extends Error {
-  override readonly name = "SetupError";
-}
+/** What the owner must fix before the agent can start: the SDK's, shared with the scheduler. */
+export { SetupError } from "@sunpool/sdk";
 
 const inaSchema = z.strictObject({
   chip: z.enum(["ina219", "ina226"]),
@@ -135,6 +134,18 @@ export const configSchema = z
         port: z._default(z.int().check(z.gte(0), z.lte(65535)), 9464),
       }),
     ),
+    /** The owner's status page (worker/src/status/): off unless given; 0.0.0.0 opens it to the LAN. */
+    status: z.optional(
+      z.strictObject({
+        listen: z.prefault(
+          z.strictObject({
+            host: z._default(z.string(), "127.0.0.1"),
+            port: z._default(z.int().check(z.gte(0), z.lte(65535)), 9465),
+          }),
+          {},
+        ),
+      }),
+    ),
     logLevel: z._default(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
   })
   .check(
@@ -148,35 +159,13 @@ export type WorkerConfig = z.infer<typeof configSchema>;
 /** What a config file may contain (defaults not yet applied). */
 export type WorkerConfigFile = z.input<typeof configSchema>;
 
+const IDENTITY = { service: "worker", docs: "docs/worker.md" };
+
 /** Reads and validates a config file; relative paths in it are resolved against its folder. */
 export async function loadConfig(path: string): Promise<WorkerConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    throw new SetupError(`No config file at ${path}. Write one (docs/worker.md, "Configuration"), or pass --config <file>.`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new SetupError(`${path} is not valid JSON: ${(error as Error).message}`);
-  }
-  return parseConfig(json, dirname(resolve(path)), path);
+  return parseConfig(await readConfigJson(path, IDENTITY), dirname(resolve(path)), path);
 }
 
 export function parseConfig(json: unknown, base: string, source = "the config"): WorkerConfig {
-  const parsed = configSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  - ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
-    throw new SetupError(`${source} is not a valid worker config:\n${problems.join("\n")}\nSee docs/worker.md, "Configuration".`);
-  }
-  const config = parsed.data;
-  return {
-    ...config,
-    deployment: resolve(base, config.deployment),
-    keystore: resolve(base, config.keystore),
-    dataDir: resolve(base, config.dataDir),
-    ...(config.keystorePasswordFile === undefined ? {} : { keystorePasswordFile: resolve(base, config.keystorePasswordFile) }),
-  };
+  return resolveServicePaths(validateConfig(json, configSchema, IDENTITY, source), base);
 }

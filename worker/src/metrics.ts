@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 
-import type { EnergyManager } from "./energy/manager.js";
+import type { EnergyManager, EnergyReport } from "./energy/manager.js";
 import type { Journal } from "./journal/journal.js";
 
 export function createMetrics(journal: Journal, energy: EnergyManager): Registry {
@@ -35,6 +35,76 @@ export function createMetrics(journal: Journal, energy: EnergyManager): Registry
   outlook("pvWatts", "sunpool_worker_pv_watts", "Panel power now.");
   outlook("loadWatts", "sunpool_worker_load_watts", "The board's draw now.");
   outlook("awakeSeconds", "sunpool_worker_awake_seconds", "How long the worker expects to stay awake under load.");
+  // The energy accounts (worker/src/energy/ledger.ts), restored from the journal after a restart.
+  const accounts = (name: string, help: string, value: (r: EnergyReport) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const report = energy.report();
+        if (report !== undefined) this.set(value(report));
+      },
+    });
+  new Gauge({
+    name: "sunpool_worker_energy_watt_hours",
+    help: "Energy through the battery bus since the accounts began, by flow: pv, battery_discharge, mains (sources); load, battery_charge (uses).",
+    labelNames: ["flow"] as const,
+    registers: [registry],
+    collect() {
+      const r = energy.report();
+      if (r === undefined) return;
+      this.set({ flow: "pv" }, r.pvWh);
+      this.set({ flow: "battery_discharge" }, r.batteryDischargeWh);
+      this.set({ flow: "mains" }, r.mainsWh);
+      this.set({ flow: "load" }, r.loadWh);
+      this.set({ flow: "battery_charge" }, r.batteryChargeWh);
+    },
+  });
+  new Gauge({
+    name: "sunpool_worker_last_task_watt_hours",
+    help: "The last metered task's energy by source: pv (the panel's cover), battery, mains.",
+    labelNames: ["source"] as const,
+    registers: [registry],
+    collect() {
+      const task = energy.report()?.lastTask;
+      if (task === undefined) return;
+      this.set({ source: "pv" }, task.pvWh);
+      this.set({ source: "battery" }, task.batteryWh);
+      this.set({ source: "mains" }, task.mainsWh);
+    },
+  });
+  accounts(
+    "sunpool_worker_availability_ratio",
+    "Hours the worker could accept work / hours covered by the accounts.",
+    (r) => r.availability,
+  );
+  accounts(
+    "sunpool_worker_harvested_task_ratio",
+    "Share of metered tasks that ran on harvested energy only (no mains).",
+    (r) => r.harvestedTaskShare,
+  );
+  accounts("sunpool_worker_tasks_metered", "Tasks whose energy was metered.", (r) => r.tasks);
+  accounts(
+    "sunpool_worker_brownouts",
+    "Power lost without a planned shutdown (low-voltage cut, supply collapse).",
+    (r) => r.brownOuts,
+  );
+  accounts(
+    "sunpool_worker_deep_discharge_hours",
+    "Hours below the chemistry's deep-discharge state of charge.",
+    (r) => r.deepDischargeHours,
+  );
+  accounts(
+    "sunpool_worker_battery_cycles",
+    "Equivalent full cycles: battery discharge / nominal pack energy.",
+    (r) => r.equivalentFullCycles,
+  );
+  accounts(
+    "sunpool_worker_state_of_charge_floor_percent",
+    "The floor the energy policy plans to (battery health: chemistry, temperature, cycles).",
+    (r) => r.stateOfChargeFloor * 100,
+  );
   return registry;
 }
 

@@ -56,6 +56,8 @@ export interface RunningWorker {
   journal: Journal;
   energy: EnergyManager;
   metricsUrl?: string;
+  /** The owner's status page, when the config has `status`. */
+  statusUrl?: string;
   /** Stops the agent (gracefully) and frees everything. */
   stop(): Promise<void>;
 }
@@ -141,6 +143,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     const { createMetrics, serveMetrics } = await import("./metrics.js");
     served = await serveMetrics(createMetrics(journal, energy), config.metrics.host, config.metrics.port);
   }
+  let status: { url: string; close(): Promise<void> } | undefined;
+  if (config.status !== undefined) {
+    const { serveStatus } = await import("./status/server.js");
+    const source = { address: options.wallet.address, board: board?.kind ?? "none", journal, energy, now: () => clock.now() };
+    status = await serveStatus(source, config.status.listen.host, config.status.listen.port);
+  }
 
   const agent = await startAgent({
     schedulerUrl: config.scheduler,
@@ -188,12 +196,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     journal,
     energy,
     ...(served === undefined ? {} : { metricsUrl: served.url }),
+    ...(status === undefined ? {} : { statusUrl: status.url }),
     async stop() {
       if (stopped) return;
       stopped = true;
       await agent.stop();
       persistCharge();
       await served?.close();
+      await status?.close();
       await results.stop();
       (client.provider as { destroy?: () => void }).destroy?.();
       await board?.close();

@@ -1,7 +1,8 @@
 // What the HTTP routes need from the running scheduler (service.ts provides it).
-import type { WorkerRequestScope } from "@sunpool/sdk";
+import type { SunpoolClient, WorkerRequestScope } from "@sunpool/sdk";
 
 import type { OrderBook } from "../book/orderBook.js";
+import type { History } from "../dashboard/history.js";
 import type { Pinner } from "../ipfs/pinner.js";
 import type { Metrics } from "../metrics.js";
 import type { Database } from "../store/database.js";
@@ -27,6 +28,10 @@ export interface ApiContext {
   /** Who may join and get work (allow list, minimum stake). */
   admission: Admission;
   heartbeatSeconds: number;
+  /** The dashboard's heartbeat history (dashboard/history.ts). */
+  history: History;
+  /** The scheduler's chain client, for the dashboard's read-only chain facts (stake, receipts). */
+  chain?: SunpoolClient;
   info(): SchedulerInfoJson;
   /** Something changed: run a scheduling pass soon. */
   kick(reason: "order" | "worker" | "report"): void;

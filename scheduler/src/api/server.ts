@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 
 import { Rejection } from "../errors.js";
 import type { ApiContext } from "./context.js";
+import { dashboardRoutes } from "../dashboard/routes.js";
 import { routeSchema, sharedSchema } from "./openapi.js";
 import { contentRoutes } from "./routes/content.js";
 import { orderRoutes } from "./routes/orders.js";
@@ -81,6 +82,7 @@ export async function createApi(context: ApiContext, logger: Logger, options: Ap
   taskRoutes(app, context);
   workerRoutes(app, context);
   contentRoutes(app, context);
+  dashboardRoutes(app, context);
   app.get("/v1/status", { schema: routeSchema("/v1/status", "get") }, () => context.status());
   app.get("/healthz", { schema: routeSchema("/healthz", "get"), config: { rateLimit: false } }, (_request, reply) => {
     const health = context.health();

@@ -1,15 +1,23 @@
 // Follows the hub: reads its logs from the last block this scheduler processed up to the chain
-// head (minus a confirmation depth), and applies them to the database in one transaction per
-// range together with the new cursor. Whether a new block woke it, a timer did, or the RPC was
-// down for an hour, the next pass reads everything it has not applied yet: a missed event delays
-// work, it never loses it.
+// head (minus a confirmation depth, or up to the chain's finalized block), and applies them to the
+// database in one transaction per range together with the new cursor. Whether a new block woke it,
+// a timer did, or the RPC was down for an hour, the next pass reads everything it has not applied
+// yet: a missed event delays work, it never loses it.
+//
+// Reorganisations: the cursor is a block number and its hash, and the hashes of the recent blocks
+// applied are kept (`reorgWindow` blocks). Each pass first checks that the cursor's block is still
+// the chain's; if not, it finds the newest kept block that still is (the fork point), undoes what
+// the removed blocks' events changed (chain/journal.ts), and reads the canonical blocks from there.
+// A range is committed only if the chain did not move under the reads that made it.
 import { getApp, getDataset, TASK_OUTCOMES, type SunpoolClient } from "@sunpool/sdk";
-import { toUtf8String, type Log, type LogDescription } from "ethers";
+import { toUtf8String, type Block, type Log, type LogDescription } from "ethers";
 import type { Logger } from "pino";
 
 import type { OrderBook } from "../book/orderBook.js";
+import type { Metrics } from "../metrics.js";
 import { getMeta, setMeta, transaction, type Database } from "../store/database.js";
 import type { DealInfo, Pool } from "../tasks/pool.js";
+import { journaled, restoreParked, undoAfter, type Scope } from "./journal.js";
 
 const EVENTS = [
   "DealCreated",
@@ -25,20 +33,43 @@ const EVENTS = [
 
 const CURSOR = "chain.cursor";
 
+/** Blocks whose hashes and undo records are kept: the deepest reorganisation handled. */
+export const DEFAULT_REORG_WINDOW = 64;
+
 export interface ReconcilerOptions {
   workerpool: string;
   /** First block to read on a fresh database (the deployment block). */
   fromBlock: number;
-  confirmations: number;
+  /** Blocks behind the head an event must be before it is applied, or the chain's finalized block. */
+  confirmations: number | "finalized";
   /** Blocks per eth_getLogs call. */
   chunk: number;
+  /** Deepest reorganisation handled (default 64): blocks older than this below the head are final. */
+  reorgWindow?: number;
+}
+
+/** The chain reorganised below the blocks this scheduler keeps: it cannot undo that far. */
+export class ReorgTooDeepError extends Error {
+  override name = "ReorgTooDeepError";
+  readonly code = "REORG_TOO_DEEP";
+}
+
+/** The chain moved while a range was read: nothing was applied, the next pass reads it again. */
+class ChainMovedError extends Error {
+  override name = "ChainMovedError";
+  readonly code = "CHAIN_MOVED";
 }
 
 export class Reconciler {
   /** Latest chain time seen (seconds): deadlines are judged by the chain's clock, not ours. */
   chainTime = 0;
   lastSyncMs = 0;
+  /** The head block seen by the last pass. */
+  head = 0;
   private readonly topics: string[];
+  private readonly window: number;
+  /** Deepest reorganisation rolled back since start (blocks). */
+  private deepest = 0;
 
   constructor(
     private readonly db: Database,
@@ -47,8 +78,10 @@ export class Reconciler {
     private readonly book: OrderBook,
     private readonly options: ReconcilerOptions,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {
     this.topics = EVENTS.map((name) => chain.hub.interface.getEvent(name).topicHash);
+    this.window = options.reorgWindow ?? DEFAULT_REORG_WINDOW;
   }
 
   get cursor(): number {
@@ -64,43 +97,175 @@ export class Reconciler {
     const head = await this.chain.provider.getBlock("latest");
     if (head === null) throw new Error("the RPC endpoint returned no latest block");
     this.chainTime = head.timestamp;
-    const target = head.number - this.options.confirmations;
+    this.head = head.number;
+    await this.followFork();
+    const target = await this.target(head);
     let applied = 0;
-    for (let from = this.cursor + 1; from <= target; from += this.options.chunk) {
-      const to = Math.min(target, from + this.options.chunk - 1);
-      const logs = await this.chain.provider.getLogs({
-        address: this.chain.deployment.hub,
-        fromBlock: from,
-        toBlock: to,
-        topics: [this.topics],
-      });
-      const events = logs
-        .map((log) => ({ log, parsed: this.chain.hub.interface.parseLog(log) }))
-        .filter((event): event is { log: Log; parsed: LogDescription } => event.parsed !== null);
-      const deals = await this.loadDeals(events);
-      transaction(this.db, () => {
-        for (const event of events) this.apply(event.parsed, event.log, deals);
-        setMeta(this.db, CURSOR, to.toString());
-      });
-      // The book's cache of consumed volume follows the same events (after the commit: it is
-      // memory, re-read from the chain when in doubt).
-      for (const { parsed } of events) {
-        if (parsed.name === "DealCreated") {
-          this.book.onDealCreated({
-            dealId: parsed.args.dealId as string,
-            app: parsed.args.app as string,
-            dataset: parsed.args.dataset as string,
-            workerpool: parsed.args.workerpool as string,
-            requestHash: parsed.args.requestOrderHash as string,
-          });
-        } else if (parsed.name === "OrderCancelled") {
-          this.book.onOrderCancelled(parsed.args.orderHash as string);
-        }
+    try {
+      for (let from = this.cursor + 1; from <= target; from += this.options.chunk) {
+        const to = Math.min(target, from + this.options.chunk - 1);
+        applied += await this.applyRange(from, to, head.number);
       }
-      applied += events.length;
+    } catch (error) {
+      if (!(error instanceof ChainMovedError)) throw error;
+      // Nothing of that range was written; the next pass finds the fork (if any) and reads it again.
+      this.log.info({ reason: error.message }, "the chain moved while a range was read; reading it again next pass");
     }
     this.lastSyncMs = Date.now();
+    this.metrics?.chainLag.set(Math.max(0, head.number - this.cursor));
     return applied;
+  }
+
+  /** The newest block whose events may be applied now. */
+  private async target(head: Block): Promise<number> {
+    if (this.options.confirmations !== "finalized") return head.number - this.options.confirmations;
+    const finalized = await this.chain.provider.getBlock("finalized").catch(() => null);
+    if (finalized === null) {
+      throw new Error(
+        'the RPC endpoint knows no "finalized" block; set chain.confirmations to a number of blocks (the chain\'s reorg depth) instead',
+      );
+    }
+    return finalized.number;
+  }
+
+  private async block(number: number): Promise<Block | null> {
+    return this.chain.provider.getBlock(number);
+  }
+
+  /** Reads one range of logs and applies it with the new cursor, if the chain held still meanwhile. */
+  private async applyRange(from: number, to: number, head: number): Promise<number> {
+    const end = await this.block(to);
+    if (end?.hash == null) throw new ChainMovedError(`block ${to.toString()} is gone from the chain`);
+    const logs = await this.chain.provider.getLogs({
+      address: this.chain.deployment.hub,
+      fromBlock: from,
+      toBlock: to,
+      topics: [this.topics],
+    });
+    const events = logs
+      .map((log) => ({ log, parsed: this.chain.hub.interface.parseLog(log) }))
+      .filter((event): event is { log: Log; parsed: LogDescription } => event.parsed !== null);
+    const deals = await this.loadDeals(events);
+    // Blocks within the window may still be replaced: remember their hashes, and check that the
+    // logs came from the chain that ends at `end` (no reorganisation between the reads).
+    const unsafe = head - this.window;
+    const hashes = new Map<number, string>([[to, end.hash]]);
+    for (const { blockNumber, blockHash } of logs) {
+      if (blockNumber <= unsafe) continue;
+      if ((hashes.get(blockNumber) ?? blockHash) !== blockHash)
+        throw new ChainMovedError(`logs of two forks at ${blockNumber.toString()}`);
+      hashes.set(blockNumber, blockHash);
+    }
+    for (const [number, hash] of hashes) {
+      if (number !== to && (await this.block(number))?.hash !== hash) {
+        throw new ChainMovedError(`block ${number.toString()} was replaced while it was read`);
+      }
+    }
+    if ((await this.block(to))?.hash !== end.hash)
+      throw new ChainMovedError(`block ${to.toString()} was replaced while it was read`);
+    // And `end` descends from the block the cursor stands on (a fork since the pass began would
+    // otherwise put its blocks on top of ours).
+    const parent = this.hashAt(from - 1);
+    if (parent !== undefined && (await this.block(from - 1))?.hash !== parent) {
+      throw new ChainMovedError(`block ${(from - 1).toString()} was replaced since the pass began`);
+    }
+    const now = Date.now();
+    transaction(this.db, () => {
+      for (const event of events) this.apply(event.parsed, event.log, deals, now, event.log.blockNumber > unsafe);
+      const remember = this.db.prepare(
+        "INSERT INTO chain_blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash",
+      );
+      for (const [number, hash] of hashes) remember.run(number, hash);
+      // Older blocks are final: their hashes and undo records are no longer needed.
+      this.db.prepare("DELETE FROM chain_blocks WHERE number < ? AND number < ?").run(unsafe, to);
+      this.db.prepare("DELETE FROM chain_undo WHERE block <= ?").run(unsafe);
+      setMeta(this.db, CURSOR, to.toString());
+    });
+    // The book's cache of consumed volume follows the same events (after the commit: it is
+    // memory, re-read from the chain when in doubt).
+    for (const { parsed } of events) {
+      if (parsed.name === "DealCreated") {
+        this.book.onDealCreated({
+          dealId: parsed.args.dealId as string,
+          app: parsed.args.app as string,
+          dataset: parsed.args.dataset as string,
+          workerpool: parsed.args.workerpool as string,
+          requestHash: parsed.args.requestOrderHash as string,
+        });
+      } else if (parsed.name === "OrderCancelled") {
+        this.book.onOrderCancelled(parsed.args.orderHash as string);
+      }
+    }
+    return events.length;
+  }
+
+  /**
+   * Checks that the cursor's block is still the chain's. If a reorganisation replaced it, finds
+   * the newest kept block that is still canonical and rolls the database back to it.
+   */
+  private async followFork(): Promise<void> {
+    const cursor = this.cursor;
+    const stored = this.hashAt(cursor);
+    if (stored === undefined) return;
+    const current = await this.block(cursor);
+    // No block there: the node is behind the one that served the cursor (a load-balanced RPC), or
+    // the chain went back and has not grown again yet. Either way, wait until it has a block there.
+    if (current === null || current.hash === stored) return;
+    const kept = this.db.prepare("SELECT number, hash FROM chain_blocks WHERE number < ? ORDER BY number DESC").all(cursor) as {
+      number: number;
+      hash: string;
+    }[];
+    let fork: number | undefined;
+    for (const { number, hash } of kept) {
+      if ((await this.block(number))?.hash === hash) {
+        fork = number;
+        break;
+      }
+    }
+    if (fork === undefined) {
+      const oldest = kept.at(-1)?.number ?? cursor;
+      throw new ReorgTooDeepError(
+        `the chain reorganised below block ${oldest.toString()}, deeper than the ${this.window.toString()} blocks this scheduler can undo; ` +
+          "stop it, move its data folder aside and start it on a fresh one (it re-reads the chain; offers in flight are re-made), " +
+          "and raise chain.confirmations for this chain",
+      );
+    }
+    this.rollBack(fork, cursor);
+  }
+
+  private hashAt(number: number): string | undefined {
+    const row = this.db.prepare("SELECT hash FROM chain_blocks WHERE number = ?").get(number) as { hash: string } | undefined;
+    return row?.hash;
+  }
+
+  /** Undoes the blocks after `fork` in one transaction; the next ranges re-apply the canonical ones. */
+  private rollBack(fork: number, cursor: number): void {
+    const now = Date.now();
+    const undone = transaction(this.db, () => {
+      const result = undoAfter(this.db, fork, now, this.pool.leaseMs);
+      this.db.prepare("DELETE FROM chain_blocks WHERE number > ?").run(fork);
+      setMeta(this.db, CURSOR, fork.toString());
+      return result;
+    });
+    // Memory that follows the database: the workers' loads, and the volumes the removed deals consumed.
+    this.pool.reloadWorkers();
+    for (const deal of undone.deals) {
+      this.book.onDealCreated({
+        dealId: deal.dealId,
+        app: deal.app,
+        dataset: deal.dataset ?? "0x" + "0".repeat(64),
+        workerpool: this.options.workerpool,
+        requestHash: deal.requestHash,
+      });
+    }
+    const depth = cursor - fork;
+    this.deepest = Math.max(depth, this.deepest);
+    this.metrics?.reorgs.inc();
+    this.metrics?.reorgDepth.set(this.deepest);
+    this.log.warn(
+      { fork, depth, changesUndone: undone.changes, dealsRemoved: undone.deals.map((deal) => deal.dealId) },
+      "chain reorganisation: rolled back to the fork point",
+    );
   }
 
   /** Reads what the transaction below needs about new deals of this pool (async, before it). */
@@ -133,27 +298,63 @@ export class Reconciler {
     return deals;
   }
 
-  private apply(event: LogDescription, log: Log, deals: Map<string, DealInfo>): void {
+  /** Applies one event, journaling the rows it changes under its block (undone if a reorg removes it). */
+  private apply(event: LogDescription, log: Log, deals: Map<string, DealInfo>, now: number, undoable: boolean): void {
+    // Blocks deeper than the window are final: nothing to undo, no journal to write.
+    const journal = (scopes: Scope[], body: () => void) => {
+      if (undoable) journaled(this.db, log.blockNumber, scopes, body);
+      else body();
+    };
     const args = event.args;
-    const now = Date.now();
     if (event.name === "DealCreated") {
       const deal = deals.get(args.dealId as string);
       if (deal === undefined) return;
-      if (this.pool.addDeal(deal, now)) {
+      const scopes: Scope[] = [
+        { table: "deals", key: ["deal_id"], where: "deal_id = ?", args: [deal.dealId] },
+        { table: "tasks", key: ["task_id"], where: "deal_id = ?", args: [deal.dealId] },
+        { table: "order_deals", key: ["order_hash", "deal_id"], where: "deal_id = ?", args: [deal.dealId] },
+      ];
+      journal(scopes, () => {
+        if (!this.pool.addDeal(deal, now)) return;
         this.book.recordDeal(deal.requestHash, deal.dealId);
-        this.log.info({ dealId: deal.dealId, volume: deal.volume, trust: deal.trust, block: log.blockNumber }, "deal created");
-      }
+        const restored = restoreParked(this.db, deal.dealId, now, this.pool.leaseMs);
+        this.log.info(
+          { dealId: deal.dealId, volume: deal.volume, trust: deal.trust, block: log.blockNumber, restored },
+          "deal created",
+        );
+      });
       return;
     }
     if (event.name === "OrderCancelled") return;
     const taskId = (args.taskId as string).toLowerCase();
     if (this.pool.task(taskId) === undefined) return;
+    const worker = typeof args.worker === "string" ? args.worker : "";
+    const scopes: Scope[] = [
+      { table: "tasks", key: ["task_id"], where: "task_id = ?", args: [taskId] },
+      { table: "contributions", key: ["task_id", "seq"], where: "task_id = ?", args: [taskId] },
+      { table: "replicas", key: ["task_id", "worker"], where: "task_id = ?", args: [taskId] },
+      {
+        table: "workers",
+        key: ["address"],
+        where: "address IN (SELECT worker FROM replicas WHERE task_id = ?) OR address = ?",
+        args: [taskId, worker],
+      },
+    ];
+    journal(scopes, () => {
+      this.applyTaskEvent(event, taskId, now);
+    });
+  }
+
+  private applyTaskEvent(event: LogDescription, taskId: string, now: number): void {
+    const args = event.args;
     switch (event.name) {
       case "TaskStarted":
         this.pool.onTaskStarted(taskId, Number(args.contributionDeadline), Number(args.finalDeadline));
         break;
       case "ContributionAccepted":
-        this.pool.onContribution(taskId, args.worker as string, args.commitment as string, now);
+        this.pool.onContribution(taskId, args.worker as string, args.commitment as string, now, {
+          milliwattHours: Number(args.milliwattHours),
+        });
         break;
       case "RevealOpened":
         this.pool.onRevealOpened(taskId, Number(args.round), Number(args.revealDeadline), now);

@@ -21,6 +21,15 @@ export interface EnergyOutlook {
   /** How long the worker expects to stay awake under load. */
   awakeSeconds: number;
   mainsPowered?: boolean;
+  /**
+   * Optional, for forecast-driven admission (harvest.ts): usable battery energy between empty and
+   * full, the floor the worker keeps (percent), its idle draw, and the panel watts it expects hour
+   * by hour from now. With them the scheduler can tell that a task will not fit before its deadline.
+   */
+  batteryWattHours?: number;
+  floorPct?: number;
+  idleWatts?: number;
+  pvForecastWatts?: number[];
 }
 
 export interface WorkerState {

@@ -139,4 +139,71 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE replicas ADD COLUMN lease_until INTEGER;
   CREATE INDEX replicas_held ON replicas (state, lease_until) WHERE state IN ('offered', 'running');
   `,
+  `
+  -- Dashboard history (issue 18), kept here so that a restarted scheduler shows the same past.
+  -- One heartbeat sample per worker per minute at most, and every change of state (working, idle,
+  -- sleeping, offline); older samples are thinned, then dropped (scheduler/src/dashboard/history.ts).
+  -- changed: the state differs from the worker's previous sample (kept when thinning).
+  CREATE TABLE worker_samples (
+    worker TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    soc REAL,
+    pv_watts REAL,
+    load_watts REAL,
+    awake_seconds INTEGER,
+    mains INTEGER NOT NULL DEFAULT 0,
+    tasks INTEGER NOT NULL,
+    changed INTEGER NOT NULL,
+    PRIMARY KEY (worker, at)
+  ) WITHOUT ROWID;
+  CREATE INDEX worker_samples_by_time ON worker_samples (at);
+  -- Energy receipts of this pool's tasks, from ContributionAccepted (the chain has them; this is
+  -- the index the charts read). at: when the scheduler saw the replica last change (ms).
+  CREATE TABLE energy_receipts (
+    task_id TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    milliwatt_hours INTEGER NOT NULL,
+    solar_share_bps INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (task_id, worker)
+  ) WITHOUT ROWID;
+  CREATE INDEX energy_receipts_by_worker ON energy_receipts (worker, at);
+  CREATE INDEX energy_receipts_by_time ON energy_receipts (at);
+  `,
+  `
+  -- Forecast-driven admission (issue 19). declined: why the pool gave a task up before anyone ran
+  -- it (no worker can finish it on harvested energy before its deadline), and when (ms); the task
+  -- is then ended on-chain with fail(SchedulerGaveUp), which refunds the requester at once.
+  ALTER TABLE tasks ADD COLUMN declined TEXT;
+  ALTER TABLE tasks ADD COLUMN declined_at INTEGER;
+  -- Each app's energy per task, learned from energy receipts (exponentially weighted, bounded:
+  -- scheduler/src/dispatch/harvest.ts learnAppEnergy); runs: receipts folded in.
+  CREATE TABLE app_energy (
+    app TEXT PRIMARY KEY,
+    runs INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    watt_hours REAL NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  `
+  -- Chain follower that survives reorganisations (issue 17). chain_blocks: hashes of the recent
+  -- blocks applied (the cursor's among them), to find the fork point. chain_undo: per applied
+  -- block, the rows its events changed (JSON before/after, key as {columns, values}), undone newest
+  -- first when a reorg removes the block. reorged_replicas: offers of tasks whose deal a reorg
+  -- removed, kept (row as JSON) until the canonical chain brings the deal back.
+  CREATE TABLE chain_blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
+  CREATE TABLE chain_undo (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    block INTEGER NOT NULL,
+    tbl TEXT NOT NULL,
+    key TEXT NOT NULL,
+    before TEXT,
+    after TEXT
+  );
+  CREATE INDEX chain_undo_by_block ON chain_undo (block);
+  CREATE TABLE reorged_replicas (task_id TEXT NOT NULL, worker TEXT NOT NULL, row TEXT NOT NULL, PRIMARY KEY (task_id, worker));
+  `,
 ];

@@ -12,6 +12,14 @@ import { computeTaskId, PLATFORM_BITS, type App, type Dataset, type Platform } f
 
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { type EnergyOutlook, type TaskNeeds, type WorkerState } from "../dispatch/dispatcher.js";
+import {
+  DEFAULT_HARVEST_POLICY,
+  learnAppEnergy,
+  taskEnergy,
+  type AppEnergy,
+  type TaskEnergy,
+  workersUnableToFinish,
+} from "../dispatch/harvest.js";
 import { transaction, type Database } from "../store/database.js";
 import { DEFAULT_PROBATION, type ProbationCaps } from "./admission.js";
 
@@ -57,6 +65,8 @@ export interface TaskRow {
   round: number;
   decided: number;
   contribution_deadline: number | null;
+  /** Why the pool gave the task up before anyone ran it (forecast-driven admission), if it did. */
+  declined: string | null;
 }
 
 export interface ReplicaRow {
@@ -124,7 +134,11 @@ export interface PoolOptions {
 }
 
 /** Why the scheduler ends a task early (TaskOutcome values of `fail`). */
-export const FAILURE = { appFailed: 5, noConsensus: 6 } as const;
+export const FAILURE = { appFailed: 5, noConsensus: 6, schedulerGaveUp: 7 } as const;
+
+/** A task nobody took is checked for an early decline at most this often (ms), and this many per pass. */
+const DECLINE_CHECK_MS = 60_000;
+const DECLINE_CHECKS_PER_PASS = 20;
 
 /** Replicas a trust level needs from new workers (weight 2 each) to reach consensus alone. */
 export function initialReplicas(trust: number): number {
@@ -144,6 +158,10 @@ export class Pool {
   private readonly declared = new Map<string, { slots: number; cores: number }>();
   /** Tasks each worker lists that this database has no offer of (it was lost or restored). */
   private readonly foreign = new Map<string, number>();
+  /** Learned energy per app (app_energy), read once per app. */
+  private readonly appEnergies = new Map<string, AppEnergy | undefined>();
+  /** When each undispatched task was last checked for an early decline. */
+  private readonly declineChecked = new Map<string, number>();
 
   constructor(
     private readonly db: Database,
@@ -329,6 +347,11 @@ export class Pool {
     this.dispatcher.upsert(state);
   }
 
+  /** Rebuilds the dispatcher's view of every worker from the database (after a chain rollback). */
+  reloadWorkers(): void {
+    this.loadWorkers();
+  }
+
   private loadWorkers(only?: string): void {
     const rows = this.db
       .prepare(`SELECT * FROM workers ${only === undefined ? "" : "WHERE address = ?"}`)
@@ -417,7 +440,8 @@ export class Pool {
   }
 
   /** ContributionAccepted: a commitment of the task's current round (trust 1: the result digest). */
-  onContribution(taskId: string, worker: string, commitment: string, now: number): void {
+  onContribution(taskId: string, worker: string, commitment: string, now: number, energy?: { milliwattHours: number }): void {
+    if (energy !== undefined) this.learnFromReceipt(taskId, worker, energy.milliwattHours, now);
     const { n } = this.db.prepare("SELECT count(*) AS n FROM contributions WHERE task_id = ?").get(taskId) as { n: number };
     this.db
       .prepare(
@@ -425,6 +449,47 @@ export class Pool {
       )
       .run(taskId, n, worker, commitment, taskId);
     this.upsertReplica(taskId, worker, "contributed", now);
+  }
+
+  /**
+   * Folds a contribution's energy receipt into its app's estimate. The run time is the pool's own
+   * measure: from the worker's acknowledgement of the offer (the replica turned running) to the
+   * contribution on-chain. A contribution without a running replica here (a restored database)
+   * teaches nothing.
+   */
+  private learnFromReceipt(taskId: string, worker: string, milliwattHours: number, now: number): void {
+    const replica = this.replica(taskId, worker);
+    if (replica?.state !== "running") return;
+    const row = this.db.prepare("SELECT d.app FROM tasks t JOIN deals d USING (deal_id) WHERE t.task_id = ?").get(taskId) as
+      { app: string } | undefined;
+    if (row === undefined) return;
+    const appId = (JSON.parse(row.app) as App).id.toLowerCase();
+    const learned = learnAppEnergy(this.appEnergy(appId), {
+      seconds: Math.max(0, now - replica.updated_at) / 1000,
+      wattHours: milliwattHours / 1000,
+    });
+    this.db
+      .prepare(
+        `INSERT INTO app_energy (app, runs, seconds, watt_hours, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (app) DO UPDATE SET runs = excluded.runs, seconds = excluded.seconds,
+           watt_hours = excluded.watt_hours, updated_at = excluded.updated_at`,
+      )
+      .run(appId, learned.runs, learned.seconds, learned.wattHours, now);
+    this.appEnergies.set(appId, learned);
+  }
+
+  /** What the pool learned of an app's energy per task from receipts (undefined: nothing yet). */
+  appEnergy(appId: string): AppEnergy | undefined {
+    const key = appId.toLowerCase();
+    if (!this.appEnergies.has(key)) {
+      const row = this.db.prepare("SELECT runs, seconds, watt_hours FROM app_energy WHERE app = ?").get(key) as
+        { runs: number; seconds: number; watt_hours: number } | undefined;
+      this.appEnergies.set(
+        key,
+        row === undefined ? undefined : { runs: row.runs, seconds: row.seconds, wattHours: row.watt_hours },
+      );
+    }
+    return this.appEnergies.get(key);
   }
 
   /** RevealOpened: the round's window closed; its contributors owe a reveal by `revealDeadline`. */
@@ -627,11 +692,12 @@ export class Pool {
     const tasks = this.db
       .prepare(
         `SELECT t.*, d.trust, d.app, d.params FROM tasks t JOIN deals d USING (deal_id)
-         WHERE t.status IN ('waiting', 'active') AND d.params IS NOT NULL AND t.deadline > ?
+         WHERE t.status IN ('waiting', 'active') AND d.params IS NOT NULL AND t.deadline > ? AND t.declined IS NULL
          ORDER BY t.deadline, t.queued_at, t.idx LIMIT ?`,
       )
       .all(chainNow, limit) as unknown as (TaskRow & { trust: number; app: string })[];
     const plan: { taskId: string; worker: string; queuedAt: number }[] = [];
+    let declineChecks = 0;
     for (const task of tasks) {
       const replicas = this.replicas(task.task_id);
       const live = replicas.filter((replica) => LIVE.includes(replica.state));
@@ -652,22 +718,97 @@ export class Pool {
       wanted = Math.min(wanted, MAX_CONTRIBUTIONS - contributions - busy);
       if (wanted <= 0) continue;
       const app = JSON.parse(task.app) as App;
+      // The app's learned run time once receipts taught it, else what its owner declared: the
+      // worker's outlook must keep it awake that long (with the dispatcher's margin).
+      const energy = taskEnergy(app.resources.expectedSeconds, this.appEnergy(app.id));
       const needs: TaskNeeds = {
         platforms: app.platforms.reduce((mask, platform) => mask | PLATFORM_BITS[platform], 0),
         memoryMiB: app.resources.memoryMiB,
         cpuMillicores: app.resources.cpuMillicores,
-        expectedSeconds: app.resources.expectedSeconds,
+        expectedSeconds: energy.seconds,
         exclude: new Set(replicas.map((replica) => replica.worker)),
       };
-      for (let i = 0; i < wanted; i++) {
+      const untouched = task.status === "waiting" && live.length === 0 && contributions === 0;
+      const secondsLeft = task.deadline - chainNow;
+      const tooLate = energy.seconds * this.dispatcher.policy.awakeMargin > secondsLeft;
+      let placed = 0;
+      for (let i = 0; i < wanted && !(untouched && tooLate); i++) {
         const worker = this.dispatcher.select(needs, now);
         if (worker === undefined) break;
         this.dispatcher.assign(worker, now);
         (needs.exclude as Set<string>).add(worker.address);
         plan.push({ taskId: task.task_id, worker: worker.address, queuedAt: task.queued_at });
+        placed++;
+      }
+      if (placed > 0) this.declineChecked.delete(task.task_id);
+      if (untouched && placed === 0 && declineChecks < DECLINE_CHECKS_PER_PASS) {
+        // Bounded memory: entries of tasks that ended meanwhile are dropped wholesale.
+        if (this.declineChecked.size > 10_000) this.declineChecked.clear();
+        if (now - (this.declineChecked.get(task.task_id) ?? -Infinity) < DECLINE_CHECK_MS && !tooLate) continue;
+        declineChecks++;
+        this.declineChecked.set(task.task_id, now);
+        const reason = this.declineReason(needs, energy, secondsLeft, tooLate, this.appEnergy(app.id)?.runs ?? 0, now);
+        if (reason !== undefined) this.decline(task.task_id, reason, now);
       }
     }
     return plan;
+  }
+
+  /**
+   * Why no worker will finish this task on harvested energy before its deadline, or undefined when
+   * one may. Certain when the time left is shorter than the task's run time with the margin;
+   * otherwise only when every online worker that could run it reports a forecast in its outlook
+   * and none of those forecasts (nor those of workers asleep since their farewell) has a start that
+   * ends above the worker's battery floor in time (harvest.ts workersUnableToFinish).
+   */
+  private declineReason(
+    needs: TaskNeeds,
+    energy: TaskEnergy,
+    secondsLeft: number,
+    tooLate: boolean,
+    runs: number,
+    now: number,
+  ): string | undefined {
+    const margin = this.dispatcher.policy.awakeMargin;
+    const basis = runs > 0 ? `learned from ${runs.toString()} energy receipt${runs === 1 ? "" : "s"}` : "as the app declares";
+    const needed = `it runs about ${duration(energy.seconds)} (${basis}; ${duration(energy.seconds * margin)} with the pool's margin)`;
+    if (tooLate) {
+      return `no worker can finish it before its deadline: ${needed} and ${duration(Math.max(0, secondsLeft))} remain`;
+    }
+    const candidates = [...this.dispatcher.workers.values()]
+      .filter(
+        (worker) =>
+          worker.slots > 0 &&
+          (worker.platforms & needs.platforms) !== 0 &&
+          worker.memoryMiB >= needs.memoryMiB &&
+          worker.cores * 1000 >= needs.cpuMillicores &&
+          !needs.exclude.has(worker.address),
+      )
+      .map((worker) => ({
+        ...(worker.outlook === undefined ? {} : { outlook: worker.outlook }),
+        provenMains: worker.unproven !== true,
+        online: this.dispatcher.isOnline(worker.address, now),
+        silentSeconds: Math.max(0, now - worker.lastSeenMs) / 1000,
+      }));
+    const checked = workersUnableToFinish(candidates, energy, secondsLeft, { ...DEFAULT_HARVEST_POLICY, margin });
+    if (checked === undefined) return undefined;
+    if (checked === 0) return undefined;
+    return (
+      `no worker can finish it on harvested energy before its deadline: ${needed}, ${duration(secondsLeft)} remain, and ` +
+      `the battery and panel forecast of each of the ${checked.toString()} worker${checked === 1 ? "" : "s"} that could run it ` +
+      `falls below its floor first`
+    );
+  }
+
+  /**
+   * Gives a task up before anyone ran it: dispatch skips it and settlement ends it on-chain with
+   * fail(SchedulerGaveUp), which refunds the requester now rather than at the deadline.
+   */
+  decline(taskId: string, reason: string, now: number): void {
+    this.db
+      .prepare("UPDATE tasks SET declined = ?, declined_at = ? WHERE task_id = ? AND status = 'waiting' AND declined IS NULL")
+      .run(reason, now, taskId.toLowerCase());
+    this.declineChecked.delete(taskId.toLowerCase());
   }
 
   /** Undoes the in-memory side of planned offers that could not be recorded. */
@@ -719,7 +860,7 @@ export class Pool {
              (SELECT count(*) FROM contributions c WHERE c.task_id = t.task_id) AS contributions
            FROM tasks t JOIN deals d USING (deal_id) WHERE t.status != 'ended')
          WHERE status = 'revealing' OR coalesce(final_deadline, deadline) <= ? OR (failures >= ? AND contributions = 0)
-           OR (status = 'active' AND contributions >= ?)
+           OR (status = 'active' AND contributions >= ?) OR (status = 'waiting' AND declined IS NOT NULL)
          ORDER BY deal_id, idx`,
       )
       .all(chainNow, this.failAfter, MAX_CONTRIBUTIONS) as unknown as (TaskRow & {
@@ -761,4 +902,11 @@ export class Pool {
     }
     return counts;
   }
+}
+
+/** "45 s", "20 min", "3.5 h" (for decline reasons a requester reads). */
+function duration(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds).toString()} s`;
+  if (seconds < 2 * 3600) return `${Math.round(seconds / 60).toString()} min`;
+  return `${(Math.round(seconds / 360) / 10).toString()} h`;
 }

@@ -37,7 +37,14 @@ export class Settlement {
     const unstarted = new Map<string, number[]>();
     for (const task of tasks) {
       try {
-        if (task.status !== "revealing" && task.failures >= this.pool.failAfter && task.contributions === 0) {
+        if (task.status === "waiting" && task.declined !== null && task.contributions === 0) {
+          // Forecast-driven admission gave it up (pool.ts declineReason): refund the requester now.
+          this.log.info(
+            { taskId: task.task_id, reason: task.declined },
+            "declined a task no worker can finish on harvested energy",
+          );
+          await this.fail(task, FAILURE.schedulerGaveUp);
+        } else if (task.status !== "revealing" && task.failures >= this.pool.failAfter && task.contributions === 0) {
           await this.fail(task, FAILURE.appFailed);
         } else if (task.status === "active" && task.contributions >= MAX_CONTRIBUTIONS) {
           await this.fail(task, FAILURE.noConsensus);

@@ -27,6 +27,8 @@ export interface TaskView {
   round: number;
   contributions: number;
   result?: { digest: string; locations: string[] };
+  /** The pool gave the task up before anyone ran it (forecast-driven admission), and why. */
+  declined?: { reason: string; at: string };
   replicas: ReplicaView[];
 }
 
@@ -40,6 +42,8 @@ interface TaskRow {
   final_deadline: number | null;
   round: number;
   result_digest: string | null;
+  declined: string | null;
+  declined_at: number | null;
   requester: string;
   trust: number;
 }
@@ -65,7 +69,7 @@ export function readTaskView(db: Database, taskId: string): TaskView | undefined
   const task = db
     .prepare(
       `SELECT t.task_id, t.deal_id, t.idx, t.status, t.outcome, t.deadline, t.final_deadline, t.round, t.result_digest,
-              d.requester, d.trust
+              t.declined, t.declined_at, d.requester, d.trust
        FROM tasks t JOIN deals d USING (deal_id) WHERE t.task_id = ?`,
     )
     .get(id) as TaskRow | undefined;
@@ -92,6 +96,7 @@ export function readTaskView(db: Database, taskId: string): TaskView | undefined
     round: task.round,
     contributions: contributions.length,
     ...(result === undefined ? {} : { result }),
+    ...(task.declined === null ? {} : { declined: { reason: task.declined, at: new Date(task.declined_at ?? 0).toISOString() } }),
     replicas: replicas.map((replica) => ({
       worker: getAddress(replica.worker),
       state: replica.state,

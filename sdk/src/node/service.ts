@@ -3,6 +3,7 @@
 // password from the environment or a file. Both throw SetupError, whose message is all an operator
 // needs (the CLIs print it without a stack).
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 
 import { SetupError } from "../errors/input.js";
 
@@ -53,6 +54,25 @@ export function validateConfig<Config>(
   throw new SetupError(
     `${source} is not a valid ${identity.service} config:\n${problems.join("\n")}\nSee ${identity.docs}, "Configuration".`,
   );
+}
+
+/** The files every service config names; relative paths are relative to the config file. */
+export interface ServicePaths {
+  deployment: string;
+  keystore: string;
+  dataDir: string;
+  keystorePasswordFile?: string | undefined;
+}
+
+/** The config with its paths resolved against `base` (the config file's folder). */
+export function resolveServicePaths<Config extends ServicePaths>(config: Config, base: string): Config {
+  return {
+    ...config,
+    deployment: resolve(base, config.deployment),
+    keystore: resolve(base, config.keystore),
+    dataDir: resolve(base, config.dataDir),
+    ...(config.keystorePasswordFile === undefined ? {} : { keystorePasswordFile: resolve(base, config.keystorePasswordFile) }),
+  };
 }
 
 /**

@@ -18,7 +18,7 @@ import type { Logger } from "pino";
 
 import { createContributions } from "../chain/contributions.js";
 import type { ResultStore } from "../content/store.js";
-import type { EnergyManager } from "../energy/manager.js";
+import { heartbeatEnergy, type EnergyManager } from "../energy/manager.js";
 import type { Journal } from "../journal/journal.js";
 import { failpoint } from "./failpoints.js";
 import { advance, RetryLater, withdraw, type PipelineContext } from "./pipeline.js";
@@ -104,6 +104,16 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     return true;
   };
   await energy.sample();
+  // A Witty Pi whose RTC lost its time, on a Pi without network time yet, takes the chain's latest
+  // block time (docs/hardware.md §1.11): no wake alarm is armed from a reset clock.
+  const clock = await energy
+    .syncClock?.(async () => {
+      const block = await options.client.provider.getBlock("latest");
+      return block === null ? undefined : block.timestamp * 1000;
+    })
+    .catch((error: unknown) => log.warn({ err: error }, "could not set the board's clock from the chain"));
+  if (clock !== undefined && !clock.trusted)
+    log.warn("the board's RTC was reset and no time source answered: the Pi will not sleep");
   await join();
 
   /** Tasks whose offer the pool withdrew (a heartbeat's `revoked`), to drop before contributing. */
@@ -119,10 +129,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         taskId: task.taskId,
         ...(task.assignment.lease === undefined ? {} : { lease: task.assignment.lease.id }),
       }));
+    const accounts = energy.report();
     const ack = await sendHeartbeat(api, {
       outlook: last?.outlook ?? energy.outlook(),
       tasks,
       ...(last ? { farewell: true } : {}),
+      ...(accounts === undefined ? {} : { energy: heartbeatEnergy(accounts) }),
     });
     heartbeatMs = Math.min(options.heartbeatSeconds, ack.heartbeatSeconds) * 1000;
     for (const taskId of ack.revoked) {

@@ -4,9 +4,12 @@
 // works and says so in its outlook.
 import type { Heartbeat } from "@sunpool/sdk";
 
-import type { Board, PowerSample } from "../hardware/board.js";
+import type { Board, ClockSync, PowerSample } from "../hardware/board.js";
 import type { Journal } from "../journal/journal.js";
+import { batteryHealthFloor } from "./batteryHealth.js";
 import { PvForecast, slotOf } from "./forecast.js";
+import { EnergyLedger, type EnergyLedgerState, type EnergyTotals } from "./ledger.js";
+import { EnergyMeter, type TaskEnergySplit } from "./meter.js";
 import {
   awakeSeconds,
   decideIdle,
@@ -21,6 +24,17 @@ import {
 export type Outlook = Heartbeat["outlook"];
 
 const PROFILE_EVERY_MS = 60_000;
+/** The accounts are saved to the journal at most this often (an SD card wears with every sync). */
+const LEDGER_EVERY_MS = 5 * 60_000;
+/** Journal meta key of the persisted accounts. */
+export const LEDGER_META = "energyLedger";
+
+/** The worker's energy accounts as reported (heartbeat, /metrics): the totals, the floor in force, the last task. */
+export interface EnergyReport extends EnergyTotals {
+  /** The state-of-charge floor the policy plans to now (battery health, §3.4 of docs/hardware.md), 0..1. */
+  stateOfChargeFloor: number;
+  lastTask?: TaskEnergySplit;
+}
 /** A typical task, for deciding whether an idle worker could still take one. */
 const TYPICAL_TASK = { expectedSeconds: 600, cpuMillicores: 1000 };
 
@@ -32,9 +46,40 @@ export interface EnergyManager {
   idle(): IdleDecision;
   /** Records a finished task's measured energy and duration. */
   learnTask(appId: string, wattHours: number, seconds: number): void;
-  /** Notes whether the Pi is running a task, so samples teach idle vs busy draw. */
+  /** Notes whether the Pi is running a task, so samples teach idle vs busy draw (and meter the task). */
   setBusy(busy: boolean): void;
+  /** The energy accounts (undefined without a board: a mains host meters nothing). */
+  report(): EnergyReport | undefined;
+  /**
+   * Hands the board a trusted time for a reset RTC (docs/hardware.md §1.11): the agent passes the
+   * chain's latest block time. Absent without a board.
+   */
+  syncClock?(reference: () => Promise<number | undefined>): Promise<ClockSync>;
   readonly last: PowerSample | undefined;
+}
+
+const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Hours of panel forecast a heartbeat carries (the API's limit). */
+const FORECAST_HOURS = 48;
+
+/** The accounts as a heartbeat carries them (api/scheduler.openapi.yaml WorkerEnergyMetrics). */
+export function heartbeatEnergy(report: EnergyReport): NonNullable<Heartbeat["energy"]> {
+  return {
+    hours: round(report.hours, 3),
+    availability: Math.min(1, Math.max(0, round(report.availability, 4))),
+    pvWh: round(report.pvWh, 2),
+    batteryChargeWh: round(report.batteryChargeWh, 2),
+    batteryDischargeWh: round(report.batteryDischargeWh, 2),
+    mainsWh: round(report.mainsWh, 2),
+    loadWh: round(report.loadWh, 2),
+    brownOuts: report.brownOuts,
+    deepDischargeHours: round(report.deepDischargeHours, 3),
+    equivalentFullCycles: round(report.equivalentFullCycles, 3),
+    tasks: report.tasks,
+    tasksOnHarvest: report.tasksOnHarvest,
+    stateOfChargeFloorPct: round(report.stateOfChargeFloor * 100, 1),
+  };
 }
 
 export function createMainsEnergyManager(): EnergyManager {
@@ -45,6 +90,7 @@ export function createMainsEnergyManager(): EnergyManager {
     idle: () => ({ sleep: false }),
     learnTask: () => undefined,
     setBusy: () => undefined,
+    report: () => undefined,
     last: undefined,
   };
 }
@@ -60,14 +106,66 @@ export function createBoardEnergyManager(
   let busy = false;
   // The Pi's own draw, learned (exponential averages), starting from the configured figures.
   const draw = { idle: config.idleWatts, busy: config.busyWatts };
+  const saved = journal.getMeta(LEDGER_META);
+  const ledger = new EnergyLedger(
+    { chemistry: board.chemistry, batteryWattHours: config.batteryWattHours },
+    saved === undefined ? undefined : (JSON.parse(saved) as EnergyLedgerState),
+  );
+  let lastLedgerSave = Number.NEGATIVE_INFINITY;
+  let startCounted = false;
+  let task: EnergyMeter | undefined;
+  let lastTask: TaskEnergySplit | undefined;
 
-  const policy = (): EnergyPolicyConfig => ({ ...config, idleWatts: draw.idle, busyWatts: Math.max(draw.busy, draw.idle) });
+  /** The floor in force: the configured one, raised by the pack's health (temperature, cycles). */
+  const floor = (): number =>
+    Math.max(
+      config.floor,
+      batteryHealthFloor({
+        chemistry: board.chemistry,
+        ...(last?.temperatureC === undefined ? {} : { temperatureC: last.temperatureC }),
+        equivalentFullCycles: ledger.totals().equivalentFullCycles,
+      }),
+    );
+  const policy = (): EnergyPolicyConfig => ({
+    ...config,
+    floor: floor(),
+    nightReserve: Math.max(config.nightReserve, floor()),
+    idleWatts: draw.idle,
+    busyWatts: Math.max(draw.busy, draw.idle),
+  });
   const state = () => {
     if (last === undefined) throw new Error("no board sample yet: call sample() first");
     return { nowMs: last.at, stateOfCharge: last.stateOfCharge, pvWatts: last.pvWatts };
   };
   const forecast = () => new PvForecast(journal.pvProfile(), state().nowMs, state().pvWatts);
   const typical = (): TaskEnergy => expectedTaskEnergy(policy(), TYPICAL_TASK);
+
+  const account = (sample: PowerSample): void => {
+    // A start after the low-voltage cut, or after the whole supply had gone (reason 10, §1.3, on a
+    // worker that had kept accounts before: on a new one it is the first plug-in), ended the last
+    // life without a planned shutdown: a brown-out in the accounts.
+    const started = board.started;
+    if (!startCounted && started !== undefined) {
+      startCounted = true;
+      const reconnected = started.reasonCode === 10 && ledger.state().last !== undefined;
+      if (started.lowVoltageShutdown || started.reasonCode === 4 || reconnected) ledger.brownOut();
+    }
+    const available = busy || decideStart(policy(), state(), forecast(), typical()).start;
+    ledger.add({
+      at: sample.at,
+      pvWatts: sample.pvWatts,
+      batteryWatts: sample.batteryVolts * sample.batteryAmps,
+      mainsWatts: sample.mainsWatts ?? 0,
+      loadWatts: sample.loadWatts,
+      stateOfCharge: sample.stateOfCharge,
+      available,
+    });
+    task?.add(sample.at, sample.loadWatts, sample.pvWatts, sample.mainsWatts ?? 0);
+    if (sample.at - lastLedgerSave >= LEDGER_EVERY_MS) {
+      journal.setMeta(LEDGER_META, JSON.stringify(ledger.state()));
+      lastLedgerSave = sample.at;
+    }
+  };
 
   return {
     get last() {
@@ -81,15 +179,27 @@ export function createBoardEnergyManager(
       }
       if (busy) draw.busy = 0.9 * draw.busy + 0.1 * last.loadWatts;
       else draw.idle = 0.9 * draw.idle + 0.1 * last.loadWatts;
+      account(last);
       return last;
     },
     outlook() {
       const s = state();
+      const plan = policy();
+      const panel = forecast();
       return {
         stateOfChargePct: Math.round(s.stateOfCharge * 1000) / 10,
         pvWatts: Math.max(0, Math.round(s.pvWatts * 100) / 100),
         loadWatts: Math.max(0, Math.round((last?.loadWatts ?? 0) * 100) / 100),
-        awakeSeconds: Math.round(awakeSeconds(policy(), s, forecast())),
+        awakeSeconds: Math.round(awakeSeconds(plan, s, panel)),
+        // What the scheduler's forecast-driven admission plans with (scheduler/src/dispatch/harvest.ts):
+        // the pack, the floor in force (health included), the learned idle draw, and the panel's
+        // expected mean watts for each of the next hours.
+        batteryWattHours: round(plan.batteryWattHours, 1),
+        floorPct: round(plan.floor * 100, 1),
+        idleWatts: round(plan.idleWatts, 2),
+        pvForecastWatts: Array.from({ length: FORECAST_HOURS }, (_, hour) =>
+          Math.max(0, round(panel.wattHours(s.nowMs + hour * 3_600_000, 3600), 2)),
+        ),
       };
     },
     mayStart(appId, needs) {
@@ -104,7 +214,21 @@ export function createBoardEnergyManager(
     },
     setBusy(value) {
       if (value !== busy) onBusy?.(value);
+      if (value && !busy && last !== undefined) {
+        task = new EnergyMeter(last.at);
+        task.add(last.at, last.loadWatts, last.pvWatts, last.mainsWatts ?? 0);
+      } else if (!value && busy && task !== undefined) {
+        task.extendTo(board.clock.now());
+        lastTask = task.split();
+        ledger.taskFinished(lastTask.mainsWh);
+        task = undefined;
+        journal.setMeta(LEDGER_META, JSON.stringify(ledger.state()));
+      }
       busy = value;
     },
+    report() {
+      return { ...ledger.totals(), stateOfChargeFloor: floor(), ...(lastTask === undefined ? {} : { lastTask }) };
+    },
+    syncClock: (reference) => board.syncClock(reference),
   };
 }

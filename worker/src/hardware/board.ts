@@ -10,7 +10,8 @@ import type { Clock } from "./clock.js";
 import type { GpioLine } from "./gpio.js";
 import { Ina2xx } from "./ina2xx.js";
 import { CoulombCounter, type Chemistry } from "./stateOfCharge.js";
-import { WittyPi4 } from "./wittyPi4.js";
+import { HardwareError } from "./errors.js";
+import { RTC_PLAUSIBLE_FROM, storedThreshold, WittyPi4 } from "./wittyPi4.js";
 
 export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";
@@ -30,16 +31,44 @@ export interface PowerSample {
   atRest: boolean;
   /** Whether the panel figure was measured (panel INA) or estimated. */
   pvMeasured: boolean;
+  /**
+   * Power from a 5 V supply (mains adapter) instead of the battery: the Witty Pi reports POWER_MODE 0
+   * when its input is not above 5.25 V (§1.2 reg 7), and then the Pi's whole draw comes from it.
+   */
+  mainsWatts?: number;
+  /** Board temperature (the Witty Pi's LM75B, next to the battery in a solar box), °C. */
+  temperatureC?: number;
+}
+
+/** Where the board's time came from at start (§1.10 step 3, §1.11). */
+export type ClockSource = "rtc" | "system" | "chain" | "none";
+
+export interface ClockSync {
+  /** Whether the board clock and the RTC agree with a trusted time: only then are alarms set. */
+  trusted: boolean;
+  source: ClockSource;
 }
 
 export interface Board {
   readonly clock: Clock;
+  /** The pack's chemistry (its health floor depends on it, worker/src/energy/batteryHealth.ts). */
+  readonly chemistry: Chemistry;
   readonly kind: "witty-pi-4" | "simulated";
   sample(): Promise<PowerSample>;
   /** Boot routine (§1.10 steps 1-6): probe, log+clear reason, RTC sync, SYS_UP, thresholds, power-cut delay. Returns why we are up. */
-  start(): Promise<{ reason: string; lowVoltageShutdown: boolean } & StartDetails>;
-  /** Program the startup alarm for `at` and request a clean power-off (the caller has already stopped work). */
+  start(): Promise<BoardStart>;
+  /**
+   * Program the startup alarm for `at` and request a clean power-off (the caller has already stopped
+   * work). Refuses (HW_CLOCK_UNTRUSTED) while the RTC holds a reset time no trusted source has fixed.
+   */
   sleepUntil(at: Date): Promise<void>;
+  /**
+   * Give the board a time reference for a reset RTC when the system clock is not NTP-synchronised
+   * (the agent passes the chain's latest block time); resyncs now if the clock is not trusted.
+   */
+  syncClock(reference: () => Promise<number | undefined>): Promise<ClockSync>;
+  /** What the last start() found, once it ran. */
+  readonly started: BoardStart | undefined;
   /**
    * Halt Linux without an alarm of the agent's (the MCU asked: button, shutdown alarm, low voltage).
    * The Witty Pi cuts the power once the Pi has halted; the image's power-off hook arms the wake-up.
@@ -48,6 +77,8 @@ export interface Board {
   onShutdownRequest(listener: () => void): void;
   close(): Promise<void>;
 }
+
+export type BoardStart = { reason: string; lowVoltageShutdown: boolean } & StartDetails;
 
 export interface StartDetails {
   /** ACTION_REASON code (§1.3). */
@@ -62,6 +93,13 @@ export interface StartDetails {
   sysUpSent: boolean;
   /** The power-cut delay in force after start. */
   powerCutDelaySeconds: number;
+  /** The RTC had lost its time (§1.11), and why. */
+  rtcReset: boolean;
+  rtcResetWhy?: string;
+  /** Whether the clock is trusted after start, and from what it was set. */
+  clock: ClockSync;
+  /** The low-voltage cut-off and recovery voltage read back from the MCU after writing them (§1.10 step 6). */
+  protection: { lowVoltageCutoff: number; recoveryVoltage: number };
 }
 
 export interface MonitorConfig {
@@ -109,6 +147,8 @@ export interface BoardHooks {
    * overwriting a good RTC with a stale time (and with it every alarm).
    */
   systemClock?: { synchronized(): boolean; set(at: Date): Promise<void> };
+  /** A trusted time, ms, for a reset RTC before NTP (the chain's latest block); see Board.syncClock. */
+  referenceTime?: () => Promise<number | undefined>;
 }
 
 /** The real Linux clock: systemd-timesyncd's flag file, and `date` (the agent runs as root on the image). */
@@ -171,6 +211,63 @@ export function createBoard(
       },
     ));
 
+  let clockState: ClockSync = { trusted: false, source: "none" };
+  let reference: (() => Promise<number | undefined>) | undefined = hooks.referenceTime;
+  let startDetails: BoardStart | undefined;
+
+  /**
+   * The RTC lost its time (§1.11): set it from the system clock once NTP has synchronised it (a
+   * board without a system-clock hook is its own reference: the simulator), else from the reference
+   * (the chain's latest block time, which a chain never dates in the future), setting the system
+   * clock too. Without either, the clock stays untrusted and sleepUntil refuses to arm an alarm.
+   */
+  async function resyncResetRtc(): Promise<ClockSync> {
+    const systemClock = hooks.systemClock;
+    if (systemClock === undefined || systemClock.synchronized()) {
+      await witty.writeRtc(new Date(clock.now()));
+      return { trusted: true, source: "system" };
+    }
+    const at = await reference?.().catch(() => undefined);
+    if (at === undefined || !(at >= RTC_PLAUSIBLE_FROM)) return { trusted: false, source: "none" };
+    await systemClock.set(new Date(at));
+    await witty.writeRtc(new Date(at));
+    return { trusted: true, source: "chain" };
+  }
+
+  async function programProtection(): Promise<{ lowVoltageCutoff: number; recoveryVoltage: number }> {
+    const refuse = (what: string, register: number, wanted: number, found: number | undefined, cause?: unknown): never => {
+      throw new HardwareError(
+        "HW_PROTECTION_NOT_SET",
+        `the Witty Pi's ${what} (register ${register}) reads ${found === undefined ? "disabled/unknown" : `${found} V`} after writing ${wanted} V`,
+        {
+          device: "witty-pi-4",
+          register,
+          hint: "Stop UUGear's wittypi daemon if it runs (it rewrites the thresholds), power-cycle the Witty Pi (unplug the battery for 10 s) and restart the worker; if it persists the MCU's EEPROM is worn: replace the board. The worker does not run without this protection",
+          ...(cause === undefined ? {} : { cause }),
+        },
+      );
+    };
+    const cutoff = storedThreshold(config.lowVoltageCutoff);
+    const recovery = storedThreshold(config.recoveryVoltage);
+    try {
+      await witty.setLowVoltageThreshold(config.lowVoltageCutoff);
+    } catch (error) {
+      if (error instanceof HardwareError && error.code === "HW_INVALID_ARGUMENT") throw error;
+      refuse("low-voltage cut-off", 19, cutoff, undefined, error);
+    }
+    try {
+      await witty.setRecoveryThreshold(config.recoveryVoltage);
+    } catch (error) {
+      if (error instanceof HardwareError && error.code === "HW_INVALID_ARGUMENT") throw error;
+      refuse("recovery voltage", 22, recovery, undefined, error);
+    }
+    const readCutoff = await witty.lowVoltageThreshold();
+    if (readCutoff !== cutoff) refuse("low-voltage cut-off", 19, cutoff, readCutoff);
+    const readRecovery = await witty.recoveryThreshold();
+    if (readRecovery !== recovery) refuse("recovery voltage", 22, recovery, readRecovery);
+    return { lowVoltageCutoff: cutoff, recoveryVoltage: recovery };
+  }
+
   function watchHalt(): void {
     if (gpio === undefined || unwatch !== undefined) return;
     unwatch = witty.onShutdownRequest(() => {
@@ -180,6 +277,7 @@ export function createBoard(
 
   return {
     clock,
+    chemistry,
     kind: hooks.kind ?? "witty-pi-4",
 
     async start() {
@@ -197,15 +295,22 @@ export function createBoard(
       await witty.clearShutdownAlarm();
       // Step 3: the board clock is the reference once NTP has set it; the RTC (UTC, see
       // WittyPi4.readRtc) is rewritten when it lost its time or drifted, since alarms match on it.
-      // Before NTP, a kept RTC is the better clock: it sets the system's (hooks.systemClock).
-      const rtc = await witty.readRtc();
+      // Before NTP, a kept RTC is the better clock: it sets the system's (hooks.systemClock). A reset
+      // RTC (§1.11) with no NTP is set from the reference (the chain) or left untrusted: no alarm is
+      // ever computed from it.
+      const rtcStatus = await witty.readRtcStatus();
+      const rtc = rtcStatus.reset ? undefined : rtcStatus.time;
       const now = clock.now();
       const rtcDriftMs = rtc === undefined ? undefined : rtc.getTime() - Math.floor(now / 1000) * 1000;
       const systemClock = hooks.systemClock;
       if (rtc !== undefined && systemClock !== undefined && !systemClock.synchronized()) {
         if (Math.abs(rtcDriftMs!) > 2000) await systemClock.set(rtc);
-      } else if (rtcDriftMs === undefined || Math.abs(rtcDriftMs) > 2000) {
-        await witty.writeRtc(new Date(now));
+        clockState = { trusted: true, source: "rtc" };
+      } else if (rtc !== undefined) {
+        if (Math.abs(rtcDriftMs!) > 2000) await witty.writeRtc(new Date(now));
+        clockState = { trusted: true, source: "system" };
+      } else {
+        clockState = await resyncResetRtc();
       }
       // Steps 4–5: HALT must be released before the falling-edge watch is armed; then SYS_UP, which
       // arms the MCU's low-voltage protection and TXD power cut (§1.4).
@@ -216,12 +321,17 @@ export function createBoard(
         await witty.sendSysUp();
         sysUpSent = true;
       }
-      // Step 6: protection, written only when it differs (EEPROM, §1.4).
-      await witty.setLowVoltageThreshold(config.lowVoltageCutoff);
-      await witty.setRecoveryThreshold(config.recoveryVoltage);
+      // Step 6: protection, written only when it differs (EEPROM, §1.4), then read back: without
+      // it a drained pack is never cut off, and without the recovery voltage a cut Pi never
+      // comes back on its own (§1.4).
+      const protection = await programProtection();
       const powerCutDelaySeconds = await witty.raisePowerCutDelay(config.powerCutDelaySeconds);
       await initMonitors();
-      return {
+      return (startDetails = {
+        rtcReset: rtcStatus.reset,
+        ...(rtcStatus.why === undefined ? {} : { rtcResetWhy: rtcStatus.why }),
+        clock: clockState,
+        protection,
         reason: reason.name,
         reasonCode: reason.code,
         lowVoltageShutdown,
@@ -231,13 +341,26 @@ export function createBoard(
         rtcDriftMs,
         sysUpSent,
         powerCutDelaySeconds,
-      };
+      });
+    },
+
+    get started() {
+      return startDetails;
+    },
+
+    async syncClock(source) {
+      reference = source;
+      if (!clockState.trusted) clockState = await resyncResetRtc();
+      return clockState;
     },
 
     async sample() {
       await initMonitors();
       const battery = await monitor.read();
       const loadWatts = (await witty.outputVolts()) * (await witty.outputAmps());
+      // POWER_MODE 0: the Witty Pi runs from a 5 V supply, not through its converter (§1.2 reg 7).
+      const mainsWatts = (await witty.powerMode()) === 0 ? loadWatts : 0;
+      const temperatureC = await witty.temperatureC();
       const at = clock.now();
       const soc = counter.update(at, battery.amps, battery.busVolts);
       const batteryWatts = battery.busVolts * battery.amps;
@@ -250,7 +373,7 @@ export function createBoard(
       } else {
         // Whatever the battery does not supply, the panel does: P_pv ≈ P_batt + P_load / η (charge
         // controller losses ignored). Clamped at 0: a negative value is measurement noise at night.
-        pvWatts = Math.max(0, batteryWatts + loadWatts / efficiency);
+        pvWatts = Math.max(0, batteryWatts + (loadWatts - mainsWatts) / efficiency);
       }
       return {
         at,
@@ -261,10 +384,23 @@ export function createBoard(
         loadWatts,
         atRest: soc.atRest,
         pvMeasured,
+        mainsWatts,
+        temperatureC,
       };
     },
 
     async sleepUntil(at: Date) {
+      if (!clockState.trusted) clockState = await resyncResetRtc();
+      if (!clockState.trusted) {
+        throw new HardwareError(
+          "HW_CLOCK_UNTRUSTED",
+          `not arming a wake-up for ${at.toISOString()}: the Witty Pi's RTC was reset and neither network time nor the chain gave the time`,
+          {
+            device: "witty-pi-4",
+            hint: "Give the Pi network access (NTP or the chain's RPC endpoint); the worker stays up meanwhile and the Witty Pi's low-voltage cut-off still protects the battery",
+          },
+        );
+      }
       await witty.setStartupAlarm(at, new Date(clock.now()));
       await powerOff();
     },

@@ -2,7 +2,14 @@
 // values involved, and a hint saying what the operator can do about it.
 
 export type HardwareErrorCode =
-  "HW_READ_FAILED" | "HW_WRITE_FAILED" | "HW_NOT_FOUND" | "HW_INVALID_ARGUMENT" | "HW_GPIO_UNAVAILABLE" | "HW_UNSUPPORTED";
+  | "HW_READ_FAILED"
+  | "HW_WRITE_FAILED"
+  | "HW_NOT_FOUND"
+  | "HW_INVALID_ARGUMENT"
+  | "HW_GPIO_UNAVAILABLE"
+  | "HW_UNSUPPORTED"
+  | "HW_PROTECTION_NOT_SET"
+  | "HW_CLOCK_UNTRUSTED";
 
 export interface HardwareErrorDetails {
   device?: string;

@@ -419,6 +419,20 @@ export class WittyPi4 {
         { hint: "Schedule less than 28 days ahead, and re-arm the alarm after waking" },
       );
     }
+    // The firmware matches the alarm against the RTC (§1.4): on a reset RTC (§1.11) it would fire
+    // at a time unrelated to `at`, up to a month away. Whoever arms it must set the RTC first.
+    const rtc = await this.readRtcStatus();
+    if (rtc.reset) {
+      throw new HardwareError(
+        "HW_CLOCK_UNTRUSTED",
+        `not setting the ${kind} alarm: the RTC was reset (${rtc.why ?? "no valid time"})`,
+        {
+          device: "witty-pi-4",
+          register: REG.RTC_SECONDS,
+          hint: "Set the RTC from a trusted time first (the worker does it at start from NTP or the chain's block time)",
+        },
+      );
+    }
     const d = new Date(when);
     const alarm: AlarmTime = { day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() };
     // Second, minute, hour, then day, like UUGear's set_startup_time (§1.5). While a disabled alarm
@@ -446,11 +460,22 @@ export class WittyPi4 {
   // ---- RTC ---------------------------------------------------------------------------------------
 
   /**
-   * The PCF85063 time (regs 58–64, BCD), or undefined when its year reads 0 ("bad time": the RTC lost
-   * power and restarted at 2000-01-01, §1.2). The RTC holds **UTC**: Witty Pi 3 does this (§1.2) and it
-   * makes alarms independent of the Pi's time zone and DST, unlike UUGear's WP4 shell (local time).
+   * The PCF85063 time (regs 58–64, BCD), or undefined when the RTC was reset (see readRtcStatus). The
+   * RTC holds **UTC**: Witty Pi 3 does this (§1.2) and it makes alarms independent of the Pi's time
+   * zone and DST, unlike UUGear's WP4 shell (local time).
    */
   async readRtc(): Promise<Date | undefined> {
+    const status = await this.readRtcStatus();
+    return status.reset ? undefined : status.time;
+  }
+
+  /**
+   * The RTC's time and whether it can be trusted (§1.11): after losing every supply (no CR2032) the
+   * PCF85063 restarts at 2000-01-01 with its oscillator-stop flag (seconds bit 7) set. Any of these
+   * marks a reset clock: the flag, year 0 (UUGear's "bad time"), a field that is not a valid BCD date,
+   * or a date before RTC_PLAUSIBLE_FROM (no Sunpool worker ran then).
+   */
+  async readRtcStatus(): Promise<RtcStatus> {
     for (let attempt = 0; ; attempt++) {
       const f: number[] = [];
       for (let reg = REG.RTC_SECONDS; reg <= REG.RTC_YEARS; reg++) f.push(await this.readRegister(reg));
@@ -458,18 +483,7 @@ export class WittyPi4 {
       // The registers are read one by one: if the seconds wrapped meanwhile, the minute (or more) may
       // have carried between reads; read again.
       if ((secondsAgain & 0x7f) < (f[0]! & 0x7f) && attempt < 2) continue;
-      const [sec, min, hour, day, , month, year] = f as [number, number, number, number, number, number, number];
-      if (year === 0) return undefined;
-      return new Date(
-        Date.UTC(
-          2000 + fromBcd(year),
-          fromBcd(month & 0x1f) - 1,
-          fromBcd(day & 0x3f),
-          fromBcd(hour & 0x3f),
-          fromBcd(min & 0x7f),
-          fromBcd(sec & 0x7f),
-        ),
-      );
+      return decodeRtc(f as [number, number, number, number, number, number, number]);
     }
   }
 
@@ -581,6 +595,40 @@ export class WittyPi4 {
 }
 
 // ---- encodings -----------------------------------------------------------------------------------
+
+/** An RTC reading before this instant is a reset clock, not a time (§1.11): no worker ran before 2025. */
+export const RTC_PLAUSIBLE_FROM = Date.UTC(2025, 0, 1);
+
+export interface RtcStatus {
+  /** The time the registers hold, when they hold a valid date. */
+  time: Date | undefined;
+  /** The RTC lost its time: it must be set before an alarm is computed from it. */
+  reset: boolean;
+  /** Why it counts as reset, for logs. */
+  why?: string;
+}
+
+const validBcd = (b: number): boolean => (b & 0x0f) <= 9 && b >> 4 <= 9;
+
+/** Registers 58–64 as read (§1.2 table of masks) → a time, or why it is a reset clock (§1.11). */
+export function decodeRtc(raw: readonly [number, number, number, number, number, number, number]): RtcStatus {
+  const [sec, min, hour, day, , month, year] = raw;
+  if ((sec & 0x80) !== 0) return { time: undefined, reset: true, why: "oscillator-stop flag set (the RTC lost power)" };
+  if (year === 0) return { time: undefined, reset: true, why: 'year 0 ("bad time")' };
+  const fields = [sec & 0x7f, min & 0x7f, hour & 0x3f, day & 0x3f, month & 0x1f, year];
+  if (!fields.every(validBcd)) return { time: undefined, reset: true, why: "a time register holds no valid BCD digit" };
+  const [s, m, h, d, mo, y] = fields.map(fromBcd) as [number, number, number, number, number, number];
+  const time = new Date(Date.UTC(2000 + y, mo - 1, d, h, m, s));
+  const impossible =
+    s > 59 || m > 59 || h > 23 || mo < 1 || mo > 12 || d < 1 || time.getUTCDate() !== d || time.getUTCMonth() !== mo - 1;
+  if (impossible)
+    return { time: undefined, reset: true, why: `impossible date 20${y.toString().padStart(2, "0")}-${mo}-${d} ${h}:${m}:${s}` };
+  if (time.getTime() < RTC_PLAUSIBLE_FROM) return { time, reset: true, why: `${time.toISOString()} is before any worker ran` };
+  return { time, reset: false };
+}
+
+/** What registers 19 and 22 hold for `volts` (⌊V × 10⌋, §1.5), as volts again: what a read-back must show. */
+export const storedThreshold = (volts: number): number => Math.floor(volts * 10 + 1e-9) / 10;
 
 export const toBcd = (n: number): number => Math.floor(n / 10) * 16 + (n % 10);
 export const fromBcd = (b: number): number => (b >> 4) * 10 + (b & 0x0f);

@@ -116,6 +116,12 @@ export interface SimulatedBoard {
   setTemperature(celsius: number): void;
   /** The simulator's power-off action: Linux finished `systemctl poweroff` and TXD went low. */
   halt(): void;
+  /**
+   * Unplug the battery (and with it every supply: the charge controller cannot feed the board
+   * alone): a full power loss. Without its CR2032 (`wittyPi.rtcBackupCell: false`) the RTC resets.
+   */
+  disconnectBattery(): void;
+  connectBattery(): void;
   onPowerOn(listener: (event: PowerEvent) => void): () => void;
   onPowerOff(listener: (event: PowerEvent) => void): () => void;
   /** Resolves with the next power-on, or undefined if none came within `timeoutMs` of simulated time. */
@@ -153,6 +159,7 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
   let load: PiLoad = "idle";
   let temperature = options.temperatureC;
   let last = start;
+  let batteryConnected = true;
   // Instantaneous electrical state, recomputed whenever an input changes.
   let state = { batteryAmps: 0, batteryVolts: 0, piWatts: 0, pvAvailable: 0, pvWatts: 0, vin: 0 };
   const totals: EnergyTotals = { pvAvailableWh: 0, pvWh: 0, piWh: 0, batteryInWh: 0, batteryOutWh: 0 };
@@ -171,6 +178,10 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
 
   function recompute(at: number): void {
     const pvAvailable = panel.powerAt(at);
+    if (!batteryConnected) {
+      state = { batteryAmps: 0, batteryVolts: 0, piWatts: piWatts(), pvAvailable, pvWatts: 0, vin: 0 };
+      return;
+    }
     const loadIn = piWatts() / efficiency + standbyWatts;
     const charge = chargeControllerOutput(controller, pvAvailable, battery.openCircuitVolts());
     const amps = battery.currentForPower(charge - loadIn);
@@ -289,9 +300,11 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
       recompute(to);
     }
     let changed = false;
-    if (state.vin === 0 && mcu.poweredOn) {
-      mcu.brownOut(to);
-      changed = true;
+    if (state.vin === 0 && mcu.supplied) {
+      changed = mcu.poweredOn;
+      mcu.supplyLost(to);
+    } else if (state.vin > 0 && !mcu.supplied) {
+      mcu.supplyRestored(to);
     }
     return mcu.tick(to) || changed;
   }
@@ -368,6 +381,14 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
       piState = "halted";
       recompute(clock.now());
       mcu.txdLevel(false);
+    },
+    disconnectBattery() {
+      batteryConnected = false;
+      recompute(clock.now());
+    },
+    connectBattery() {
+      batteryConnected = true;
+      recompute(clock.now());
     },
     onPowerOn: (l) => subscribe(onListeners, l),
     onPowerOff: (l) => subscribe(offListeners, l),

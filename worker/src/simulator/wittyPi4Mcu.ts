@@ -9,7 +9,7 @@
 // never imported from the driver it checks (worker/src/hardware/wittyPi4.ts; lint enforces it): a
 // driver that names a wrong register reads or writes the wrong byte here, and the tests notice.
 //
-// Not modelled: temperature actions (regs 43–46), guaranteed wake (49), default-on (17/47), dummy
+// Not modelled: temperature actions (regs 43–46), guaranteed wake (49), dummy
 // load and LED (20, 23), RTC offset/temperature compensation, the front-end offset the ADJ registers
 // (24–26) correct (the simulated ADC reads true values before quantisation).
 import { i2cError, type I2cDevice } from "./i2cBus.js";
@@ -145,6 +145,11 @@ export interface McuOptions {
   registers?: Readonly<Record<number, number>>;
   /** RTC time at the start; undefined = lost its backup power ("bad time"). */
   rtcTime?: number;
+  /**
+   * Whether the CR2032 sits in its holder (UUGear ships one, §1.11): it keeps the RTC counting while
+   * every supply is gone. Without it a full power loss resets the RTC. Default true.
+   */
+  rtcBackupCell?: boolean;
 }
 
 export interface McuPowerEvent {
@@ -189,6 +194,9 @@ export class WittyPi4Mcu implements I2cDevice {
   private haltListeners: (() => void)[] = [];
   /** While tick() runs, the instant being simulated (the clock has not moved there yet). */
   private ticking: number | undefined;
+  /** Whether the MCU has a supply (the battery, or the panel through the controller). */
+  private supply = true;
+  private readonly rtcBackupCell: boolean;
 
   constructor(env: McuEnvironment, options: McuOptions = {}) {
     this.env = env;
@@ -196,6 +204,7 @@ export class WittyPi4Mcu implements I2cDevice {
     this.initializeRegisters(options.firmwareId ?? 0x26, options.revision ?? 0x07);
     for (const [reg, value] of Object.entries(options.registers ?? {})) this.registers[Number(reg)] = value;
     this.rtc = new SimulatedRtc(now, options.rtcTime);
+    this.rtcBackupCell = options.rtcBackupCell ?? true;
     this.on = options.poweredOn ?? true;
     this.poweredOnAt = now;
     this.txdHigh = this.on;
@@ -227,6 +236,11 @@ export class WittyPi4Mcu implements I2cDevice {
 
   get poweredOn(): boolean {
     return this.on;
+  }
+
+  /** Whether the MCU itself is powered (false after a full power loss, until the supply returns). */
+  get supplied(): boolean {
+    return this.supply;
   }
 
   get sysUpReceived(): boolean {
@@ -331,7 +345,9 @@ export class WittyPi4Mcu implements I2cDevice {
       default:
         if (register >= MCU_REG.RTC_SECONDS && register <= MCU_REG.RTC_YEARS) {
           const f = this.rtc.fields(now);
-          return bcd(f[RTC_FIELDS[register - MCU_REG.RTC_SECONDS]!]);
+          const value = bcd(f[RTC_FIELDS[register - MCU_REG.RTC_SECONDS]!]);
+          // Seconds bit 7 is the PCF85063's oscillator-stop flag (§1.2 reg 58).
+          return register === MCU_REG.RTC_SECONDS && this.rtc.oscillatorStopped ? value | 0x80 : value;
         }
     }
     return r[register] ?? 0;
@@ -364,6 +380,7 @@ export class WittyPi4Mcu implements I2cDevice {
         year: 0xff,
       };
       this.rtc.setField(field, unbcd(value & masks[field]), now);
+      if (field === "second") this.rtc.setOscillatorStopped((value & 0x80) !== 0);
     } else this.registers[register] = value;
   }
 
@@ -457,6 +474,7 @@ export class WittyPi4Mcu implements I2cDevice {
   }
 
   private runTick(now: number): boolean {
+    if (!this.supply) return false;
     let changed = false;
     if (this.haltLowUntil !== undefined && now >= this.haltLowUntil) {
       this.haltLowUntil = undefined;
@@ -482,6 +500,40 @@ export class WittyPi4Mcu implements I2cDevice {
     this.ticking = now;
     if (this.on) this.powerOff(now, 0, "brown-out");
     this.ticking = undefined;
+  }
+
+  /**
+   * Every supply is gone (battery disconnected, its BMS open with no sun): the Pi loses power at
+   * once and the MCU stops. The RTC keeps counting only on its CR2032 (§1.11).
+   */
+  supplyLost(now: number): void {
+    if (!this.supply) return;
+    this.brownOut(now);
+    this.supply = false;
+  }
+
+  /**
+   * The supply is back: the MCU restarts. Its EEPROM (16–49) is kept; the status registers
+   * (1–11) restart at 0 (an assumption: the firmware computes them, §1.11); without its backup
+   * cell the RTC restarts from its reset values. With CONF_DEFAULT_ON the Pi is powered after
+   * CONF_DEFAULT_ON_DELAY seconds, reason 10 (§1.2 regs 17, 47; §1.3).
+   */
+  supplyRestored(now: number): void {
+    if (this.supply) return;
+    this.supply = true;
+    if (!this.rtcBackupCell) this.rtc.powerOnReset(now);
+    for (let reg = MCU_REG.VOLTAGE_IN_I; reg <= MCU_REG.ACTION_REASON; reg++) this.registers[reg] = 0;
+    this.sysUp = false;
+    this.sysUpRisingEdges = 0;
+    this.turningOff = false;
+    this.cutAt = undefined;
+    this.haltLowUntil = undefined;
+    this.alarm1Deferred = false;
+    this.powerOnAt = undefined;
+    this.poweredOnAt = now;
+    if (this.registers[MCU_REG.CONF_DEFAULT_ON] === 1) {
+      this.powerOnAt = { at: now + (this.registers[MCU_REG.CONF_DEFAULT_ON_DELAY] ?? 0) * 1000, reason: REASON.POWER_CONNECTED };
+    }
   }
 
   private everySecond(now: number): boolean {

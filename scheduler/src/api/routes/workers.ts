@@ -5,6 +5,7 @@ import { formatSun } from "@sunpool/sdk";
 import type { FastifyInstance } from "fastify";
 
 import type { EnergyOutlook } from "../../dispatch/dispatcher.js";
+import type { WorkerEnergyMetrics } from "../../metrics.js";
 import { Rejection } from "../../errors.js";
 import type { HeldTask, WorkerRegistration } from "../../tasks/pool.js";
 import type { ApiContext } from "../context.js";
@@ -38,10 +39,19 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
 
   app.post("/v1/workers/heartbeat", { schema: routeSchema("/v1/workers/heartbeat", "post") }, async (request) => {
     const worker = await authenticateWorker(context, request, { mustBeRegistered: true });
-    const body = request.body as { outlook: EnergyOutlook; tasks?: HeldTask[]; running?: string[]; farewell?: boolean };
+    const body = request.body as {
+      outlook: EnergyOutlook;
+      tasks?: HeldTask[];
+      running?: string[];
+      farewell?: boolean;
+      energy?: WorkerEnergyMetrics;
+    };
+    if (body.energy !== undefined) context.metrics.workerEnergy.record(worker, body.energy);
     // `running` is what agents sent before leases: the same list without lease ids.
     const held = body.tasks ?? body.running?.map((taskId) => ({ taskId }));
-    const { revoked } = context.pool.heartbeat(worker, body.outlook, Date.now(), held, body.farewell === true);
+    const now = Date.now();
+    const { revoked } = context.pool.heartbeat(worker, body.outlook, now, held, body.farewell === true);
+    context.history.recordHeartbeat(worker, body.outlook, held?.length ?? 0, body.farewell === true, now);
     context.kick("worker");
     return {
       heartbeatSeconds: context.heartbeatSeconds,
