@@ -3,14 +3,7 @@
 // pool's record of the worker, the longest-idle worker on ties).
 import { expect } from "chai";
 
-import {
-  DEFAULT_POLICY,
-  Dispatcher,
-  dispatchScore,
-  ineligibility,
-  type TaskNeeds,
-  type WorkerState,
-} from "../../scheduler/src/dispatch/dispatcher.js";
+import { DEFAULT_POLICY, Dispatcher, type TaskNeeds, type WorkerState } from "../../scheduler/src/dispatch/dispatcher.js";
 import { initialReplicas } from "../../scheduler/src/tasks/pool.js";
 import { ranges } from "../../scheduler/src/tasks/settlement.js";
 
@@ -136,16 +129,30 @@ describe("scheduler: dispatch decision", function () {
         good: Math.floor(10 * random()),
         bad: Math.floor(2 * random()),
         lastAssignedMs: Math.floor(10 * random()),
+        unproven: random() < 0.2,
       }),
     );
+    for (const w of workers) if (w.outlook !== undefined && random() < 0.1) w.outlook.mainsPowered = true;
     const dispatcher = pool(...workers);
-    const reference = (task: TaskNeeds) => {
-      const eligible = workers.filter((w) => ineligibility(w, task, NOW, DEFAULT_POLICY) === undefined);
-      eligible.sort(
-        (a, b) => dispatchScore(a, DEFAULT_POLICY) - dispatchScore(b, DEFAULT_POLICY) || a.lastAssignedMs - b.lastAssignedMs,
-      );
-      return eligible[0];
+    // The rules as docs/scheduler.md ("Dispatch") states them, written out here rather than taken
+    // from the module: a wrong rule in dispatcher.ts must disagree with this, not agree with itself.
+    const awakeFor = (w: WorkerState) =>
+      w.outlook === undefined ? 60 : w.outlook.mainsPowered === true && w.unproven !== true ? Infinity : w.outlook.awakeSeconds;
+    const eligible = (w: WorkerState, task: TaskNeeds) =>
+      NOW - w.lastSeenMs <= 45_000 &&
+      w.active < w.slots &&
+      (w.platforms & task.platforms) !== 0 &&
+      w.memoryMiB >= task.memoryMiB &&
+      w.cores * 1000 >= task.cpuMillicores &&
+      !task.exclude.has(w.address) &&
+      awakeFor(w) >= 1.5 * task.expectedSeconds;
+    const score = (w: WorkerState) => {
+      const sunny = w.unproven !== true && w.outlook !== undefined && w.outlook.pvWatts >= w.outlook.loadWatts;
+      const capacity = Math.sqrt(w.cores) * ((1 + w.good) / (1 + w.good + 3 * w.bad)) * (sunny ? 1.5 : 1);
+      return (w.active + 1) / w.slots / capacity;
     };
+    const reference = (task: TaskNeeds) =>
+      workers.filter((w) => eligible(w, task)).sort((a, b) => score(a) - score(b) || a.lastAssignedMs - b.lastAssignedMs)[0];
     const held: string[] = [];
     for (let round = 0; round < 500; round++) {
       const task = needs({

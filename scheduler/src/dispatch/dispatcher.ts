@@ -76,25 +76,6 @@ export interface DispatchPolicy {
 
 export const DEFAULT_POLICY: DispatchPolicy = { offlineAfterMs: 45_000, awakeMargin: 1.5, solarBonus: 1.5 };
 
-export type Ineligibility = "offline" | "full" | "platform" | "memory" | "cpu" | "excluded" | "energy";
-
-/** Why a worker cannot take a task now, or undefined if it can. */
-export function ineligibility(
-  worker: WorkerState,
-  needs: TaskNeeds,
-  now: number,
-  policy: DispatchPolicy,
-): Ineligibility | undefined {
-  if (now - worker.lastSeenMs > policy.offlineAfterMs) return "offline";
-  if (worker.active >= worker.slots) return "full";
-  if ((worker.platforms & needs.platforms) === 0) return "platform";
-  if (worker.memoryMiB < needs.memoryMiB) return "memory";
-  if (worker.cores * 1000 < needs.cpuMillicores) return "cpu";
-  if (needs.exclude.has(worker.address)) return "excluded";
-  if (!policy.energyBlind && awakeSeconds(worker) < needs.expectedSeconds * policy.awakeMargin) return "energy";
-  return undefined;
-}
-
 /** A worker's capacity for one more task: cores, this pool's record of it, and solar surplus. */
 export function capacityWeight(worker: WorkerState, policy: DispatchPolicy): number {
   const reliability = (1 + worker.good) / (1 + worker.good + 3 * worker.bad);
@@ -103,12 +84,6 @@ export function capacityWeight(worker: WorkerState, policy: DispatchPolicy): num
       ? policy.solarBonus
       : 1;
   return Math.sqrt(worker.cores) * reliability * solar;
-}
-
-/** Lower is better: load after taking the task, divided by the worker's effective capacity. */
-export function dispatchScore(worker: WorkerState, policy: DispatchPolicy): number {
-  if (policy.energyBlind) return worker.active / worker.slots;
-  return (worker.active + 1) / worker.slots / capacityWeight(worker, policy);
 }
 
 /** Seconds a worker can be trusted to stay awake (no outlook yet: short tasks only). */
@@ -213,7 +188,13 @@ export class Dispatcher {
     this.available.remove(address);
   }
 
-  /** The best worker for a task now (see ineligibility and dispatchScore), or undefined. */
+  /**
+   * The best worker for a task now, or undefined. Eligible: seen within offlineAfterMs, a free
+   * slot, the image's platform, enough memory and cores, not already holding a replica of the
+   * task, and awake for awakeMargin times the task's expected run time. Best: the lowest load
+   * after taking the task ((active + 1) / slots) per unit of capacityWeight; on a tie, the worker
+   * assigned longest ago. Energy-blind: the lowest load, nothing else.
+   */
   select(needs: TaskNeeds, now: number): WorkerState | undefined {
     const rows = this.available;
     const seenAfter = now - this.policy.offlineAfterMs;
