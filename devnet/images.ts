@@ -38,8 +38,6 @@ export interface ScratchImage {
   entrypoint: string[];
   /** Default: this host's platform only. */
   platforms?: Platform[];
-  /** Default true: /bin/busybox and its applets. False for an image that only has to exist (a foreign CPU's). */
-  busybox?: boolean;
 }
 
 export interface PushedImage {
@@ -99,7 +97,7 @@ export async function busyboxFor(platform: Platform): Promise<string> {
 }
 
 async function pushPlatformManifest(spec: ScratchImage, platform: Platform, registry: string) {
-  const layerTar = await rootfsTar(spec.files, spec.busybox === false ? undefined : await busyboxFor(platform));
+  const layerTar = await rootfsTar(spec.files, await busyboxFor(platform));
   const layer = gzipSync(layerTar, { level: 9 });
   const [os, architecture, variant] = platform.split("/");
   const config = json({
@@ -123,14 +121,14 @@ async function pushPlatformManifest(spec: ScratchImage, platform: Platform, regi
 }
 
 /** A tar of the image's root filesystem, byte-for-byte reproducible (sorted, owner 0, mtime 0). */
-async function rootfsTar(files: Record<string, string>, busybox: string | undefined): Promise<Buffer> {
+async function rootfsTar(files: Record<string, string>, busybox: string): Promise<Buffer> {
   const folder = await mkdtemp(join(tmpdir(), "sunpool-rootfs-"));
   try {
     // World-writable and sticky as on any root file system: Docker copies this mode onto the tmpfs
     // the sandbox mounts at /tmp, and tasks run as nobody.
     await mkdir(join(folder, "tmp"), { recursive: true });
     await chmod(join(folder, "tmp"), 0o1777);
-    if (busybox !== undefined) await installBusybox(folder, busybox);
+    await installBusybox(folder, busybox);
     for (const [path, content] of Object.entries(files)) {
       const target = join(folder, path.replace(/^\/+/, ""));
       await mkdir(dirname(target), { recursive: true });

@@ -31,6 +31,8 @@ export interface ServiceOptions {
   restart?: boolean;
   /** Written with the current pid at each start (for tools and tests that need to signal it). */
   pidFile?: string;
+  /** The program to run (default: this Node, with `args` as its script and arguments). */
+  command?: string;
 }
 
 export function startService(name: string, args: string[], options: ServiceOptions): Service {
@@ -44,7 +46,11 @@ export function startService(name: string, args: string[], options: ServiceOptio
   let exited: Promise<void>;
 
   const launch = () => {
-    child = spawn(process.execPath, args, { stdio: ["ignore", fd, fd], detached: true, env: { ...process.env, ...options.env } });
+    child = spawn(options.command ?? process.execPath, args, {
+      stdio: ["ignore", fd, fd],
+      detached: true,
+      env: { ...process.env, ...options.env },
+    });
     if (options.pidFile !== undefined && child.pid !== undefined) writeFileSync(options.pidFile, `${child.pid.toString()}\n`);
     exited = new Promise<void>((resolve) =>
       child.once("exit", (code, signal) => {

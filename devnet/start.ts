@@ -6,18 +6,31 @@
 // The chain lives in memory, so every start is a new market: the scheduler's and workers' state
 // from a previous run describes a chain that no longer exists and is cleared. Keystores are kept
 // (they are slow to encrypt and always hold the same test keys); --reset clears them too.
+//
+// --lan moves the chain, the scheduler and a read-only copy of the registry to the machine's LAN
+// address (devnet/lan.ts), for a Pi on the same network; loopback stays the default.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 
+import { REGISTRY } from "./images.ts";
+import {
+  chooseLanAddress,
+  engineTrustsRegistry,
+  lanRegistryConfig,
+  lanWarning,
+  onRegistry,
+  piOwnerFile,
+  takeLanFlag,
+} from "./lan.ts";
 import { DEMO_APPS, devnetWallet, publishOrders, pushDemoImages, ROLE_INDEX, schedulerIpfsRepo, setUpMarket } from "./market.ts";
 import { checkPortFree, startService, waitForHttp, type Service } from "./processes.ts";
 import { WORKER_BOARDS } from "./workers.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const HOST = "127.0.0.1";
 const PASSWORD = "sunpool-devnet";
 
 function fail(message: string): never {
@@ -29,11 +42,16 @@ const [major] = process.versions.node.split(".").map(Number);
 if ((major ?? 0) < 24)
   fail(`Node ${process.versions.node} is too old: run through npm (npm run devnet), which uses the project's Node 24.`);
 
-let flags: { workers: string; dishonest: string; arm64: string; reset: boolean; help: boolean };
+const USAGE = "npm run devnet -- [--workers N] [--dishonest K] [--arm64 K] [--reset] [--lan [address]]";
+let flags: { workers?: string; dishonest: string; arm64: string; reset: boolean; help: boolean };
+let lanFlag: string | undefined;
 try {
+  const taken = takeLanFlag(process.argv.slice(2));
+  lanFlag = taken.lan;
   flags = parseArgs({
+    args: taken.args,
     options: {
-      workers: { type: "string", default: "3" },
+      workers: { type: "string" },
       dishonest: { type: "string", default: "0" },
       arm64: { type: "string", default: "0" },
       reset: { type: "boolean", default: false },
@@ -41,24 +59,27 @@ try {
     },
   }).values;
 } catch (error) {
-  fail(`${(error as Error).message}. Usage: npm run devnet -- [--workers N] [--dishonest K] [--arm64 K] [--reset]`);
+  fail(`${(error as Error).message}. Usage: ${USAGE}`);
 }
 if (flags.help) {
-  console.log(`Usage: npm run devnet -- [--workers N] [--dishonest K] [--arm64 K] [--reset]
+  console.log(`Usage: ${USAGE}
 
   --workers N   worker agents on simulated solar boards (0-${WORKER_BOARDS.length.toString()}, default 3; 0 to bring
                 your own, e.g. a Pi: docs/worker-owner.md)
   --dishonest K the last K workers return made-up results (to watch consensus slash them; default 0)
   --arm64 K     the first K workers run linux/arm64 images through qemu user-mode emulation (default 0)
   --reset       also forget the keystores kept in .devnet/keys (the chain always starts fresh)
+  --lan [addr]  listen on this machine's LAN address instead of 127.0.0.1 (the first private IPv4 address
+                of an interface that is up, or addr), so that a Pi joins with the sunpool.yaml it writes
+                (docs/worker-owner.md). Everyone on the LAN can then use the chain's funded dev keys.
 
 Environment: SUNPOOL_DEVNET_PORT (chain, default 8545), SUNPOOL_DEVNET_SCHEDULER_PORT (default 7300).
 State and logs: .devnet/ (docs/devnet.md).`);
   process.exit(0);
 }
-const workerCount = Number(flags.workers);
+let workerCount = Number(flags.workers ?? "3");
 if (!Number.isInteger(workerCount) || workerCount < 0 || workerCount > WORKER_BOARDS.length)
-  fail(`--workers must be an integer from 0 to ${WORKER_BOARDS.length.toString()}, got '${flags.workers}'`);
+  fail(`--workers must be an integer from 0 to ${WORKER_BOARDS.length.toString()}, got '${String(flags.workers)}'`);
 
 const dishonest = Number(flags.dishonest);
 if (!Number.isInteger(dishonest) || dishonest < 0 || (dishonest > 0 && dishonest >= workerCount))
@@ -69,6 +90,19 @@ if (!Number.isInteger(dishonest) || dishonest < 0 || (dishonest > 0 && dishonest
 const arm64 = Number(flags.arm64);
 if (!Number.isInteger(arm64) || arm64 < 0 || arm64 > workerCount)
   fail(`--arm64 must be an integer from 0 to ${workerCount.toString()} (at most --workers), got '${flags.arm64}'`);
+
+let HOST = "127.0.0.1";
+if (lanFlag !== undefined) {
+  try {
+    HOST = chooseLanAddress(networkInterfaces(), lanFlag === "" ? undefined : lanFlag);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
+/** The read-only registry a Pi pulls the demo images from (--lan only; same port as the loopback one). */
+const LAN_REGISTRY = lanFlag === undefined ? undefined : `${HOST}:${REGISTRY.split(":")[1] ?? "5000"}`;
+/** Where scripts/docker.sh keeps the loopback registry's storage, which the LAN registry serves. */
+const REGISTRY_DATA = join(ROOT, ".devnet/docker/registry/data");
 
 const CHAIN_PORT = Number(process.env.SUNPOOL_DEVNET_PORT ?? 8545);
 const SCHEDULER_PORT = Number(process.env.SUNPOOL_DEVNET_SCHEDULER_PORT ?? 7300);
@@ -107,6 +141,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 const started = Date.now();
 try {
   await preflight();
+  if (LAN_REGISTRY !== undefined) {
+    await checkLocalWorkersCanPull(LAN_REGISTRY);
+    console.log(lanWarning(HOST, { chain: CHAIN_PORT, scheduler: SCHEDULER_PORT, registry: Number(LAN_REGISTRY.split(":")[1]) }));
+  }
   if (flags.reset) await rm(KEYS, { recursive: true, force: true });
   await rm(RUN, { recursive: true, force: true });
   await rm(LOGS, { recursive: true, force: true });
@@ -124,7 +162,10 @@ try {
   services.push(chain);
   // Independent steps overlap: compiling, the images and the keystores do not need the chain.
   const build = run("npx", ["hardhat", "build", "--quiet", "--no-tests"]);
-  const images = pushDemoImages();
+  // Pushed through the loopback registry in every mode; --lan serves the same storage on the LAN.
+  const images = pushDemoImages().then((pushed) =>
+    LAN_REGISTRY === undefined ? pushed : serveImagesOnLan(pushed, LAN_REGISTRY),
+  );
   const keystores = writeKeystores(workerCount);
   await waitForHttp(chain, RPC_URL, 60_000, rpcRequest("eth_chainId"));
   await build;
@@ -163,6 +204,8 @@ try {
     keystore: keys.scheduler,
     dataDir: schedulerDir,
     listen: { host: HOST, port: SCHEDULER_PORT },
+    // A Pi fetches datasets from the scheduler's IPFS node: on the LAN, it listens there too.
+    ...(LAN_REGISTRY === undefined ? {} : { ipfs: { listen: [`/ip4/${HOST}/tcp/0`] } }),
     workers: { heartbeatSeconds: 2 },
     // Automine: a block only comes with a transaction, so no event could wait for confirmations.
     chain: { pollSeconds: 0.25, confirmations: 0 },
@@ -233,13 +276,88 @@ try {
     },
     requesterConfig,
     password: PASSWORD,
+    ...(LAN_REGISTRY === undefined
+      ? {}
+      : { lan: { address: HOST, registry: LAN_REGISTRY, piOwnerFile: join(STATE, "pi/sunpool.yaml") } }),
   };
+  if (LAN_REGISTRY !== undefined) {
+    await mkdir(join(STATE, "pi"), { recursive: true });
+    await writeFile(
+      join(STATE, "pi/sunpool.yaml"),
+      piOwnerFile({ schedulerUrl: SCHEDULER_URL, workerpool: market.workerpoolId, rpcUrl: RPC_URL, deployment }),
+    );
+  }
   await writeJson(join(STATE, "devnet.json"), summary);
   printReady(summary, (Date.now() - started) / 1000);
   watchForCrashes();
 } catch (error) {
   await stopAll();
   fail(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * The devnet's own workers pull the demo images by their registered names, `<lan>:5000/…` with
+ * --lan: Docker pulls over plain HTTP only from loopback and the registries it is told to trust.
+ * Without that trust, --lan alone starts no worker of its own (the Pis are the workers).
+ */
+async function checkLocalWorkersCanPull(registry: string): Promise<void> {
+  if (workerCount === 0) return;
+  let config = {};
+  try {
+    const { stdout } = await promisify(execFile)("docker", ["info", "--format", "{{json .RegistryConfig}}"], { timeout: 30_000 });
+    config = JSON.parse(stdout) as object;
+  } catch {
+    // Unknown: treated as not trusted, which only costs the local workers.
+  }
+  if (engineTrustsRegistry(config, registry)) return;
+  const fix =
+    `to run workers on this machine as well, add "insecure-registries": ["${registry}"] to /etc/docker/daemon.json ` +
+    `and restart Docker (sudo systemctl restart docker)`;
+  if (flags.workers !== undefined || dishonest > 0 || arm64 > 0)
+    fail(
+      `this machine's Docker engine does not pull from the plain-HTTP registry ${registry}, so its workers could not run the demo apps: ${fix}; or start with --workers 0 and bring Pis.`,
+    );
+  console.log(`devnet: --lan starts no worker of its own (Docker here does not trust ${registry}; ${fix}).`);
+  workerCount = 0;
+}
+
+/**
+ * Starts the read-only registry on the LAN address over the loopback registry's storage, checks
+ * that it serves every demo image, and names the images as a Pi pulls them.
+ */
+async function serveImagesOnLan<T extends { image: string; imageDigest: string }>(
+  pushed: Map<string, T>,
+  registry: string,
+): Promise<Map<string, T>> {
+  if (!existsSync(REGISTRY_DATA))
+    throw new Error(
+      `${REGISTRY_DATA} is missing: --lan serves the registry that bash scripts/docker.sh ensure starts, with SUNPOOL_REGISTRY unset`,
+    );
+  const config = join(RUN, "registry-lan.yml");
+  await writeFile(config, lanRegistryConfig(registry, REGISTRY_DATA));
+  const service = startService("LAN registry", ["serve", config], {
+    command: "docker-registry",
+    log: join(LOGS, "registry-lan.log"),
+    restart: true,
+    pidFile: join(RUN, "registry-lan.pid"),
+  });
+  services.push(service);
+  await waitForHttp(service, `http://${registry}/v2/`, 30_000);
+  const named = new Map<string, T>();
+  for (const [name, image] of pushed) {
+    const lanImage = onRegistry(image.image, REGISTRY, registry);
+    const response = await fetch(`http://${lanImage.replace("/", "/v2/")}/manifests/${image.imageDigest}`, {
+      method: "HEAD",
+      headers: { accept: "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json" },
+    });
+    if (!response.ok)
+      throw new Error(
+        `the LAN registry does not serve ${lanImage}@${image.imageDigest} (${response.status.toString()}): it serves ${REGISTRY_DATA}, ` +
+          `so the images must be pushed to the registry of bash scripts/docker.sh (SUNPOOL_REGISTRY unset)`,
+      );
+    named.set(name, { ...image, image: lanImage });
+  }
+  return named;
 }
 
 async function preflight(): Promise<void> {
@@ -253,6 +371,8 @@ async function preflight(): Promise<void> {
   }
   await checkPortFree(HOST, CHAIN_PORT, "the chain", "SUNPOOL_DEVNET_PORT");
   await checkPortFree(HOST, SCHEDULER_PORT, "the scheduler", "SUNPOOL_DEVNET_SCHEDULER_PORT");
+  if (LAN_REGISTRY !== undefined)
+    await checkPortFree(HOST, Number(LAN_REGISTRY.split(":")[1]), "the LAN registry", "SUNPOOL_REGISTRY (its port)");
   try {
     await promisify(execFile)("bash", [join(ROOT, "scripts/docker.sh"), "ensure"], { timeout: 300_000 });
   } catch (error) {
@@ -331,6 +451,7 @@ function printReady(
     workerpool: string;
     apps: Record<string, { id: string; datasetId?: string }>;
     accounts: { requester: string; workers: string[] };
+    lan?: { address: string; registry: string; piOwnerFile: string };
   },
   seconds: number,
 ): void {
@@ -341,7 +462,7 @@ devnet ready in ${seconds.toFixed(1)} s
   chain       ${summary.rpcUrl} (chain id 31337; hub ${summary.deployment.hub})
   scheduler   ${summary.schedulerUrl} (workerpool ${summary.workerpool})
   dashboard   ${summary.schedulerUrl}/ (pool, workers, tasks: open it in a browser)
-  registry    http://127.0.0.1:5000 (demo images for linux/amd64 and linux/arm64)
+  registry    http://${summary.lan?.registry ?? REGISTRY} (demo images for linux/amd64 and linux/arm64${summary.lan === undefined ? "" : "; read-only"})
   workers     ${WORKER_BOARDS.slice(0, summary.accounts.workers.length)
     .map((worker) => worker.label)
     .join("; ")}
@@ -358,5 +479,15 @@ Try next, in another terminal at the repository's root:
   npx sunpool run ${wordcount.id} --dataset ${wordcount.datasetId ?? "?"} --trust 3 --arg 1
   curl -s ${summary.schedulerUrl}/v1/status
 
+${summary.lan === undefined ? "" : piInstructions(summary.lan)}
 Ctrl-C stops the devnet.`);
+}
+
+function piInstructions(lan: { address: string; registry: string; piOwnerFile: string }): string {
+  return `
+A Pi on this network (docs/worker-owner.md, "Joining a laptop's devnet over the LAN"):
+  1. copy ${shown(lan.piOwnerFile)} to the card's boot partition as sunpool.yaml (set battery, panel, wifi)
+  2. boot it; when it prints its address: npm run devnet:fund -- 0xTHE_PI_ADDRESS
+  3. it joins the pool: curl -s http://${lan.address}:${SCHEDULER_PORT.toString()}/v1/status
+`;
 }

@@ -75,6 +75,13 @@ const duration = (seconds) => {
 const energy = (mwh) => (mwh >= 1000 ? `${(mwh / 1000).toFixed(3)} Wh` : `${mwh} mWh`);
 
 /**
+ * A worker's own account of a task's energy by source (unverified: the receipt on-chain is what counts).
+ * @param {{ pvWh: number; batteryWh: number; mainsWh: number } | undefined} split
+ */
+const energySplit = (split) =>
+  split === undefined ? "—" : [split.pvWh, split.batteryWh, split.mainsWh].map((wh) => energy(Math.round(wh * 1000))).join(" / ");
+
+/**
  * A table with a caption, column headers and one header cell per row.
  * @template T
  * @param {string} caption
@@ -381,6 +388,7 @@ function taskSection(task, current) {
         { label: "Worker", cell: (r) => workerLink(r.worker) },
         { label: "Its part", cell: (r) => r.state },
         { label: "Reason", cell: (r) => (r.reason ? h("span", { class: "reason" }, r.reason) : "—") },
+        { label: "Energy: panel / battery / mains (its report)", num: true, cell: (r) => energySplit(r.energySplit) },
         { label: "Offered", cell: (r) => when(r.offeredAt) },
         { label: "Last change", cell: (r) => when(r.updatedAt) },
       ],

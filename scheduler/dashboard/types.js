@@ -72,6 +72,7 @@
  * @property {string} worker
  * @property {string} state
  * @property {string} [reason]
+ * @property {{ pvWh: number; batteryWh: number; mainsWh: number }} [energySplit] the worker's report, unverified
  * @property {string} offeredAt
  * @property {string} updatedAt
  */

@@ -22,7 +22,7 @@ import { DEFAULT_POLICY, Dispatcher, type DispatchPolicy } from "./dispatch/disp
 import { Pinner } from "./ipfs/pinner.js";
 import { Matcher } from "./matching/matcher.js";
 import { createMetrics, registerStateGauges } from "./metrics.js";
-import { lockDataDir, openDatabase, type Database } from "./store/database.js";
+import { lockDataDir, openDatabase, type Database, type DataDirLock } from "./store/database.js";
 import { Admission, DEFAULT_PROBATION, type ProbationCaps } from "./tasks/admission.js";
 import { nextAssignment } from "./tasks/assignments.js";
 import { Pool } from "./tasks/pool.js";
@@ -97,27 +97,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const log = options.logger ?? pino({ level: process.env.SUNPOOL_LOG_LEVEL ?? "info" });
   const pollMs = (options.pollSeconds ?? 2) * 1000;
   const heartbeatSeconds = options.heartbeatSeconds ?? 15;
-  mkdirSync(options.dataDir, { recursive: true });
-  // One process per data folder: a second one would match, dispatch and settle twice.
-  const lock = lockDataDir(options.dataDir);
-  let chain: SunpoolClient;
-  let schedulerAddress: string;
-  let db: Database;
-  try {
-    chain = await createSunpoolClient({
-      deployment: options.deployment,
-      ...(options.provider === undefined ? {} : { provider: options.provider }),
-      ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
-      signer: options.signer,
-      pollingIntervalMs: Math.min(pollMs, 1000),
-    });
-    schedulerAddress = await options.signer.getAddress();
-    await assertOwnsWorkerpool(chain, options.workerpool, schedulerAddress);
-    db = openDatabase(join(options.dataDir, "scheduler.sqlite"));
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
+  const { lock, chain, schedulerAddress, db } = await openDataAndChain(options, pollMs);
   const metrics = createMetrics();
   const ipfs = await createIpfsNode({
     repo: join(options.dataDir, "ipfs"),
@@ -179,20 +159,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     ipfsPeers: ipfs.multiaddrs(),
   };
 
-  // ---- waiting pulls (long poll)
-  const waiters = new Map<string, Set<() => void>>();
-  const wakeWorkers = () => {
-    for (const [worker, resolvers] of waiters) {
-      if (pool.pendingFor(worker) === 0) continue;
-      for (const resolve of resolvers) resolve();
-      waiters.delete(worker);
-    }
-  };
+  const pulls = new WaitingPulls((worker) => pool.pendingFor(worker) > 0);
 
-  // ---- the scheduling pass
-  let running: Promise<void> | undefined;
-  let again = false;
-  let lastError: string | undefined;
+  // The scheduling pass: everything the scheduler does, in order, run by one single-flight tick.
   const pass = async () => {
     const now = Date.now();
     await reconciler.sync();
@@ -203,7 +172,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     const online = [...dispatcher.workers.keys()].filter((worker) => dispatcher.isOnline(worker, now));
     for (const worker of await admission.refresh(online, now)) pool.readmit(worker);
     await dispatch(now);
-    wakeWorkers();
+    pulls.wake();
   };
   const dispatch = async (now: number) => {
     const plan = pool.planOffers(now, reconciler.now());
@@ -225,27 +194,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     metrics.offers.inc(plan.length);
     log.debug({ offers: plan.length }, "offered tasks");
   };
-  const tick = (): Promise<void> => {
-    if (running !== undefined) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await pass();
-          lastError = undefined;
-        } catch (error) {
-          lastError = error instanceof Error ? error.message : String(error);
-          log.error({ err: error }, "scheduling pass failed; retrying on the next one");
-        }
-      } while (again);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
+  const passes = new SingleFlight(pass, (error) => log.error({ err: error }, "scheduling pass failed; retrying on the next one"));
+  const tick = () => passes.run();
   const kick = (reason?: "order" | "worker" | "report") => {
     // A new order may fill a request that was waiting for one.
     if (reason === "order") matcher.wake();
@@ -266,19 +216,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     info: () => info,
     kick,
     assignmentFor: (worker) => nextAssignment(pool, worker, info.ipfsPeers),
-    waitForAssignment: (worker, ms, signal) =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          waiters.get(worker)?.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        signal.addEventListener("abort", done, { once: true });
-        const set = waiters.get(worker) ?? new Set();
-        set.add(done);
-        waiters.set(worker, set);
-      }),
+    waitForAssignment: (worker, ms, signal) => pulls.wait(worker, ms, signal),
     status: () => poolStatus(pool, dispatcher, reconciler, db),
     health: () => {
       const checks: Record<string, string> = {};
@@ -287,8 +225,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         syncAge <= pollMs * 3 + 30_000
           ? `synced ${Math.round(syncAge / 1000).toString()} s ago`
           : `not synced for ${Math.round(syncAge / 1000).toString()} s`;
-      checks.pass = lastError === undefined ? "ok" : `last pass failed: ${lastError}`;
-      return { ok: syncAge <= pollMs * 3 + 30_000 && lastError === undefined, checks };
+      checks.pass = passes.lastError === undefined ? "ok" : `last pass failed: ${passes.lastError}`;
+      return { ok: syncAge <= pollMs * 3 + 30_000 && passes.lastError === undefined, checks };
     },
   };
   registerStateGauges(metrics, {
@@ -332,9 +270,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       clearInterval(timer);
       clearInterval(pruning);
       await chain.provider.off("block", onBlock);
-      for (const resolvers of waiters.values()) for (const resolve of resolvers) resolve();
+      pulls.releaseAll();
       await api.close();
-      await running;
+      await passes.idle();
       await ipfs.stop();
       if (options.provider === undefined) chain.provider.destroy();
       db.close();
@@ -342,6 +280,113 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       log.info("scheduler stopped");
     },
   };
+}
+
+/**
+ * Takes the data folder (one process per folder: a second one would match, dispatch and settle
+ * twice), checks the chain and that this key runs the workerpool, and opens the database; the
+ * lock is given back if any of it fails.
+ */
+async function openDataAndChain(
+  options: SchedulerOptions,
+  pollMs: number,
+): Promise<{ lock: DataDirLock; chain: SunpoolClient; schedulerAddress: string; db: Database }> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const lock = lockDataDir(options.dataDir);
+  try {
+    const chain = await createSunpoolClient({
+      deployment: options.deployment,
+      ...(options.provider === undefined ? {} : { provider: options.provider }),
+      ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
+      signer: options.signer,
+      pollingIntervalMs: Math.min(pollMs, 1000),
+    });
+    const schedulerAddress = await options.signer.getAddress();
+    await assertOwnsWorkerpool(chain, options.workerpool, schedulerAddress);
+    return { lock, chain, schedulerAddress, db: openDatabase(join(options.dataDir, "scheduler.sqlite")) };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/** Workers' long polls for an assignment, woken when a pass leaves something for them. */
+class WaitingPulls {
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(private readonly hasWork: (worker: string) => boolean) {}
+
+  /** Resolves after `ms`, on abort, or as soon as a pass finds work for `worker`. */
+  wait(worker: string, ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.get(worker)?.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
+      const set = this.waiters.get(worker) ?? new Set();
+      set.add(done);
+      this.waiters.set(worker, set);
+    });
+  }
+
+  wake(): void {
+    for (const [worker, resolvers] of this.waiters) {
+      if (!this.hasWork(worker)) continue;
+      for (const resolve of resolvers) resolve();
+      this.waiters.delete(worker);
+    }
+  }
+
+  releaseAll(): void {
+    for (const resolvers of this.waiters.values()) for (const resolve of resolvers) resolve();
+    this.waiters.clear();
+  }
+}
+
+/**
+ * Runs `work` one at a time: a call while it runs makes it run once more afterwards (events,
+ * timers and API calls only ask for a pass; none is lost and none overlaps another).
+ */
+class SingleFlight {
+  private running: Promise<void> | undefined;
+  private again = false;
+  /** The last run's error message, until a run succeeds. */
+  lastError: string | undefined;
+
+  constructor(
+    private readonly work: () => Promise<void>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  run(): Promise<void> {
+    if (this.running !== undefined) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.work();
+          this.lastError = undefined;
+        } catch (error) {
+          this.lastError = error instanceof Error ? error.message : String(error);
+          this.onError(error);
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Settles when no run is in progress. */
+  async idle(): Promise<void> {
+    await this.running;
+  }
 }
 
 async function assertOwnsWorkerpool(chain: SunpoolClient, workerpool: string, scheduler: string): Promise<void> {

@@ -294,6 +294,57 @@ describe("scheduler: API input handling", function () {
       expect(requester.replicas.map((replica) => replica.logTail)).to.deep.equal([logTail, logTail]);
     });
 
+    it("keeps a worker's reported energy split with its replica for the task view, refuses one out of bounds, and admission never reads it", async function () {
+      const reported = `0x${"7c".repeat(32)}`;
+      const now = Date.now();
+      scheduler.db
+        .prepare(
+          "INSERT INTO tasks (task_id, deal_id, idx, status, outcome, deadline, queued_at) VALUES (?, ?, 1, 'ended', 'completed', 100, ?)",
+        )
+        .run(reported, dealId, now);
+      scheduler.db
+        .prepare(
+          "INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at) VALUES (?, ?, 'done', '0x', ?, ?)",
+        )
+        .run(reported, worker.address, now - 1000, now - 500);
+      const joined = await signed(worker, "POST", "/v1/workers", {
+        platforms: ["linux/arm64"],
+        cores: 4,
+        memoryMiB: 4096,
+        slots: 1,
+      });
+      expect((await send("POST", "/v1/workers", joined.text, joined.headers)).status).to.equal(200);
+      const appEnergy = () => scheduler.db.prepare("SELECT * FROM app_energy ORDER BY app").all();
+      const learned = appEnergy();
+
+      const path = `/v1/workers/tasks/${reported}/report`;
+      const refused: [unknown, RegExp][] = [
+        [{ pvWh: -0.001, batteryWh: 0, mainsWh: 0 }, /energySplit\/pvWh must be >= 0/],
+        [{ pvWh: 0.2, batteryWh: 10_000.5, mainsWh: 0 }, /energySplit\/batteryWh must be <= 10000/],
+        [{ pvWh: 0.2, batteryWh: 0.1 }, /energySplit must have required property 'mainsWh'/],
+        [{ pvWh: "0.2x", batteryWh: 0, mainsWh: 0 }, /energySplit\/pvWh must be number/],
+      ];
+      for (const [energySplit, detail] of refused) {
+        const bad = await signed(worker, "POST", path, { state: "submitted", energySplit });
+        const problem = expectProblem(await send("POST", path, bad.text, bad.headers), 400, detail);
+        expect(problem.field).to.match(/^body\/energySplit/);
+      }
+      expect((await getPoolTask(book(), { taskId: reported })).replicas[0]!.energySplit).to.equal(undefined);
+
+      const split = { pvWh: 0.2875, batteryWh: 0.0125, mainsWh: 0.004 };
+      const good = await signed(worker, "POST", path, { state: "submitted", energySplit: split });
+      const ack = await send("POST", path, good.text, good.headers);
+      expect(ack.status, JSON.stringify(ack.json)).to.equal(200);
+      // A later report without a split keeps it.
+      const later = await signed(worker, "POST", path, { state: "revealed" });
+      expect((await send("POST", path, later.text, later.headers)).status).to.equal(200);
+      const view = await getPoolTask(book(), { taskId: reported });
+      expect(view.replicas).to.have.length(1);
+      expect(view.replicas[0]).to.deep.include({ worker: worker.address, state: "done", energySplit: split });
+      // Informational only: what the pool learns each app's energy from is untouched.
+      expect(appEnergy()).to.deep.equal(learned);
+    });
+
     it("refuses an unknown task with what to do, and a requester signature that does not verify or is replayed", async function () {
       const unknown = expectProblem(
         await send("GET", `/v1/tasks/${ZeroHash}`),

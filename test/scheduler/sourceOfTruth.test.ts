@@ -609,6 +609,8 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
         expect(task!.resultLocation).to.not.equal(poison);
         const [ended] = await hub.queryFilter(hub.filters.TaskEnded(task!.dealId));
         expect(toUtf8String(ended!.args.resultLocation)).to.equal(task!.resultLocation);
+        // The requester saw the end on-chain; one more pass and the scheduler has read it too.
+        await running.tick();
         // What the pool pinned for the task serves the consensus result.
         const pinned = running.db.prepare("SELECT cid FROM pins").all() as { cid: string }[];
         expect(pinned.map((row) => row.cid)).to.include(task!.resultLocation);

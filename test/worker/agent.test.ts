@@ -9,7 +9,8 @@ import { getBalance } from "../../sdk/src/actions/account.js";
 import { getResult } from "../../sdk/src/actions/results.js";
 import { run } from "../../sdk/src/actions/run.js";
 import { createIpfsNode, type IpfsNode } from "../../sdk/src/node/ipfs.js";
-import { getSchedulerInfo } from "../../sdk/src/scheduler/client.js";
+import { createSchedulerClient, getSchedulerInfo } from "../../sdk/src/scheduler/client.js";
+import { getPoolTask } from "../../sdk/src/scheduler/tasks.js";
 import { commitmentOf } from "../../worker/src/chain/contributions.js";
 import { findTaskContainers } from "../../worker/src/executor/recovery.js";
 import { createBoard } from "../../worker/src/hardware/board.js";
@@ -17,6 +18,7 @@ import { WittyPi4 } from "../../worker/src/hardware/wittyPi4.js";
 import { createSimulatedBoard } from "../../worker/src/simulator/board.js";
 import type { RunningWorker } from "../../worker/src/runtime.js";
 import { dockerClient, ensureDocker } from "../helpers/docker.js";
+import { until } from "../helpers/wait.js";
 import { fundParticipants, startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
 import { ALBUQUERQUE } from "./simulator/fixtures.js";
 import { publishPoolOrders, registerWordcountApp, startTestWorker } from "./helpers.js";
@@ -70,6 +72,8 @@ describe("worker agent: tasks end to end", function () {
       const reader = await ipfsNode();
       await reader.connect((await getSchedulerInfo(book)).ipfsPeers);
       expect(worker.journal.get(task!.taskId)).to.include({ step: "done", digest: task!.resultDigest });
+      // Nothing was metered (no board): no energy split, rather than one of zeros claiming no mains.
+      expect(worker.journal.get(task!.taskId)!.energySplit).to.equal(undefined);
       // Served by the scheduler's node alone: the worker is gone.
       await worker.stop();
       const result = await getResult(requester, { dealId: task!.dealId, index: 0, reader });
@@ -173,7 +177,7 @@ describe("worker agent: tasks end to end", function () {
     }
   });
 
-  it("a solar worker on the simulated board sends its outlook with each heartbeat and meters the task's energy", async function () {
+  it("a solar worker on the simulated board sends its outlook with each heartbeat, meters the task's energy and reports its split", async function () {
     const { sim, board } = solarBoard(() => sim.halt());
     const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
     try {
@@ -199,6 +203,26 @@ describe("worker agent: tasks end to end", function () {
       expect(receipt!.milliwattHours).to.be.within(100, 2000);
       expect(receipt!.solarShareBps).to.be.above(9000);
       expect(sim.truth().piState).to.equal("running");
+
+      // The split by source is journaled with the receipt and reaches the requester through the
+      // pool's task view (the report follows the submission: wait for it).
+      const { taskId } = outcome.tasks[0]!;
+      const view = await until("the worker's energy split in the pool's task view", async () => {
+        const pool = await getPoolTask(createSchedulerClient({ url: scheduler.url }), { taskId });
+        return pool.replicas.some((replica) => replica.energySplit !== undefined) ? pool : undefined;
+      });
+      expect(view.replicas.map((replica) => replica.worker)).to.deep.equal([worker.agent.address]);
+      const split = view.replicas[0]!.energySplit!;
+      const journaled = worker.journal.get(taskId)!;
+      expect(journaled.step).to.equal("done");
+      expect(split).to.deep.equal(journaled.energySplit);
+      // The parts add up to the metered energy: the receipt is the same metering rounded to the mWh.
+      const total = split.pvWh + split.batteryWh + split.mainsWh;
+      expect(total * 1000).to.be.closeTo(receipt!.milliwattHours, 0.5 + 1e-9);
+      // The board has no 5 V supply, and the panel's part is the receipt's solar share (rounded to the basis point).
+      expect(split.mainsWh).to.equal(0);
+      expect(split.batteryWh).to.be.at.least(0);
+      expect(split.pvWh / total).to.be.closeTo(receipt!.solarShareBps / 10_000, 0.5e-4 + 1e-9);
     } finally {
       await scheduler.stop();
       sim.close();

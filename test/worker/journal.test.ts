@@ -50,11 +50,15 @@ describe("worker journal: the commitment's salt", function () {
     expect(newSalt()).to.not.equal(salt);
     const journal = new Journal(path);
     journal.accept(assignment, 1);
-    journal.advance(TASK, { step: "executed", digest: DIGEST }, 2);
+    const energy = { milliwattHours: 301, solarShareBps: 9585 };
+    const energySplit = { pvWh: 0.2885, batteryWh: 0.0125, mainsWh: 0 };
+    journal.advance(TASK, { step: "executed", digest: DIGEST, energy, energySplit }, 2);
     journal.advance(TASK, { step: "sent", fromBlock: 7, salt }, 3);
     // No close: a power cut gives the process no chance to. Another connection reads the file.
     const reopened = new Journal(path);
     expect(reopened.get(TASK)).to.include({ step: "sent", fromBlock: 7, salt });
+    // The energy split, journaled with the receipt, is there for the report sent after the cut.
+    expect(reopened.get(TASK)).to.deep.include({ energy, energySplit });
 
     reopened.advance(TASK, { step: "sent", salt: newSalt(), transactionHash: `0x${"44".repeat(32)}` }, 4);
     reopened.advance(TASK, { step: "committed", round: 2 }, 5);
@@ -81,6 +85,7 @@ describe("worker journal: the commitment's salt", function () {
     expect(task).to.include({ step: "sent", digest: DIGEST, fromBlock: 5 });
     expect(task.salt).to.equal(undefined);
     expect(task.round).to.equal(undefined);
+    expect(task.energySplit).to.equal(undefined);
     journal.close();
   });
 });

@@ -206,4 +206,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX chain_undo_by_block ON chain_undo (block);
   CREATE TABLE reorged_replicas (task_id TEXT NOT NULL, worker TEXT NOT NULL, row TEXT NOT NULL, PRIMARY KEY (task_id, worker));
   `,
+  `
+  -- A worker's report of where a task's energy came from, Wh (issue 19): shown to the requester,
+  -- never read by admission or dispatch (they learn from the on-chain energy receipts).
+  ALTER TABLE replicas ADD COLUMN pv_wh REAL;
+  ALTER TABLE replicas ADD COLUMN battery_wh REAL;
+  ALTER TABLE replicas ADD COLUMN mains_wh REAL;
+  `,
 ];

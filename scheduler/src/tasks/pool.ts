@@ -619,8 +619,9 @@ export class Pool {
    * Takes a worker's report as the hint it is: `running` acknowledges an offer (and renews its
    * lease), `failed` gives it up: reassigned, and when the app caused it, one of the `failAfter`
    * distinct failures that end the task as AppFailed (`declined` when the worker did); the reason
-   * and log tail are kept for the requester. Anything else changes no
-   * state: contributions, reveals and result locations are read from the chain. Returns the state.
+   * and log tail are kept for the requester, and so is an energy split (shown, never acted on).
+   * Anything else changes no state: contributions, reveals and result locations are read from the
+   * chain. Returns the state.
    */
   report(
     taskId: string,
@@ -631,6 +632,8 @@ export class Pool {
       resultLocation?: string;
       reason?: string;
       logTail?: string;
+      /** Where the task's energy came from, Wh: kept for the task view only (informational, unverified). */
+      energySplit?: { pvWh: number; batteryWh: number; mainsWh: number };
     },
     now: number,
   ): ReplicaState {
@@ -642,11 +645,24 @@ export class Pool {
           ? "declined"
           : "failed"
         : (this.replica(taskId, worker)?.state ?? replica.state);
+    const split = report.energySplit;
     this.db
       .prepare(
-        "UPDATE replicas SET state = ?, updated_at = ?, reason = coalesce(?, reason), log_tail = coalesce(?, log_tail) WHERE task_id = ? AND worker = ?",
+        `UPDATE replicas SET state = ?, updated_at = ?, reason = coalesce(?, reason), log_tail = coalesce(?, log_tail),
+           pv_wh = coalesce(?, pv_wh), battery_wh = coalesce(?, battery_wh), mains_wh = coalesce(?, mains_wh)
+         WHERE task_id = ? AND worker = ?`,
       )
-      .run(next, now, report.reason ?? null, report.logTail ?? null, replica.task_id, worker);
+      .run(
+        next,
+        now,
+        report.reason ?? null,
+        report.logTail ?? null,
+        split?.pvWh ?? null,
+        split?.batteryWh ?? null,
+        split?.mainsWh ?? null,
+        replica.task_id,
+        worker,
+      );
     if (BUSY.includes(replica.state) && !BUSY.includes(next)) this.dispatcher.release(worker);
     return next;
   }

@@ -10,6 +10,8 @@ export interface ReplicaView {
   state: string;
   reason?: string;
   logTail?: string;
+  /** The worker's report of where the task's energy came from, Wh (informational, unverified). */
+  energySplit?: { pvWh: number; batteryWh: number; mainsWh: number };
   offeredAt: string;
   updatedAt: string;
 }
@@ -59,6 +61,9 @@ interface ReplicaRow {
   state: string;
   reason: string | null;
   log_tail: string | null;
+  pv_wh: number | null;
+  battery_wh: number | null;
+  mains_wh: number | null;
   offered_at: number;
   updated_at: number;
 }
@@ -79,7 +84,8 @@ export function readTaskView(db: Database, taskId: string): TaskView | undefined
     .all(id) as unknown as ContributionRow[];
   const replicas = db
     .prepare(
-      "SELECT worker, state, reason, log_tail, offered_at, updated_at FROM replicas WHERE task_id = ? ORDER BY offered_at, worker",
+      `SELECT worker, state, reason, log_tail, pv_wh, battery_wh, mains_wh, offered_at, updated_at
+       FROM replicas WHERE task_id = ? ORDER BY offered_at, worker`,
     )
     .all(id) as unknown as ReplicaRow[];
   const result = resultOf(task, contributions);
@@ -102,6 +108,9 @@ export function readTaskView(db: Database, taskId: string): TaskView | undefined
       state: replica.state,
       ...(replica.reason === null ? {} : { reason: replica.reason }),
       ...(replica.log_tail === null ? {} : { logTail: replica.log_tail }),
+      ...(replica.pv_wh === null || replica.battery_wh === null || replica.mains_wh === null
+        ? {}
+        : { energySplit: { pvWh: replica.pv_wh, batteryWh: replica.battery_wh, mainsWh: replica.mains_wh } }),
       offeredAt: new Date(replica.offered_at).toISOString(),
       updatedAt: new Date(replica.updated_at).toISOString(),
     })),

@@ -20,6 +20,11 @@ export interface PoolReplica {
   reason?: string;
   /** The last lines of the app's logs; present only for the deal's requester. */
   logTail?: string;
+  /**
+   * Where the task's energy came from, Wh, as the worker reported it: its word, unverified (the
+   * on-chain energy receipt is what the pool acts on).
+   */
+  energySplit?: { pvWh: number; batteryWh: number; mainsWh: number };
   offeredAt: string;
   updatedAt: string;
 }
@@ -103,6 +108,15 @@ export async function getPoolTask(scheduler: SchedulerClient, parameters: GetPoo
       state: replica.state,
       ...(replica.reason === undefined ? {} : { reason: replica.reason }),
       ...(replica.logTail === undefined ? {} : { logTail: replica.logTail }),
+      ...(replica.energySplit === undefined
+        ? {}
+        : {
+            energySplit: {
+              pvWh: replica.energySplit.pvWh,
+              batteryWh: replica.energySplit.batteryWh,
+              mainsWh: replica.energySplit.mainsWh,
+            },
+          }),
       offeredAt: replica.offeredAt,
       updatedAt: replica.updatedAt,
     })),

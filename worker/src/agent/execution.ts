@@ -102,9 +102,12 @@ export function createExecution(
       }
 
       const meter = new EnergyMeter(options.now());
+      let metered = false;
       const read = async () => {
         const sample = await options.energy.sample().catch(() => undefined);
-        if (sample !== undefined) meter.add(sample.at, sample.loadWatts, sample.pvWatts);
+        if (sample === undefined) return;
+        meter.add(sample.at, sample.loadWatts, sample.pvWatts, sample.mainsWatts ?? 0);
+        metered = true;
       };
       options.energy.setBusy(true);
       await read();
@@ -146,11 +149,14 @@ export function createExecution(
           result.digest = resultDigest(files);
         }
         const seconds = meter.seconds > 0 ? meter.seconds : (options.now() - startedAt) / 1000;
+        const { pvWh, batteryWh, mainsWh } = meter.split();
         return {
           ok: true,
           files: result.files,
           digest: result.digest,
           energy: meter.receipt(),
+          // A host without a board meters nothing: a split of zeros would claim it ran on no mains.
+          ...(metered ? { energySplit: { pvWh, batteryWh, mainsWh } } : {}),
           seconds,
           wattHours: meter.wattHours,
         } satisfies ExecutionOutcome;

@@ -26,14 +26,23 @@ import {
 } from "../chain/contributions.js";
 import type { ResultStore } from "../content/store.js";
 import type { EnergyReceipt } from "../energy/meter.js";
-import type { JournaledTask, Journal, TaskStep, TaskUpdate } from "../journal/journal.js";
+import type { EnergySplit, JournaledTask, Journal, TaskStep, TaskUpdate } from "../journal/journal.js";
 import { failpoint, FAILPOINTS, type Failpoint } from "./failpoints.js";
 
 type SchedulerClient = Parameters<typeof reportTask>[0];
 
 /** What running the task's container produced. */
 export type ExecutionOutcome =
-  | { ok: true; files: ResultFile[]; digest: string; energy: EnergyReceipt; seconds: number; wattHours: number }
+  | {
+      ok: true;
+      files: ResultFile[];
+      digest: string;
+      energy: EnergyReceipt;
+      /** The same metering by source (panel, battery, mains), for the report; absent when nothing was metered. */
+      energySplit?: EnergySplit;
+      seconds: number;
+      wattHours: number;
+    }
   | { ok: false; reason: string; logTail: string };
 
 export interface PipelineContext {
@@ -133,7 +142,13 @@ async function runContainer({ ctx, task, signal, move, pastDeadline }: StepRun):
   const outcome = await ctx.execute(task, signal);
   if (!outcome.ok) return giveUp(ctx, task, "failed", outcome.reason, outcome.logTail);
   ctx.learnTask(task.assignment.app.id, outcome.wattHours, outcome.seconds);
-  move({ step: "executed", digest: outcome.digest, energy: outcome.energy });
+  // The split is journaled with the receipt: a power cut before the report loses neither.
+  move({
+    step: "executed",
+    digest: outcome.digest,
+    energy: outcome.energy,
+    ...(outcome.energySplit === undefined ? {} : { energySplit: outcome.energySplit }),
+  });
   return undefined;
 }
 
@@ -234,7 +249,12 @@ async function revealCommitment({ ctx, task, ref, move }: StepRun): Promise<Paus
 }
 
 async function reportRevealed({ ctx, task, move }: StepRun): Promise<Pause | undefined> {
-  await report(ctx, task.taskId, { state: "revealed", resultLocation: task.location, transaction: task.transactionHash });
+  await report(ctx, task.taskId, {
+    state: "revealed",
+    resultLocation: task.location,
+    transaction: task.transactionHash,
+    ...splitOf(task),
+  });
   move({ step: "done" });
   return undefined;
 }
@@ -301,7 +321,7 @@ async function submitted(
   move: (update: TaskUpdate) => void,
 ): Promise<undefined> {
   move({ step: "done", transactionHash: hash });
-  await report(ctx, task.taskId, { state: "submitted", resultLocation: task.location, transaction: hash });
+  await report(ctx, task.taskId, { state: "submitted", resultLocation: task.location, transaction: hash, ...splitOf(task) });
   return undefined;
 }
 
@@ -324,7 +344,12 @@ async function contributed(
   }
   const round = await retryable(() => ctx.chain.roundOf(task.taskId, found));
   move({ step: "committed", transactionHash: found.transactionHash, round });
-  await report(ctx, task.taskId, { state: "contributed", resultLocation: task.location, transaction: found.transactionHash });
+  await report(ctx, task.taskId, {
+    state: "contributed",
+    resultLocation: task.location,
+    transaction: found.transactionHash,
+    ...splitOf(task),
+  });
   return undefined;
 }
 
@@ -382,6 +407,21 @@ async function giveUp(
   const cause = step === "failed" ? "app" : "worker";
   await report(ctx, task.taskId, { state: "failed", cause, reason, ...(logTail ? { logTail: logTail.slice(-16_000) } : {}) });
   return undefined;
+}
+
+/** The API's bound on each part of a split (TaskEnergySplit): a Pi at 27 W for over two weeks. */
+const MAX_SPLIT_WH = 10_000;
+
+/**
+ * The journaled energy split as a report carries it; none when the task predates it or a part is
+ * out of the API's bounds (a broken meter reading must not get the whole report refused).
+ */
+function splitOf(task: JournaledTask): Pick<TaskReport, "energySplit"> {
+  const split = task.energySplit;
+  if (split === undefined) return {};
+  const parts = [split.pvWh, split.batteryWh, split.mainsWh];
+  if (!parts.every((wh) => Number.isFinite(wh) && wh >= 0 && wh <= MAX_SPLIT_WH)) return {};
+  return { energySplit: { pvWh: split.pvWh, batteryWh: split.batteryWh, mainsWh: split.mainsWh } };
 }
 
 /** Reports are best effort: the scheduler also learns everything from the chain. */

@@ -19,6 +19,13 @@ import { MIGRATIONS } from "./migrations.js";
  * `failed`: this worker gave the task up (reported to the scheduler); `abandoned`: a deadline
  * passed before the next step could be taken.
  */
+/** A task's energy by source, Wh: the panel's cover of the load, the battery, mains. */
+export interface EnergySplit {
+  pvWh: number;
+  batteryWh: number;
+  mainsWh: number;
+}
+
 export type TaskStep =
   "accepted" | "executed" | "published" | "pinned" | "sent" | "committed" | "revealed" | "done" | "failed" | "abandoned";
 
@@ -36,6 +43,8 @@ export interface JournaledTask {
   digest?: string;
   location?: string;
   energy?: { milliwattHours: number; solarShareBps: number };
+  /** Where the metered energy came from, Wh (journaled with `energy`; absent for tasks executed before it was kept). */
+  energySplit?: EnergySplit;
   transactionHash?: string;
   /** The chain's height before the transaction was sent: where to look for its logs. */
   fromBlock?: number;
@@ -52,7 +61,7 @@ export interface JournaledTask {
 export type TaskUpdate = { step: TaskStep } & Partial<
   Pick<
     JournaledTask,
-    "digest" | "location" | "energy" | "transactionHash" | "fromBlock" | "salt" | "round" | "reason" | "logTail"
+    "digest" | "location" | "energy" | "energySplit" | "transactionHash" | "fromBlock" | "salt" | "round" | "reason" | "logTail"
   >
 >;
 
@@ -68,6 +77,9 @@ interface TaskRow {
   location: string | null;
   milliwatt_hours: number | null;
   solar_share_bps: number | null;
+  pv_wh: number | null;
+  battery_wh: number | null;
+  mains_wh: number | null;
   transaction_hash: string | null;
   from_block: number | null;
   salt: string | null;
@@ -116,6 +128,7 @@ export class Journal {
       .prepare(
         `UPDATE tasks SET step = ?, digest = COALESCE(?, digest), location = COALESCE(?, location),
            milliwatt_hours = COALESCE(?, milliwatt_hours), solar_share_bps = COALESCE(?, solar_share_bps),
+           pv_wh = COALESCE(?, pv_wh), battery_wh = COALESCE(?, battery_wh), mains_wh = COALESCE(?, mains_wh),
            transaction_hash = COALESCE(?, transaction_hash), from_block = COALESCE(?, from_block), salt = COALESCE(salt, ?),
            round = COALESCE(?, round), reason = COALESCE(?, reason),
            log_tail = COALESCE(?, log_tail), updated_at = ?
@@ -127,6 +140,9 @@ export class Journal {
         update.location ?? null,
         update.energy?.milliwattHours ?? null,
         update.energy?.solarShareBps ?? null,
+        update.energySplit?.pvWh ?? null,
+        update.energySplit?.batteryWh ?? null,
+        update.energySplit?.mainsWh ?? null,
         update.transactionHash ?? null,
         update.fromBlock ?? null,
         update.salt ?? null,
@@ -255,6 +271,9 @@ function toTask(row: TaskRow): JournaledTask {
     ...(row.milliwatt_hours === null
       ? {}
       : { energy: { milliwattHours: row.milliwatt_hours, solarShareBps: row.solar_share_bps ?? 0 } }),
+    ...(row.pv_wh === null || row.battery_wh === null || row.mains_wh === null
+      ? {}
+      : { energySplit: { pvWh: row.pv_wh, batteryWh: row.battery_wh, mainsWh: row.mains_wh } }),
     ...(row.transaction_hash === null ? {} : { transactionHash: row.transaction_hash }),
     ...(row.from_block === null ? {} : { fromBlock: row.from_block }),
     ...(row.salt === null ? {} : { salt: row.salt }),

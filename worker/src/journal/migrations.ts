@@ -50,4 +50,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tasks ADD COLUMN salt TEXT;
   ALTER TABLE tasks ADD COLUMN round INTEGER;
   `,
+  `
+  -- The task's energy by source (Wh: the panel's cover, the battery, mains), metered with the
+  -- receipt and written in the same step, so the report sent after a power cut still carries it.
+  ALTER TABLE tasks ADD COLUMN pv_wh REAL;
+  ALTER TABLE tasks ADD COLUMN battery_wh REAL;
+  ALTER TABLE tasks ADD COLUMN mains_wh REAL;
+  `,
 ];

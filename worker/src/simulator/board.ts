@@ -138,22 +138,13 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
   const clock =
     options.clock ??
     new SimulatedClock({ start, mode: options.mode ?? "auto", ...(options.speed === undefined ? {} : { speed: options.speed }) });
-  const source: SolarSource =
-    "tmy3" in options.solar
-      ? { kind: "tmy3", data: typeof options.solar.tmy3 === "string" ? loadTmy3(options.solar.tmy3) : options.solar.tmy3 }
-      : {
-          kind: "clear-sky",
-          latitude: options.solar.latitude,
-          longitude: options.solar.longitude,
-          ...(options.solar.cloudFactor === undefined ? {} : { cloudFactor: options.solar.cloudFactor }),
-        };
+  const source = solarSource(options.solar);
   const panel = new PvPanel(source, { ratedWatts: 20, ...options.panel });
   const battery = new Battery({ chemistry: "lifepo4", cells: 4, capacityAh: 6, stateOfCharge: 0.8, ...options.battery });
   const controller: ChargeControllerOptions = options.controller ?? { kind: "mppt" };
   const pi = { ...PI4_POWER, ...options.pi };
   const efficiency = options.converterEfficiency ?? 0.9;
   const standbyWatts = options.standbyWatts ?? 0.02;
-  const panelMppVolts = options.panelMppVolts ?? 18;
 
   let piState: PiState = options.wittyPi?.poweredOn === false ? "off" : "running";
   let load: PiLoad = "idle";
@@ -161,7 +152,7 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
   let last = start;
   let batteryConnected = true;
   // Instantaneous electrical state, recomputed whenever an input changes.
-  let state = { batteryAmps: 0, batteryVolts: 0, piWatts: 0, pvAvailable: 0, pvWatts: 0, vin: 0 };
+  let state: ElectricalState = { batteryAmps: 0, batteryVolts: 0, piWatts: 0, pvAvailable: 0, pvWatts: 0, vin: 0 };
   const totals: EnergyTotals = { pvAvailableWh: 0, pvWh: 0, piWh: 0, batteryInWh: 0, batteryOutWh: 0 };
 
   const piWatts = (): number =>
@@ -218,51 +209,9 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
   const bus = new SimulatedI2cBus(() => piState !== "off");
   // The firmware answers at register 16's address (docs/hardware.md §1.1).
   bus.attach(options.wittyPi?.registers?.[MCU_REG.CONF_ADDRESS] ?? MCU_ADDRESS, mcu);
-  const monitorOptions = options.monitor ?? { chip: "ina226", address: 0x40, shuntOhms: 0.01 };
-  const batteryMonitor = new Ina2xxChipModel(monitorOptions.chip, monitorOptions.shuntOhms, {
-    shuntAmps: () => state.batteryAmps,
-    busVolts: () => state.batteryVolts,
-  });
-  bus.attach(monitorOptions.address, batteryMonitor);
-  let panelMonitor: Ina2xxChipModel | undefined;
-  if (options.panelMonitor !== undefined) {
-    panelMonitor = new Ina2xxChipModel(options.panelMonitor.chip, options.panelMonitor.shuntOhms, {
-      shuntAmps: () => (state.pvWatts > 0 ? state.pvWatts / panelMppVolts : 0),
-      // Open-circuit voltage ≈ 1.2 × Vmp when lit and unloaded.
-      busVolts: () => (state.pvWatts > 0 ? panelMppVolts : state.pvAvailable > 0 ? panelMppVolts * 1.2 : 0),
-    });
-    bus.attach(options.panelMonitor.address, panelMonitor);
-  }
-
-  if (options.fuelGauge !== undefined) {
-    bus.attach(
-      options.fuelGauge.address,
-      new Max17048ChipModel({
-        cellVolts: () => state.batteryVolts / battery.cells,
-        stateOfCharge: () => battery.stateOfCharge,
-        chargeRatePerHour: () => state.batteryAmps / battery.capacityAh,
-      }),
-    );
-  }
-
-  let sysUpLevel: 0 | 1 = 0;
-  const sysUp = new SimulatedGpioLine(
-    "GPIO17",
-    "none",
-    () => 1,
-    (driven) => {
-      const level = driven ?? 0;
-      mcu.sysUpLevel(level, sysUpLevel);
-      sysUpLevel = level;
-    },
-  );
-  const halt = new SimulatedGpioLine(
-    "GPIO4",
-    "falling",
-    () => (mcu.pullsHaltLow ? 0 : 1),
-    (driven) => mcu.piHaltLevel(driven === 0),
-  );
-  mcu.onHaltChange(() => halt.refresh());
+  const { batteryMonitor, panelMonitor } = attachSensors(bus, options, () => state, battery);
+  const lines = wittyPiLines(mcu);
+  const { sysUp, halt } = lines;
 
   const onListeners: ((e: PowerEvent) => void)[] = [];
   const offListeners: ((e: PowerEvent) => void)[] = [];
@@ -272,9 +221,7 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
       load = "idle";
     } else {
       piState = "off";
-      sysUpLevel = 0;
-      sysUp.powerLoss();
-      halt.powerLoss();
+      lines.powerLoss();
     }
     recompute(e.at);
     const event: PowerEvent = { at: e.at, reason: e.reason, cause: e.cause };
@@ -410,6 +357,97 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
     close() {
       removeHook();
       if (ownsClock) clock.stop();
+    },
+  };
+}
+
+/** The board's electrical state, recomputed whenever an input changes. */
+interface ElectricalState {
+  batteryAmps: number;
+  batteryVolts: number;
+  piWatts: number;
+  pvAvailable: number;
+  pvWatts: number;
+  /** The Witty Pi's input voltage (0 when nothing holds it up). */
+  vin: number;
+}
+
+function solarSource(solar: SimulatedBoardOptions["solar"]): SolarSource {
+  if ("tmy3" in solar) return { kind: "tmy3", data: typeof solar.tmy3 === "string" ? loadTmy3(solar.tmy3) : solar.tmy3 };
+  return {
+    kind: "clear-sky",
+    latitude: solar.latitude,
+    longitude: solar.longitude,
+    ...(solar.cloudFactor === undefined ? {} : { cloudFactor: solar.cloudFactor }),
+  };
+}
+
+/**
+ * The chips on the I2C bus besides the Witty Pi, reading the live electrical state: the battery's
+ * INA2xx, and when configured the panel's INA2xx and a MAX17048 fuel gauge.
+ */
+function attachSensors(
+  bus: SimulatedI2cBus,
+  options: SimulatedBoardOptions,
+  live: () => ElectricalState,
+  battery: Battery,
+): { batteryMonitor: Ina2xxChipModel; panelMonitor: Ina2xxChipModel | undefined } {
+  const monitorOptions = options.monitor ?? { chip: "ina226", address: 0x40, shuntOhms: 0.01 };
+  const batteryMonitor = new Ina2xxChipModel(monitorOptions.chip, monitorOptions.shuntOhms, {
+    shuntAmps: () => live().batteryAmps,
+    busVolts: () => live().batteryVolts,
+  });
+  bus.attach(monitorOptions.address, batteryMonitor);
+  let panelMonitor: Ina2xxChipModel | undefined;
+  if (options.panelMonitor !== undefined) {
+    const mppVolts = options.panelMppVolts ?? 18;
+    panelMonitor = new Ina2xxChipModel(options.panelMonitor.chip, options.panelMonitor.shuntOhms, {
+      shuntAmps: () => (live().pvWatts > 0 ? live().pvWatts / mppVolts : 0),
+      // Open-circuit voltage ≈ 1.2 × Vmp when lit and unloaded.
+      busVolts: () => (live().pvWatts > 0 ? mppVolts : live().pvAvailable > 0 ? mppVolts * 1.2 : 0),
+    });
+    bus.attach(options.panelMonitor.address, panelMonitor);
+  }
+  if (options.fuelGauge !== undefined) {
+    bus.attach(
+      options.fuelGauge.address,
+      new Max17048ChipModel({
+        cellVolts: () => live().batteryVolts / battery.cells,
+        stateOfCharge: () => battery.stateOfCharge,
+        chargeRatePerHour: () => live().batteryAmps / battery.capacityAh,
+      }),
+    );
+  }
+  return { batteryMonitor, panelMonitor };
+}
+
+/** The Witty Pi's two GPIO lines to the Pi: SYS_UP (GPIO17, driven by the Pi) and HALT (GPIO4). */
+function wittyPiLines(mcu: WittyPi4Mcu): { sysUp: SimulatedGpioLine; halt: SimulatedGpioLine; powerLoss(): void } {
+  let sysUpLevel: 0 | 1 = 0;
+  const sysUp = new SimulatedGpioLine(
+    "GPIO17",
+    "none",
+    () => 1,
+    (driven) => {
+      const level = driven ?? 0;
+      mcu.sysUpLevel(level, sysUpLevel);
+      sysUpLevel = level;
+    },
+  );
+  const halt = new SimulatedGpioLine(
+    "GPIO4",
+    "falling",
+    () => (mcu.pullsHaltLow ? 0 : 1),
+    (driven) => mcu.piHaltLevel(driven === 0),
+  );
+  mcu.onHaltChange(() => halt.refresh());
+  return {
+    sysUp,
+    halt,
+    powerLoss() {
+      sysUpLevel = 0;
+      sysUp.powerLoss();
+      halt.powerLoss();
     },
   };
 }

@@ -130,6 +130,7 @@ function describePool(report: PoolReport, indent: string): string[] {
     const reason = replica.reason === undefined ? undefined : printable(replica.reason);
     const what = reason === undefined ? replica.state : reason.startsWith(replica.state) ? reason : `${replica.state}: ${reason}`;
     lines.push(`${indent}  ${replica.worker} ${what}`);
+    if (replica.energySplit !== undefined) lines.push(`${indent}    ${describeSplit(replica.energySplit)}`);
     if (replica.logTail === undefined) continue;
     const tail = printable(replica.logTail.replace(/\n+$/, "")).split("\n");
     lines.push(`${indent}    log tail:`, ...tail.map((line) => `${indent}    | ${line}`));
@@ -137,6 +138,22 @@ function describePool(report: PoolReport, indent: string): string[] {
   if (pool.logTailsWithheld && pool.hint !== undefined) lines.push(`${indent}log tails withheld: ${pool.hint}`);
   if (report.poolError !== undefined) lines.push(`${indent}${report.poolError}`);
   return lines;
+}
+
+const wattHours = (wh: number) => (wh >= 1 ? `${wh.toFixed(3)} Wh` : `${(wh * 1000).toFixed(1)} mWh`);
+
+/** A worker's own account of where a task's energy came from: shown as its word, not the receipt's. */
+function describeSplit(split: NonNullable<PoolTask["replicas"][number]["energySplit"]>): string {
+  return (
+    `energy by source (the worker's report, unverified): ${wattHours(split.pvWh)} panel, ` +
+    `${wattHours(split.batteryWh)} battery, ${wattHours(split.mainsWh)} mains`
+  );
+}
+
+/** For a completed task: the energy splits its workers reported, one line each (none if none did). */
+function describeSplits(report: PoolReport, indent: string): string[] {
+  const replicas = (report.pool?.replicas ?? []).filter((replica) => replica.energySplit !== undefined);
+  return replicas.map((replica) => `${indent}${replica.worker} ${describeSplit(replica.energySplit!)}`);
 }
 
 function reportProgress(output: Output) {
@@ -271,7 +288,7 @@ Examples:
   task
     .command("show <task> [index]")
     .description(
-      "Show a task (by deal id and index, or by task id): status, consensus, outcome, result digest and energy receipts; for one that did not complete, the workers it went to, why each failed, and for its requester the app's last log lines (exit code 8 if it ended without a result)",
+      "Show a task (by deal id and index, or by task id): status, consensus, outcome, result digest, energy receipts and the energy by source (panel, battery, mains) each worker reported; for one that did not complete, the workers it went to, why each failed, and for its requester the app's last log lines (exit code 8 if it ended without a result)",
     )
     .addHelpText(
       "after",
@@ -303,7 +320,14 @@ Examples:
         locator = { dealId: first, index: positiveInt("index", index, 0) };
       }
       const view = await getTask(await ctx.client(), locator);
-      const report = view.outcome === "completed" ? {} : await poolReportForWallet(ctx, view.taskId, known);
+      // A completed task needs no log tails (no password asked): the pool's view only adds its
+      // workers' energy splits, and is left out quietly when the scheduler cannot be reached.
+      const completed = view.outcome === "completed";
+      const report: PoolReport = completed
+        ? known === undefined
+          ? await poolReport(ctx, view.taskId)
+          : { pool: known }
+        : await poolReportForWallet(ctx, view.taskId, known);
       ctx.output.result({ ...view, ...report }, [
         `Task ${view.taskId}`,
         `  ${describeTask(view)}`,
@@ -313,7 +337,7 @@ Examples:
         ...(view.failure === undefined
           ? []
           : [`  no result: ${view.failure.reason}; your payment was refunded`, ...view.failure.hints.map((hint) => `  ${hint}`)]),
-        ...describePool(report, "  "),
+        ...(completed ? describeSplits(report, "  ") : describePool(report, "  ")),
       ]);
       if (view.failure !== undefined) process.exitCode = EXIT_CODES.TASK_FAILED;
     });
