@@ -2,6 +2,7 @@
 // 127.0.0.1, so that a Pi flashed with the Sunpool image joins it with only its sunpool.yaml.
 // Everything here is pure (the interfaces, the engine's registry settings and the deployment come
 // in as values) so that the choices are tested without a second machine.
+import { readdirSync, readFileSync } from "node:fs";
 import type { NetworkInterfaceInfo } from "node:os";
 
 export type LanErrorCode = "LAN_NO_ADDRESS" | "LAN_NOT_PRIVATE" | "LAN_NOT_HERE" | "LAN_BAD_ADDRESS" | "LAN_FLAG";
@@ -217,4 +218,28 @@ export function lanWarning(address: string, ports: { chain: number; scheduler: n
   - the scheduler (port ${ports.scheduler.toString()}) and the image registry (port ${ports.registry.toString()}, plain HTTP, read-only)
     have no authentication.
   Use it on a network you trust (home, lab), never on a cafe's or a conference's Wi-Fi.`;
+}
+
+/**
+ * Where the running loopback registry keeps its blobs: the `rootdirectory` of the config file a
+ * `docker-registry serve <config>` process was started with (scripts/docker.sh writes it in the
+ * checkout that started it first, which need not be this one). Undefined when none runs.
+ */
+export function runningRegistryData(proc = "/proc"): string | undefined {
+  for (const pid of readdirSync(proc).filter((name) => /^[0-9]+$/.test(name))) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`${proc}/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue; // the process ended while we looked
+    }
+    if (!(argv[0] ?? "").endsWith("docker-registry") || argv[1] !== "serve" || argv[2] === undefined) continue;
+    try {
+      const root = /^\s*rootdirectory:\s*(\S+)\s*$/m.exec(readFileSync(argv[2], "utf8"))?.[1];
+      if (root !== undefined && !argv[2].endsWith("registry-lan.yml")) return root;
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
 }

@@ -24,6 +24,7 @@ import {
   lanWarning,
   onRegistry,
   piOwnerFile,
+  runningRegistryData,
   takeLanFlag,
 } from "./lan.ts";
 import { DEMO_APPS, devnetWallet, publishOrders, pushDemoImages, ROLE_INDEX, schedulerIpfsRepo, setUpMarket } from "./market.ts";
@@ -329,12 +330,14 @@ async function serveImagesOnLan<T extends { image: string; imageDigest: string }
   pushed: Map<string, T>,
   registry: string,
 ): Promise<Map<string, T>> {
-  if (!existsSync(REGISTRY_DATA))
+  // The storage of the registry that runs, whichever checkout started it; else this one's.
+  const data = runningRegistryData() ?? REGISTRY_DATA;
+  if (!existsSync(data))
     throw new Error(
-      `${REGISTRY_DATA} is missing: --lan serves the registry that bash scripts/docker.sh ensure starts, with SUNPOOL_REGISTRY unset`,
+      `${data} is missing: --lan serves the registry that bash scripts/docker.sh ensure starts, with SUNPOOL_REGISTRY unset`,
     );
   const config = join(RUN, "registry-lan.yml");
-  await writeFile(config, lanRegistryConfig(registry, REGISTRY_DATA));
+  await writeFile(config, lanRegistryConfig(registry, data));
   const service = startService("LAN registry", ["serve", config], {
     command: "docker-registry",
     log: join(LOGS, "registry-lan.log"),
@@ -352,7 +355,7 @@ async function serveImagesOnLan<T extends { image: string; imageDigest: string }
     });
     if (!response.ok)
       throw new Error(
-        `the LAN registry does not serve ${lanImage}@${image.imageDigest} (${response.status.toString()}): it serves ${REGISTRY_DATA}, ` +
+        `the LAN registry does not serve ${lanImage}@${image.imageDigest} (${response.status.toString()}): it serves ${data}, ` +
           `so the images must be pushed to the registry of bash scripts/docker.sh (SUNPOOL_REGISTRY unset)`,
       );
     named.set(name, { ...image, image: lanImage });
