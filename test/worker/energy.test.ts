@@ -13,6 +13,7 @@ import { PvForecast, slotOf } from "../../worker/src/energy/forecast.js";
 import { EnergyMeter } from "../../worker/src/energy/meter.js";
 import {
   awakeSeconds,
+  chargeCeilingAfterSleep,
   decideIdle,
   decideStart,
   DEFAULT_ENERGY_POLICY,
@@ -145,12 +146,16 @@ describe("worker energy manager: rules", function () {
     expect(slotOf(NOON)).to.equal(48);
   });
 
-  it("after a short planned sleep the saved charge is advanced by half the expected sun; after a long one it is dropped", function () {
+  it("after a short planned sleep the saved charge is advanced by half the expected sun; after a long one it only bounds the voltage", function () {
     const saved = { stateOfCharge: 0.5, atMs: NOON };
     const forecast = new PvForecast(dayProfile(20), NOON, 20);
     // 30 min of 20 W x 0.9 x 0.5 = 4.5 Wh = 5.9 % of 76.8 Wh.
     expect(restoredStateOfCharge(POLICY, saved, forecast, NOON + HOUR / 2)).to.be.closeTo(0.5 + 4.5 / 76.8, 1e-6);
     expect(restoredStateOfCharge(POLICY, saved, forecast, NOON + 2 * HOUR)).to.equal(undefined);
+    // Then the battery monitor starts from the voltage, but never above the saved charge plus all the
+    // expected sun: 2 h of 20 W x 0.9 = 36 Wh = 46.9 % of 76.8 Wh.
+    expect(chargeCeilingAfterSleep(POLICY, saved, forecast, NOON + 2 * HOUR)).to.be.closeTo(0.5 + 36 / 76.8, 1e-6);
+    expect(chargeCeilingAfterSleep(POLICY, saved, forecast, NOON + 6 * HOUR)).to.equal(1);
   });
 
   it("the meter integrates the load and counts the part the panel covered as solar", function () {

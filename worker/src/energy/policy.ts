@@ -66,6 +66,24 @@ export function restoredStateOfCharge(
   return Math.min(1, persisted.stateOfCharge + charged);
 }
 
+/**
+ * After a sleep too long for `restoredStateOfCharge`, the most the battery can hold: the charge saved
+ * before it plus all the learned panel profile says the panel gave meanwhile (at most full). The
+ * battery monitor starts from the voltage but never above this: read while the panel charges, a
+ * flat LiFePO4 or Li-ion curve turns the current's rise in voltage into tens of percent that are not
+ * there (docs/hardware.md §3.1). A grey day or a slot not learned yet lowers the bound: the safe side.
+ */
+export function chargeCeilingAfterSleep(
+  config: Pick<EnergyPolicyConfig, "batteryWattHours" | "chargeEfficiency">,
+  persisted: { stateOfCharge: number; atMs: number },
+  forecast: PvForecast,
+  nowMs: number,
+): number {
+  const asleepSeconds = Math.max(0, (nowMs - persisted.atMs) / 1000);
+  const charged = (forecast.wattHours(persisted.atMs, asleepSeconds) * config.chargeEfficiency) / config.batteryWattHours;
+  return Math.min(1, persisted.stateOfCharge + charged);
+}
+
 const TASK_ENERGY_MARGIN = 1.25;
 const UNKNOWN_SKY_SLEEP_SECONDS = 2 * 3600;
 /** After a longer sleep, the charge the controller added unseen outweighs the saved figure. */
