@@ -67,8 +67,14 @@ const STANDBY_WATTS = 0.02;
 const MPPT = { kind: "mppt" } as const;
 /** A state of charge below this is a deep discharge (both chemistries age fast there). */
 const DEEP_DISCHARGE = 0.1;
-/** The energy-aware worker's floor: availability counts the hours the sun or the battery above it could run the Pi. */
+/**
+ * Availability is the issue's: minutes a board could accept work over its daylight-plus-battery
+ * minutes, those in which the panel carries the idle Pi through the converter or the battery holds
+ * charge above the energy-aware worker's floor (what the worker's ledger counts, ledger.ts).
+ */
 const FLOOR = DEFAULT_ENERGY_POLICY.floor;
+/** What an idle energy-aware worker asks itself (rule 3) and what "could accept work" means here: a wordcount. */
+const TYPICAL_NEEDS = { expectedSeconds: 900, cpuMillicores: 2000 };
 
 interface App {
   id: string;
@@ -119,6 +125,9 @@ interface SimWorker {
   profiledSlot: number;
   history: Map<string, { runs: number; wattHours: number; seconds: number }>;
   pvUsed: number;
+  /** The worker's last answer to "would I start a typical task now?" (asked at heartbeats, after a task, on waking). */
+  canAccept: boolean;
+  recheck: boolean;
 }
 
 interface PolicyDef {
@@ -145,6 +154,8 @@ interface Figures {
   workerDeclines: number;
   availableMinutes: number;
   couldMinutes: number;
+  /** Per board (devnet/workers.ts order): daylight-plus-battery minutes, of them available, asleep or cut, awake but refusing. */
+  boards: { could: number; available: number; asleep: number; refusing: number }[];
   deepDischargeMinutes: number;
   dischargedAh: number;
   capacityAh: number;
@@ -196,6 +207,8 @@ function simulate(pv: Float64Array, def: PolicyDef): Figures {
       profiledSlot: -1,
       history: new Map(),
       pvUsed: 0,
+      canAccept: true,
+      recheck: true,
     };
   });
   const dispatcher = new Dispatcher({ ...def.dispatch, offlineAfterMs: 3 * HEARTBEAT_MINUTES * MINUTE });
@@ -213,6 +226,7 @@ function simulate(pv: Float64Array, def: PolicyDef): Figures {
     workerDeclines: 0,
     availableMinutes: 0,
     couldMinutes: 0,
+    boards: workers.map(() => ({ could: 0, available: 0, asleep: 0, refusing: 0 })),
     deepDischargeMinutes: 0,
     dischargedAh: 0,
     capacityAh: workers.reduce((sum, worker) => sum + worker.capacityAh, 0),
@@ -232,8 +246,11 @@ function simulate(pv: Float64Array, def: PolicyDef): Figures {
 
   const release = (worker: SimWorker) => {
     worker.task = undefined;
+    worker.recheck = true;
     dispatcher.release(worker.state.address);
   };
+
+  const typicalTask = (worker: SimWorker) => expectedTaskEnergy(worker.policy, TYPICAL_NEEDS, worker.history.get("wordcount"));
 
   const outlookOf = (worker: SimWorker, nowMs: number): NonNullable<WorkerState["outlook"]> => {
     const soc = worker.battery.stateOfCharge;
@@ -276,7 +293,7 @@ function simulate(pv: Float64Array, def: PolicyDef): Figures {
     }
 
     // Physics, one minute per board.
-    for (const worker of workers) {
+    for (const [index, worker] of workers.entries()) {
       const running = worker.task;
       const piWatts =
         worker.power === "off"
@@ -306,8 +323,16 @@ function simulate(pv: Float64Array, def: PolicyDef): Figures {
       daySoc += soc;
       if (soc < DEEP_DISCHARGE) figures.deepDischargeMinutes++;
       if (available * CONVERTER >= PI4_POWER.idleWatts || soc > FLOOR) {
+        // Could it accept work? The blind worker takes whatever comes while it is up; an energy-aware
+        // one is busy or would start a typical task.
+        const board = figures.boards[index]!;
         figures.couldMinutes++;
-        if (worker.power === "on") figures.availableMinutes++;
+        board.could++;
+        if (worker.power !== "on") board.asleep++;
+        else if (!def.aware || running !== undefined || worker.canAccept) {
+          figures.availableMinutes++;
+          board.available++;
+        } else board.refusing++;
       }
       // The Witty Pi: cut at the low-voltage threshold, boot again at the recovery voltage.
       if (worker.power === "on" && (volts < worker.cutoffVolts || battery.empty)) {
@@ -323,8 +348,10 @@ function simulate(pv: Float64Array, def: PolicyDef): Figures {
         dispatcher.upsert(worker.state);
       } else if (worker.power === "off" && battery.terminalVolts(0) >= worker.recoveryVolts) {
         worker.power = "on";
+        worker.recheck = true;
       } else if (worker.power === "asleep" && nowMs >= worker.wakeAtMs) {
         worker.power = "on";
+        worker.recheck = true;
       }
       if (worker.power !== "on") continue;
       // What the agent learns from its samples: the panel's profile, one reading per slot.
@@ -357,17 +384,25 @@ function simulate(pv: Float64Array, def: PolicyDef): Figures {
         }
         release(worker);
       }
+      if (def.aware && worker.task === undefined && worker.recheck && minute % HEARTBEAT_MINUTES !== 0) {
+        const state = { nowMs, stateOfCharge: soc, pvWatts: used };
+        worker.canAccept = decideStart(
+          worker.policy,
+          state,
+          new PvForecast(worker.profile, nowMs, used),
+          typicalTask(worker),
+        ).start;
+        worker.recheck = false;
+      }
       if (minute % HEARTBEAT_MINUTES === 0) {
         worker.state.lastSeenMs = nowMs;
         worker.state.outlook = outlookOf(worker, nowMs);
         if (def.aware && worker.task === undefined) {
           const state = { nowMs, stateOfCharge: soc, pvWatts: used };
           const forecast = new PvForecast(worker.profile, nowMs, used);
-          const typical = expectedTaskEnergy(
-            worker.policy,
-            { expectedSeconds: 900, cpuMillicores: 2000 },
-            worker.history.get("wordcount"),
-          );
+          const typical = typicalTask(worker);
+          worker.canAccept = decideStart(worker.policy, state, forecast, typical).start;
+          worker.recheck = false;
           const idle = decideIdle(worker.policy, state, forecast, typical);
           if (idle.sleep) {
             // The farewell heartbeat: offline now, with the outlook it went to sleep with.
@@ -571,6 +606,16 @@ for (const site of SITES) {
   );
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
   for (const [name, figures] of results) console.log(row(name, figures));
+  const admission = results.find(([name]) => name === "admission")![1];
+  console.log(
+    "\nadmission, by board: availability (unavailable daylight-plus-battery hours: asleep / awake refusing a typical task)",
+  );
+  WORKER_BOARDS.forEach(({ label }, i) => {
+    const board = admission.boards[i]!;
+    console.log(
+      `  board ${i.toString()}, ${label.replace(/^\S+( \([^)]*\))? /, "")}: ${pct(board.available / Math.max(1, board.could))} (${(board.asleep / 60).toFixed(0)} h / ${(board.refusing / 60).toFixed(0)} h)`,
+    );
+  });
   const file = join(IMAGES, `solar-year-${site.name}.svg`);
   writeFileSync(file, `${plot(site.label, results)}\n`);
   console.log(`plot: ${file}`);

@@ -78,7 +78,7 @@ function createWorkerEnergyGauges(registry: Registry) {
   );
   const availability = gauge(
     "sunpool_scheduler_worker_availability_ratio",
-    "Hours a worker could accept work / hours covered.",
+    "Hours a worker could accept work / its daylight-plus-battery hours.",
     [],
   );
   const brownOuts = gauge("sunpool_scheduler_worker_brownouts", "A worker's power losses without a planned shutdown.", []);

@@ -197,9 +197,10 @@ describe("the dashboard in headless Chromium, on a running devnet", function () 
   });
 
   it("watches a simulated worker go to sleep at night and wake at its alarm", async function () {
-    // A worker brought to the devnet on a board whose clock runs 600x: 23:00 in Albuquerque, 30 %
-    // charge (under the night reserve), so it powers off until its wake-up alarm (two simulated
-    // hours on a first night: 12 s here), wakes, finds it still dark, and sleeps again.
+    // A worker brought to the devnet on a board whose clock runs 600x: 23:00 in Albuquerque, 24 %
+    // charge (under the night reserve: on a first night, with no panel learned, the 20 % floor plus
+    // 20 hours of sleep, 26 %), so it powers off until its wake-up alarm (two simulated hours on a
+    // first night: 12 s here), wakes, finds it still dark, and sleeps again.
     const folder = mkdtempSync(join(tmpdir(), "sunpool-sleepy-"));
     const wallet = Wallet.createRandom();
     const keystore = join(folder, "keystore.json");
@@ -229,7 +230,7 @@ describe("the dashboard in headless Chromium, on a running devnet", function () 
           site: "albuquerque",
           panelWatts: 20,
           battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6 },
-          initialStateOfCharge: 0.3,
+          initialStateOfCharge: 0.24,
           speed: 600,
           startTime: "2026-06-22T05:00:00Z",
         },

@@ -236,7 +236,7 @@ describe("worker device: the power-off hook's wake-up alarm", function () {
     sim.close();
   });
 
-  it("wakes when the learned panel profile says the sun carries a task again", () => {
+  it("wakes when the learned panel profile says the sun carries the idle Pi again", () => {
     const nowMs = Date.UTC(2026, 5, 21, 3, 0, 0); // 21:00 the evening before, in Albuquerque
     // Learned: 12 W from 13:00 to 01:00 UTC (06:00-18:00 in Albuquerque), nothing otherwise.
     const sunny = new Map<number, number>();

@@ -4,10 +4,16 @@
 import "../helpers/numericCloseTo.js";
 import { expect } from "chai";
 
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { createBoardEnergyManager } from "../../worker/src/energy/manager.js";
 import { PvForecast, slotOf } from "../../worker/src/energy/forecast.js";
 import { EnergyMeter } from "../../worker/src/energy/meter.js";
 import {
   awakeSeconds,
+  chargeCeilingAfterSleep,
   decideIdle,
   decideStart,
   DEFAULT_ENERGY_POLICY,
@@ -15,7 +21,11 @@ import {
   restoredStateOfCharge,
   type EnergyPolicyConfig,
 } from "../../worker/src/energy/policy.js";
+import { Journal } from "../../worker/src/journal/journal.js";
 import { daytimeShare, simulateWeek, type WeekOptions } from "../../worker/bench/solar-week.js";
+import { boardOn, simulate } from "./simulator/fixtures.js";
+
+const pctOf = (soc: number) => `${(soc * 100).toFixed(1)} %`;
 
 const POLICY: EnergyPolicyConfig = { ...DEFAULT_ENERGY_POLICY, batteryWattHours: 76.8 };
 const NOON = Date.UTC(2026, 5, 21, 12, 0, 0);
@@ -42,27 +52,37 @@ describe("worker energy manager: rules", function () {
     expect(decision.start === false && decision.reason).to.equal("the battery would fall to 19 % during the task (floor 20 %)");
   });
 
-  it("a task ending in the dark must leave the night reserve; the same task at noon may start", function () {
+  it("a task ending in the dark must leave the night reserve (forecast, or the owner's); the same task at noon may start", function () {
     const task = { seconds: 1800, wattHours: 3.2 };
     const evening = NOON + 7 * HOUR;
     const dark = decideStart(
       POLICY,
+      { nowMs: evening, stateOfCharge: 0.27, pvWatts: 0 },
+      new PvForecast(dayProfile(15), evening, 0),
+      task,
+    );
+    // It ends at 19:37:30 (37.5 min with the margin); the panel carries the 2.7 W Pi again at 06:00
+    // (15 W x 0.8). The sleeping Pi's 0.15 W x 1.5 over those 10.375 h: 2.33 Wh of 76.8 Wh above the 20 % floor.
+    expect(dark.reserveSoc).to.be.closeTo(0.2 + (0.15 * 1.5 * 10.375) / 76.8, 1e-9);
+    expect(dark.endSoc).to.be.closeTo(0.27 - 4 / 76.8, 1e-9);
+    expect(dark.start === false && dark.reason).to.equal("the task ends after sunset with 22 % left (night reserve 23 %)");
+    // An owner's fixed reserve replaces the forecast one.
+    const fixed = decideStart(
+      { ...POLICY, nightReserve: 0.35 },
       { nowMs: evening, stateOfCharge: 0.38, pvWatts: 0 },
       new PvForecast(dayProfile(15), evening, 0),
       task,
     );
-    expect(dark.start === false && dark.reason).to.match(
-      /^the task ends after sunset with 3[0-9] % left \(night reserve 35 %\)$/,
-    );
+    expect(fixed.start === false && fixed.reason).to.equal("the task ends after sunset with 33 % left (night reserve 35 %)");
     const noon = decideStart(
       POLICY,
-      { nowMs: NOON, stateOfCharge: 0.38, pvWatts: 15 },
+      { nowMs: NOON, stateOfCharge: 0.27, pvWatts: 15 },
       new PvForecast(dayProfile(15), NOON, 15),
       task,
     );
-    expect(noon).to.include({ start: true });
+    expect(noon).to.include({ start: true, reserveSoc: 0.2 });
     // At noon the panel (15 W x 0.8) covers the 8 W draw: the charge rises.
-    expect(noon.endSoc).to.be.above(0.38);
+    expect(noon.endSoc).to.be.above(0.27);
   });
 
   it("expected energy comes from the app's declared needs until this worker has measured it", function () {
@@ -96,7 +116,7 @@ describe("worker energy manager: rules", function () {
     const typical = { seconds: 600, wattHours: 0.6 };
     const idle = decideIdle(
       POLICY,
-      { nowMs: night, stateOfCharge: 0.3, pvWatts: 0 },
+      { nowMs: night, stateOfCharge: 0.22, pvWatts: 0 },
       new PvForecast(dayProfile(15), night, 0),
       typical,
     );
@@ -110,7 +130,7 @@ describe("worker energy manager: rules", function () {
     // A first night with nothing learned: look again in two hours.
     const unknown = decideIdle(
       POLICY,
-      { nowMs: night, stateOfCharge: 0.3, pvWatts: 0 },
+      { nowMs: night, stateOfCharge: 0.22, pvWatts: 0 },
       new PvForecast(new Map(), night, 0),
       typical,
     );
@@ -126,12 +146,16 @@ describe("worker energy manager: rules", function () {
     expect(slotOf(NOON)).to.equal(48);
   });
 
-  it("after a short planned sleep the saved charge is advanced by half the expected sun; after a long one it is dropped", function () {
+  it("after a short planned sleep the saved charge is advanced by half the expected sun; after a long one it only bounds the voltage", function () {
     const saved = { stateOfCharge: 0.5, atMs: NOON };
     const forecast = new PvForecast(dayProfile(20), NOON, 20);
     // 30 min of 20 W x 0.9 x 0.5 = 4.5 Wh = 5.9 % of 76.8 Wh.
     expect(restoredStateOfCharge(POLICY, saved, forecast, NOON + HOUR / 2)).to.be.closeTo(0.5 + 4.5 / 76.8, 1e-6);
     expect(restoredStateOfCharge(POLICY, saved, forecast, NOON + 2 * HOUR)).to.equal(undefined);
+    // Then the battery monitor starts from the voltage, but never above the saved charge plus all the
+    // expected sun: 2 h of 20 W x 0.9 = 36 Wh = 46.9 % of 76.8 Wh.
+    expect(chargeCeilingAfterSleep(POLICY, saved, forecast, NOON + 2 * HOUR)).to.be.closeTo(0.5 + 36 / 76.8, 1e-6);
+    expect(chargeCeilingAfterSleep(POLICY, saved, forecast, NOON + 6 * HOUR)).to.equal(1);
   });
 
   it("the meter integrates the load and counts the part the panel covered as solar", function () {
@@ -157,6 +181,105 @@ describe("worker energy manager: rules", function () {
     expect(blink.receipt()).to.deep.equal({ milliwattHours: 1, solarShareBps: 10_000 });
     meter.extendTo(1_000); // never backwards
     expect(meter.seconds).to.equal(1.5);
+  });
+});
+
+describe("worker energy manager: the forecast night reserve, on the register-level simulator", function () {
+  this.timeout(120_000);
+  // A 30 W panel under Albuquerque's clear sky and a 4S 6 Ah LiFePO4 pack (76.8 Wh), the real
+  // drivers and the real manager; local standard time is UTC−7.
+  const local = (month: number, day: number, hour: number) => Date.UTC(2026, month, day, hour + 7);
+  /** 10 minutes on one core, with the 25 % margin: it ends 12.5 min after its start. */
+  const TASK = { expectedSeconds: 600, cpuMillicores: 1000 };
+  const TASK_MS = 750_000;
+
+  /** The board from `fromMs`, sampled every 5 minutes until `untilMs`: the manager learns the panel on the way. */
+  async function run(fromMs: number, untilMs: number, config: EnergyPolicyConfig = POLICY) {
+    const sim = simulate({ start: fromMs, battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, stateOfCharge: 0.7 } });
+    const board = boardOn(sim, { battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, initialStateOfCharge: 0.7 } });
+    await board.start();
+    const store = new Journal(join(mkdtempSync(join(tmpdir(), "sunpool-reserve-")), "journal.sqlite"));
+    const energy = createBoardEnergyManager(board, store, config);
+    await energy.sample();
+    const sampleUntil = async (atMs: number) => {
+      const steps = Math.ceil((atMs - sim.clock.now()) / 300_000);
+      for (let step = 0; step < steps; step++) {
+        await sim.clock.sleep(Math.min(300_000, atMs - sim.clock.now()));
+        await energy.sample();
+      }
+    };
+    await sampleUntil(untilMs);
+    const close = async () => {
+      await board.close();
+      sim.close();
+    };
+    return { sim, board, store, energy, sampleUntil, close };
+  }
+
+  /**
+   * The reserve worked out independently of the policy: the floor, plus 1.5 x 0.15 W from `fromMs`
+   * until the simulator's panel, after its MPPT controller (95 %) and the policy's 20 % discount on
+   * the sun, carries the Pi's 2.7 W idle draw.
+   */
+  function expectedReserve(sim: { panel: { exactPowerAt(ms: number): number } }, fromMs: number): number {
+    for (let minute = 0; minute < 24 * 60; minute++) {
+      if (sim.panel.exactPowerAt(fromMs + minute * 60_000) * 0.95 * 0.8 >= 2.7) return 0.2 + (0.15 * 1.5 * minute) / 60 / 76.8;
+    }
+    throw new Error("the simulated panel never carries the Pi within a day");
+  }
+
+  it("a winter evening holds more back than a summer one: the floor plus the sleeping Pi's draw until the panel carries it", async function () {
+    const reserves: number[] = [];
+    for (const [month, day] of [
+      [0, 15],
+      [5, 21],
+    ] as const) {
+      // A day to learn the panel, then a task asked for at 21:00.
+      const evening = local(month, day, 21);
+      const { sim, energy, close } = await run(evening - 24 * HOUR, evening);
+      const decision = energy.mayStart("app", TASK);
+      expect(decision.start, `at ${pctOf(energy.last!.stateOfCharge)}`).to.equal(true);
+      // The forecast learns the panel in 15-minute slots: within a slot's worth of sleep (0.07 %).
+      expect(decision.reserveSoc).to.be.closeTo(expectedReserve(sim, evening + TASK_MS), (0.225 * 0.25) / 76.8);
+      reserves.push(decision.reserveSoc);
+      await close();
+    }
+    const [winter, summer] = reserves as [number, number];
+    // The south-facing panel carries the idle Pi from about 08:00 on 16 January and 06:30 on 22 June.
+    expect(winter - summer).to.be.above((0.225 * 1) / 76.8);
+    expect(summer).to.be.above(0.2);
+  });
+
+  it("the reserve shrinks through the night and is released once the panel carries the Pi in the morning", async function () {
+    const evening = local(0, 15, 21);
+    const { sim, energy, sampleUntil, close } = await run(evening - 24 * HOUR, evening);
+    const atEvening = energy.mayStart("app", TASK).reserveSoc;
+    await sampleUntil(local(0, 16, 5));
+    const beforeDawn = energy.mayStart("app", TASK);
+    expect(beforeDawn.reserveSoc).to.be.closeTo(expectedReserve(sim, local(0, 16, 5) + TASK_MS), (0.225 * 0.25) / 76.8);
+    expect(beforeDawn.reserveSoc).to.be.below(atEvening - (0.225 * 7) / 76.8);
+    // Mid-morning the task ends in sunshine: only the floor stays held back.
+    await sampleUntil(local(0, 16, 10));
+    const morning = energy.mayStart("app", TASK);
+    expect(morning).to.include({ start: true, reserveSoc: 0.2 });
+    await close();
+  });
+
+  it("an owner's fixed night reserve overrides the forecast one, and the manager keeps it above the floor", async function () {
+    const evening = local(0, 15, 21);
+    const { board, store, energy, close } = await run(evening - 24 * HOUR, evening, { ...POLICY, nightReserve: 0.9 });
+    const fixed = energy.mayStart("app", TASK);
+    expect(fixed.start === false && fixed.reason).to.match(/^the task ends after sunset with \d+ % left \(night reserve 90 %\)$/);
+    expect(fixed.reserveSoc).to.equal(0.9);
+    // The same board and learned panel without the override: the forecast reserve, and the task starts.
+    const forecast = createBoardEnergyManager(board, store, POLICY);
+    await forecast.sample();
+    expect(forecast.mayStart("app", TASK)).to.include({ start: true });
+    // An override below the floor in force is raised to it.
+    const low = createBoardEnergyManager(board, store, { ...POLICY, nightReserve: 0.05 });
+    await low.sample();
+    expect(low.mayStart("app", TASK).reserveSoc).to.equal(0.2);
+    await close();
   });
 });
 

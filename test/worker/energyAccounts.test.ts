@@ -95,6 +95,30 @@ describe("worker energy accounts and battery health", function () {
     expect(restored.totals().brownOuts).to.equal(1);
   });
 
+  it("availability counts only daylight-plus-battery hours: a sleep above the floor counts against it, the dark at the floor does not", () => {
+    const ledger = new EnergyLedger({ chemistry: "lifepo4", batteryWattHours: 100, maxGapMs: 10 * 60_000 });
+    const at = (minute: number, fields: Partial<MeterSample>) => ledger.add(sample(minute * 60_000, fields));
+    // An hour able to take work, then an hour awake but refusing (the battery still above the floor).
+    for (let minute = 0; minute <= 60; minute += 5) at(minute, { available: true, daylightOrBattery: true });
+    for (let minute = 65; minute <= 120; minute += 5) at(minute, { available: false, daylightOrBattery: true });
+    // Four hours asleep (no samples) with charge above the floor at both ends.
+    at(360, { available: false, daylightOrBattery: true });
+    // Then two hours in the dark with the battery at its floor: neither daylight nor battery.
+    for (let minute = 365; minute <= 480; minute += 5) at(minute, { available: false, daylightOrBattery: false });
+    const t = ledger.totals();
+    expect(t.hours).to.be.closeTo(8, 1e-9);
+    // 2 h awake + 4 h asleep + half of the 5-minute step into the dark.
+    expect(t.daylightOrBatteryHours).to.be.closeTo(6 + 2.5 / 60, 1e-9);
+    // The first hour and half of the step to the first refusal.
+    expect(t.availableHours).to.be.closeTo(1 + 2.5 / 60, 1e-9);
+    expect(t.availability).to.be.closeTo(62.5 / 362.5, 1e-9);
+    // Accounts saved by a worker that kept no daylight-plus-battery hours counted every hour.
+    const { daylightOrBatteryHours, ...older } = ledger.state().totals;
+    expect(daylightOrBatteryHours).to.be.closeTo(6 + 2.5 / 60, 1e-9);
+    const restored = new EnergyLedger({ chemistry: "lifepo4", batteryWattHours: 100 }, { totals: older });
+    expect(restored.totals().availability).to.be.closeTo((1 + 2.5 / 60) / 8, 1e-9);
+  });
+
   it("a task's energy splits into the panel's cover, the battery and mains; mains makes it not harvested", () => {
     const meter = new EnergyMeter(0);
     meter.add(0, 6, 4); // the panel covers 4 of 6 W
@@ -107,7 +131,7 @@ describe("worker energy accounts and battery health", function () {
   });
 
   it("the energy manager plans to the health floor: a task it starts warm is refused in the cold", async () => {
-    // 02:00: a task now ends in the dark, so it must also leave the night reserve (35 %).
+    // 02:00: a task now ends in the dark, so it must also leave the night reserve (the floor and the sleep until sunrise).
     const sim = simulate({ battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, stateOfCharge: 0.45 } });
     const board = boardOn(sim, { battery: { chemistry: "lifepo4", cells: 4, capacityAh: 6, initialStateOfCharge: 0.45 } });
     await board.start();
@@ -168,6 +192,8 @@ describe("worker energy accounts and battery health", function () {
     expect([t.tasks, t.tasksOnHarvest]).to.deep.equal([1, 1]);
     expect(t.lastTask!.pvWh / (t.lastTask!.pvWh + t.lastTask!.batteryWh)).to.be.above(0.9);
     expect(t.availability).to.be.within(0.5, 1);
+    // The 30 W panel keeps the pack above the 20 % floor all day: every hour is a daylight-plus-battery hour.
+    expect(t.daylightOrBatteryHours).to.be.closeTo(24, 1e-6);
     expect(t.brownOuts).to.equal(0);
     expect(heartbeatEnergy(t)).to.include({ brownOuts: 0, tasks: 1, tasksOnHarvest: 1, mainsWh: 0 });
     expect(JSON.parse(store.getMeta(LEDGER_META)!)).to.have.nested.property("totals.tasks", 1);

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 import { createBoardEnergyManager, type EnergyManager } from "../dist/energy/manager.js";
 import { PvForecast } from "../dist/energy/forecast.js";
-import { DEFAULT_ENERGY_POLICY, restoredStateOfCharge } from "../dist/energy/policy.js";
+import { chargeCeilingAfterSleep, DEFAULT_ENERGY_POLICY, restoredStateOfCharge } from "../dist/energy/policy.js";
 import { createBoard, type Board, type BoardConfig } from "../dist/hardware/board.js";
 import { Journal } from "../dist/journal/journal.js";
 import { batteryWattHours } from "../dist/runtime.js";
@@ -105,16 +105,21 @@ export async function simulateWeek(options: WeekOptions): Promise<WeekResult> {
     atMs: start,
   };
   const boot = async (): Promise<{ board: Board; energy: EnergyManager }> => {
+    const forecast = persisted && new PvForecast(journal.pvProfile(), persisted.atMs, persisted.pvWatts);
     const restored =
-      persisted === undefined
+      persisted === undefined || forecast === undefined
         ? undefined
-        : restoredStateOfCharge(
-            policy,
-            persisted,
-            new PvForecast(journal.pvProfile(), persisted.atMs, persisted.pvWatts),
-            sim.clock.now(),
-          );
-    const battery = { ...config.battery, ...(restored === undefined ? {} : { initialStateOfCharge: restored }) };
+        : restoredStateOfCharge(policy, persisted, forecast, sim.clock.now());
+    // After a long sleep the counter starts from the voltage, bounded as the runtime bounds it.
+    const ceiling =
+      persisted === undefined || forecast === undefined || restored !== undefined
+        ? undefined
+        : chargeCeilingAfterSleep(policy, persisted, forecast, sim.clock.now());
+    const battery = {
+      ...config.battery,
+      ...(restored === undefined ? {} : { initialStateOfCharge: restored }),
+      ...(ceiling === undefined ? {} : { maxInitialStateOfCharge: ceiling }),
+    };
     persisted = undefined;
     const board = createBoard(
       sim.openBus(),

@@ -21,8 +21,11 @@ const SITES = {
 const DEFAULT_MONITOR = { chip: "ina226", address: 0x40, shuntOhms: 0.01, maxAmps: 5 } as const;
 
 export interface BoardSource {
-  /** Opens the board for one life of the agent (after a simulated power-on, a new one). */
-  open(initialStateOfCharge?: number): Promise<Board>;
+  /**
+   * Opens the board for one life of the agent (after a simulated power-on, a new one), from a known
+   * state of charge or, without one, from the battery's voltage, counted as at most `maxInitialStateOfCharge`.
+   */
+  open(initialStateOfCharge?: number, maxInitialStateOfCharge?: number): Promise<Board>;
   /** The board's clock (simulated time on a simulated board), known before the board is open. */
   clock: Clock;
   /** The simulator behind the board, when the config asks for one. */
@@ -57,10 +60,14 @@ export function createBoardSource(config: WorkerConfig): BoardSource | undefined
       };
       return {
         clock: systemClock,
-        async open(initialStateOfCharge) {
+        async open(initialStateOfCharge, maxInitialStateOfCharge) {
           const bus = await openI2cBus(board.i2cBus);
           const gpio = { sysUp: await openGpioLine(17, "in"), halt: await openGpioLine(4, "in", "falling") };
-          const battery = { ...boardConfig.battery, ...(initialStateOfCharge === undefined ? {} : { initialStateOfCharge }) };
+          const battery = {
+            ...boardConfig.battery,
+            ...(initialStateOfCharge === undefined ? {} : { initialStateOfCharge }),
+            ...(maxInitialStateOfCharge === undefined ? {} : { maxInitialStateOfCharge }),
+          };
           return createBoard(bus, gpio, systemClock, { ...boardConfig, battery }, { systemClock: linuxSystemClock });
         },
       };
@@ -90,7 +97,7 @@ export function createBoardSource(config: WorkerConfig): BoardSource | undefined
       return {
         simulator,
         clock: simulator.clock,
-        open: (initialStateOfCharge) =>
+        open: (initialStateOfCharge, maxInitialStateOfCharge) =>
           Promise.resolve(
             createBoard(
               simulator.openBus(),
@@ -98,7 +105,11 @@ export function createBoardSource(config: WorkerConfig): BoardSource | undefined
               simulator.clock,
               {
                 ...boardConfig,
-                battery: { ...boardConfig.battery, initialStateOfCharge: initialStateOfCharge ?? board.initialStateOfCharge },
+                // The first life starts from the configured charge; after a long sleep, from the voltage as a Pi's would.
+                battery:
+                  initialStateOfCharge === undefined && maxInitialStateOfCharge !== undefined
+                    ? { ...boardConfig.battery, maxInitialStateOfCharge }
+                    : { ...boardConfig.battery, initialStateOfCharge: initialStateOfCharge ?? board.initialStateOfCharge },
               },
               {
                 kind: "simulated",

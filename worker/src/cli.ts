@@ -213,7 +213,7 @@ program
         witty,
         nowMs: Date.now(),
         pvProfile: journal?.pvProfile() ?? new Map(),
-        policy: { busyWatts: config.energy.busyWatts },
+        policy: { idleWatts: config.energy.idleWatts },
       });
       console.log(`${result.action === "kept" ? "kept the agent's" : "set a"} wake-up alarm for ${result.wakeAt.toISOString()}`);
     } finally {

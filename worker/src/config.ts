@@ -119,7 +119,8 @@ export const configSchema = z
     energy: z.prefault(
       z.strictObject({
         floor: z._default(z.number().check(z.gte(0), z.lte(0.9)), DEFAULT_ENERGY_POLICY.floor),
-        nightReserve: z._default(z.number().check(z.gte(0), z.lte(0.95)), DEFAULT_ENERGY_POLICY.nightReserve),
+        /** A fixed reserve for tasks ending in the dark; absent: forecast (worker/src/energy/policy.ts). */
+        nightReserve: z.optional(z.number().check(z.gte(0), z.lte(0.95))),
         idleWatts: z._default(z.number().check(z.positive(), z.lte(100)), DEFAULT_ENERGY_POLICY.idleWatts),
         busyWatts: z._default(z.number().check(z.positive(), z.lte(200)), DEFAULT_ENERGY_POLICY.busyWatts),
         /** Shut the Pi down when idle and the outlook is poor. */
@@ -149,7 +150,7 @@ export const configSchema = z
     logLevel: z._default(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
   })
   .check(
-    z.refine((config) => config.energy.nightReserve >= config.energy.floor, {
+    z.refine((config) => config.energy.nightReserve === undefined || config.energy.nightReserve >= config.energy.floor, {
       message: "energy.nightReserve must be at least energy.floor",
       path: ["energy", "nightReserve"],
     }),

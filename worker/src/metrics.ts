@@ -76,8 +76,13 @@ export function createMetrics(journal: Journal, energy: EnergyManager): Registry
   });
   accounts(
     "sunpool_worker_availability_ratio",
-    "Hours the worker could accept work / hours covered by the accounts.",
+    "Hours the worker could accept work / daylight-plus-battery hours (the panel carried the idle Pi or the battery was above its floor).",
     (r) => r.availability,
+  );
+  accounts(
+    "sunpool_worker_daylight_battery_hours",
+    "Hours the panel carried the idle Pi or the battery was above its floor (availability's denominator).",
+    (r) => r.daylightOrBatteryHours,
   );
   accounts(
     "sunpool_worker_harvested_task_ratio",

@@ -21,7 +21,12 @@ import { createPoolResultStore } from "./content/pool.js";
 import type { ResultStore } from "./content/store.js";
 import { createBoardEnergyManager, createMainsEnergyManager, type EnergyManager } from "./energy/manager.js";
 import { PvForecast } from "./energy/forecast.js";
-import { DEFAULT_ENERGY_POLICY, restoredStateOfCharge, type EnergyPolicyConfig } from "./energy/policy.js";
+import {
+  chargeCeilingAfterSleep,
+  DEFAULT_ENERGY_POLICY,
+  restoredStateOfCharge,
+  type EnergyPolicyConfig,
+} from "./energy/policy.js";
 import { ImageCache } from "./executor/imageCache.js";
 import { hostPlatform } from "./executor/images.js";
 import { ensureTaskNetwork, type TaskNetwork } from "./executor/network.js";
@@ -72,7 +77,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       ? undefined
       : { ...DEFAULT_ENERGY_POLICY, ...config.energy, batteryWattHours: batteryWattHours(config.board.battery) };
   const source = options.boardSource;
-  const board = options.board ?? (await source?.open(policy && restoreStateOfCharge(journal, policy, source.clock.now())));
+  const opening = async (from: BoardSource): Promise<Board> => {
+    const restored = policy && restoreStateOfCharge(journal, policy, from.clock.now());
+    return from.open(restored?.stateOfCharge, restored?.atMost);
+  };
+  const board = options.board ?? (source === undefined ? undefined : await opening(source));
   const clock = board?.clock ?? systemClock;
 
   const deployment = parseDeployment(JSON.parse(await readFile(config.deployment, "utf8")) as unknown);
@@ -230,15 +239,24 @@ const PERSISTED_CHARGE = "stateOfCharge";
 
 /**
  * The state of charge saved at the last clean stop or planned sleep, advanced by what the panel
- * probably charged meanwhile; undefined after an unplanned power cut (nothing was saved), which
- * lets the battery monitor start from the voltage. Read once: a later cut must not reuse it.
+ * probably charged meanwhile; after a long sleep only an upper bound for the voltage the battery
+ * monitor starts from (`chargeCeilingAfterSleep`); undefined after an unplanned power cut (nothing
+ * was saved): the voltage alone. Read once: a later cut must not reuse it.
  */
-function restoreStateOfCharge(journal: Journal, policy: EnergyPolicyConfig, nowMs: number): number | undefined {
+function restoreStateOfCharge(
+  journal: Journal,
+  policy: EnergyPolicyConfig,
+  nowMs: number,
+): { stateOfCharge?: number; atMost?: number } | undefined {
   const saved = journal.getMeta(PERSISTED_CHARGE);
   if (saved === undefined) return undefined;
   journal.deleteMeta(PERSISTED_CHARGE);
   const persisted = JSON.parse(saved) as { stateOfCharge: number; pvWatts: number; atMs: number };
-  return restoredStateOfCharge(policy, persisted, new PvForecast(journal.pvProfile(), persisted.atMs, persisted.pvWatts), nowMs);
+  const forecast = new PvForecast(journal.pvProfile(), persisted.atMs, persisted.pvWatts);
+  const restored = restoredStateOfCharge(policy, persisted, forecast, nowMs);
+  return restored === undefined
+    ? { atMost: chargeCeilingAfterSleep(policy, persisted, forecast, nowMs) }
+    : { stateOfCharge: restored };
 }
 
 /** Usable energy of the pack, Wh: cells x nominal cell voltage x capacity. */

@@ -14,7 +14,7 @@ export interface ArmWakeAlarmOptions {
   nowMs: number;
   /** The learned panel profile (watts by 15-minute UTC slot); empty when the worker never ran. */
   pvProfile: ReadonlyMap<number, number>;
-  policy?: Partial<Pick<EnergyPolicyConfig, "busyWatts" | "minSleepSeconds" | "maxSleepSeconds">>;
+  policy?: Partial<Pick<EnergyPolicyConfig, "idleWatts" | "minSleepSeconds" | "maxSleepSeconds">>;
 }
 
 /** Keeps a pending startup alarm due within the longest sleep; otherwise programs one. */

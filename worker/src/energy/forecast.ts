@@ -60,6 +60,21 @@ export class PvForecast {
     return undefined;
   }
 
+  /**
+   * The first instant from `fromMs` (within `horizonSeconds`) at which the forecast reaches `watts`,
+   * or undefined. Five-minute steps through the first hour, where persistence blends in; after it
+   * the forecast is constant within a slot, so only slot starts are looked at.
+   */
+  firstTimeAtLeast(fromMs: number, watts: number, horizonSeconds: number): number | undefined {
+    for (let t = 0; t <= horizonSeconds;) {
+      const at = fromMs + t * 1000;
+      if (this.wattsAt(at) >= watts) return at;
+      const intoSlot = (at / 1000) % SLOT_SECONDS;
+      t = at - this.#nowMs < 3_600_000 ? t + 300 : t + SLOT_SECONDS - intoSlot;
+    }
+    return undefined;
+  }
+
   /** The time of the highest expected panel power within `horizonSeconds` (solar noon, roughly). */
   peakTime(fromMs: number, horizonSeconds: number): { atMs: number; watts: number } {
     let best = { atMs: fromMs, watts: 0 };

@@ -24,6 +24,12 @@ export interface MeterSample {
   stateOfCharge: number;
   /** Whether the worker could accept work at this instant (awake, and the policy would start a typical task). */
   available: boolean;
+  /**
+   * Whether the sun or the battery could run the Pi at this instant: the panel covers its idle draw
+   * through the converter, or the charge is above the floor in force. Availability counts only
+   * these ("daylight-plus-battery") hours. Absent: true.
+   */
+  daylightOrBattery?: boolean;
 }
 
 export interface EnergyLedgerOptions {
@@ -43,9 +49,11 @@ export interface EnergyLedgerOptions {
 export interface EnergyTotals {
   /** Time covered since the first sample, h. */
   hours: number;
-  /** Of which the worker could accept work, h. */
+  /** Of which the panel covered the Pi's idle draw or the battery was above the floor, h (asleep too). */
+  daylightOrBatteryHours: number;
+  /** Of those, hours the worker could accept work, h. */
   availableHours: number;
-  /** availableHours / hours (1 before any time has passed). */
+  /** availableHours / daylightOrBatteryHours (1 before any such hour). */
   availability: number;
   pvWh: number;
   batteryChargeWh: number;
@@ -76,6 +84,11 @@ export interface EnergyLedgerState {
   last?: MeterSample;
 }
 
+/** A saved state as older workers wrote it. */
+export type SavedEnergyLedgerState = Omit<EnergyLedgerState, "totals"> & {
+  totals: Omit<EnergyLedgerState["totals"], "daylightOrBatteryHours"> & { daylightOrBatteryHours?: number };
+};
+
 const HOUR_MS = 3_600_000;
 
 export class EnergyLedger {
@@ -83,13 +96,16 @@ export class EnergyLedger {
   #totals: EnergyLedgerState["totals"];
   #last: MeterSample | undefined;
 
-  constructor(options: EnergyLedgerOptions, saved?: EnergyLedgerState) {
+  /** `saved`: a `state()` from before, possibly from a version that kept no daylight-plus-battery hours. */
+  constructor(options: EnergyLedgerOptions, saved?: SavedEnergyLedgerState) {
     if (!(options.batteryWattHours > 0)) throw new RangeError(`batteryWattHours must be > 0, got ${options.batteryWattHours}`);
     this.#options = { converterEfficiency: 0.9, maxGapMs: 5 * 60_000, ...options };
     this.#totals = saved?.totals
-      ? { ...saved.totals }
+      ? // Accounts saved before daylight-plus-battery hours were kept counted every hour.
+        { ...saved.totals, daylightOrBatteryHours: saved.totals.daylightOrBatteryHours ?? saved.totals.hours }
       : {
           hours: 0,
+          daylightOrBatteryHours: 0,
           availableHours: 0,
           pvWh: 0,
           batteryChargeWh: 0,
@@ -113,6 +129,11 @@ export class EnergyLedger {
       const h = dtMs / HOUR_MS;
       const t = this.#totals;
       t.hours += h;
+      // The trapezoid on yes/no: an interval whose ends disagree counts half. Across a gap (the Pi
+      // asleep) the ends still say whether the battery held charge above the floor meanwhile.
+      const both = (f: (s: MeterSample) => boolean): number => (f(last) ? 0.5 : 0) + (f(sample) ? 0.5 : 0);
+      const powered = (s: MeterSample): boolean => s.daylightOrBattery ?? true;
+      t.daylightOrBatteryHours += both(powered) * h;
       if (dtMs <= this.#options.maxGapMs) {
         const mean = (f: (s: MeterSample) => number): number => (f(last) + f(sample)) / 2;
         const eta = this.#options.converterEfficiency;
@@ -123,8 +144,7 @@ export class EnergyLedger {
         t.loadWh += mean((s) => s.loadWatts) * h;
         // Mains feeds the Pi's 5 V side directly; the rest comes through the converter (§1.2 reg 7).
         t.busLoadWh += mean((s) => (s.mainsWatts ?? 0) + Math.max(0, s.loadWatts - (s.mainsWatts ?? 0)) / eta) * h;
-        if (last.available && sample.available) t.availableHours += h;
-        else if (last.available || sample.available) t.availableHours += h / 2;
+        t.availableHours += both((s) => s.available && powered(s)) * h;
         const deep = BATTERY_HEALTH[this.#options.chemistry].deepDischargeSoc;
         if (last.stateOfCharge < deep && sample.stateOfCharge < deep) t.deepDischargeHours += h;
         else if (last.stateOfCharge < deep || sample.stateOfCharge < deep) t.deepDischargeHours += h / 2;
@@ -148,7 +168,7 @@ export class EnergyLedger {
     const t = this.#totals;
     return {
       ...t,
-      availability: t.hours > 0 ? t.availableHours / t.hours : 1,
+      availability: t.daylightOrBatteryHours > 0 ? t.availableHours / t.daylightOrBatteryHours : 1,
       unaccountedWh: t.pvWh + t.batteryDischargeWh + t.mainsWh - t.busLoadWh - t.batteryChargeWh,
       equivalentFullCycles: t.batteryDischargeWh / this.#options.batteryWattHours,
       harvestedTaskShare: t.tasks > 0 ? t.tasksOnHarvest / t.tasks : 1,

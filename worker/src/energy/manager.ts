@@ -8,7 +8,7 @@ import type { Board, ClockSync, PowerSample } from "../hardware/board.js";
 import type { Journal } from "../journal/journal.js";
 import { batteryHealthFloor } from "./batteryHealth.js";
 import { PvForecast, slotOf } from "./forecast.js";
-import { EnergyLedger, type EnergyLedgerState, type EnergyTotals } from "./ledger.js";
+import { EnergyLedger, type EnergyTotals, type SavedEnergyLedgerState } from "./ledger.js";
 import { EnergyMeter, type TaskEnergySplit } from "./meter.js";
 import {
   awakeSeconds,
@@ -24,6 +24,8 @@ import {
 export type Outlook = Heartbeat["outlook"];
 
 const PROFILE_EVERY_MS = 60_000;
+/** The Witty Pi's DC-DC efficiency (the ledger's default): the panel carries the Pi when panel watts × this ≥ its draw. */
+const CONVERTER_EFFICIENCY = 0.9;
 /** The accounts are saved to the journal at most this often (an SD card wears with every sync). */
 const LEDGER_EVERY_MS = 5 * 60_000;
 /** Journal meta key of the persisted accounts. */
@@ -86,7 +88,7 @@ export function createMainsEnergyManager(): EnergyManager {
   return {
     sample: () => Promise.resolve(undefined),
     outlook: () => ({ stateOfChargePct: 100, pvWatts: 0, loadWatts: 0, awakeSeconds: 31_536_000, mainsPowered: true }),
-    mayStart: () => ({ start: true, troughSoc: 1, endSoc: 1 }),
+    mayStart: () => ({ start: true, troughSoc: 1, endSoc: 1, reserveSoc: 0 }),
     idle: () => ({ sleep: false }),
     learnTask: () => undefined,
     setBusy: () => undefined,
@@ -109,7 +111,7 @@ export function createBoardEnergyManager(
   const saved = journal.getMeta(LEDGER_META);
   const ledger = new EnergyLedger(
     { chemistry: board.chemistry, batteryWattHours: config.batteryWattHours },
-    saved === undefined ? undefined : (JSON.parse(saved) as EnergyLedgerState),
+    saved === undefined ? undefined : (JSON.parse(saved) as SavedEnergyLedgerState),
   );
   let lastLedgerSave = Number.NEGATIVE_INFINITY;
   let startCounted = false;
@@ -129,7 +131,8 @@ export function createBoardEnergyManager(
   const policy = (): EnergyPolicyConfig => ({
     ...config,
     floor: floor(),
-    nightReserve: Math.max(config.nightReserve, floor()),
+    // An owner's fixed reserve is never below the floor in force; without one, it is forecast (policy.ts).
+    ...(config.nightReserve === undefined ? {} : { nightReserve: Math.max(config.nightReserve, floor()) }),
     idleWatts: draw.idle,
     busyWatts: Math.max(draw.busy, draw.idle),
   });
@@ -151,6 +154,8 @@ export function createBoardEnergyManager(
       if (started.lowVoltageShutdown || started.reasonCode === 4 || reconnected) ledger.brownOut();
     }
     const available = busy || decideStart(policy(), state(), forecast(), typical()).start;
+    // The daylight-plus-battery hours: the panel carries the idle Pi, or the battery holds charge above the floor.
+    const daylightOrBattery = sample.pvWatts * CONVERTER_EFFICIENCY >= draw.idle || sample.stateOfCharge > floor();
     ledger.add({
       at: sample.at,
       pvWatts: sample.pvWatts,
@@ -159,6 +164,7 @@ export function createBoardEnergyManager(
       loadWatts: sample.loadWatts,
       stateOfCharge: sample.stateOfCharge,
       available,
+      daylightOrBattery,
     });
     task?.add(sample.at, sample.loadWatts, sample.pvWatts, sample.mainsWatts ?? 0);
     if (sample.at - lastLedgerSave >= LEDGER_EVERY_MS) {

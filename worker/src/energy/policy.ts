@@ -1,10 +1,13 @@
 // When to work, when to sleep. The rules, in the order they bind:
 // 1. Never start a task whose planned state-of-charge trough falls below `floor` (kept above the
 //    Witty Pi's low-voltage cutoff, so a task is never cut by a brown-out).
-// 2. A task that ends after the panel stops covering the idle load must leave `nightReserve` in
-//    the battery: the Pi has to get through the evening, shut down cleanly and wake at sunrise.
+// 2. A task that ends after the panel stops covering the idle load must leave the night reserve in
+//    the battery: the Pi has to shut down cleanly and sleep until the panel covers its load again.
+//    The reserve is forecast (`nightReserve()`): the floor plus the sleeping Pi's draw until the
+//    forecast's sunrise, so a long winter night holds more back than a summer one and a morning
+//    task holds back nothing beyond the floor. An owner may fix it instead (`nightReserve`).
 // 3. Idle, not charging, and unable to take a typical task: shut down and let the Witty Pi wake
-//    the Pi when the forecast (or the battery's recovery voltage) allows work again.
+//    the Pi when the forecast panel carries it again (or at the battery's recovery voltage).
 // Plans are pessimistic on purpose: the task's energy is inflated and the sun's discounted.
 import type { PvForecast } from "./forecast.js";
 
@@ -13,8 +16,16 @@ export interface EnergyPolicyConfig {
   batteryWattHours: number;
   /** The lowest state of charge a plan may reach (0..1). */
   floor: number;
-  /** What a task ending in the dark must leave (0..1). */
-  nightReserve: number;
+  /**
+   * What a task ending in the dark must leave (0..1), if the owner fixes it. Absent (the default):
+   * forecast, `nightReserve()`.
+   */
+  nightReserve?: number;
+  /**
+   * What the board draws from the battery while the Pi sleeps, W: the halted Pi through the Witty
+   * Pi's converter and the Witty Pi's own standby (docs/hardware.md §6, §7).
+   */
+  sleepWatts: number;
   /** The Pi's draw idle and under full load (measured by the agent once it has samples), W. */
   idleWatts: number;
   busyWatts: number;
@@ -27,7 +38,8 @@ export interface EnergyPolicyConfig {
 
 export const DEFAULT_ENERGY_POLICY: Omit<EnergyPolicyConfig, "batteryWattHours"> = {
   floor: 0.2,
-  nightReserve: 0.35,
+  // 0.023 A × 5 V halted Pi 4 (docs/hardware.md §6) / 0.9 converter + 0.02 W Witty Pi standby (a guess, §7), rounded up.
+  sleepWatts: 0.15,
   idleWatts: 2.7,
   busyWatts: 6.4,
   chargeEfficiency: 0.9,
@@ -54,12 +66,32 @@ export function restoredStateOfCharge(
   return Math.min(1, persisted.stateOfCharge + charged);
 }
 
+/**
+ * After a sleep too long for `restoredStateOfCharge`, the most the battery can hold: the charge saved
+ * before it plus all the learned panel profile says the panel gave meanwhile (at most full). The
+ * battery monitor starts from the voltage but never above this: read while the panel charges, a
+ * flat LiFePO4 or Li-ion curve turns the current's rise in voltage into tens of percent that are not
+ * there (docs/hardware.md §3.1). A grey day or a slot not learned yet lowers the bound: the safe side.
+ */
+export function chargeCeilingAfterSleep(
+  config: Pick<EnergyPolicyConfig, "batteryWattHours" | "chargeEfficiency">,
+  persisted: { stateOfCharge: number; atMs: number },
+  forecast: PvForecast,
+  nowMs: number,
+): number {
+  const asleepSeconds = Math.max(0, (nowMs - persisted.atMs) / 1000);
+  const charged = (forecast.wattHours(persisted.atMs, asleepSeconds) * config.chargeEfficiency) / config.batteryWattHours;
+  return Math.min(1, persisted.stateOfCharge + charged);
+}
+
 const TASK_ENERGY_MARGIN = 1.25;
 const UNKNOWN_SKY_SLEEP_SECONDS = 2 * 3600;
 /** After a longer sleep, the charge the controller added unseen outweighs the saved figure. */
 const STALE_CHARGE_SECONDS = 3600;
 const SUN_DISCOUNT = 0.8;
 const STEP_SECONDS = 300;
+/** The sleep draw is a guess (the Witty Pi's standby is unpublished): the reserve plans with half as much again. */
+const SLEEP_MARGIN = 1.5;
 
 export interface EnergyState {
   nowMs: number;
@@ -72,8 +104,10 @@ export interface TaskEnergy {
   wattHours: number;
 }
 
+/** `reserveSoc`: what the task had to leave at its end (the floor, or the night reserve if it ends in the dark). */
 export type StartDecision =
-  { start: true; troughSoc: number; endSoc: number } | { start: false; troughSoc: number; endSoc: number; reason: string };
+  | { start: true; troughSoc: number; endSoc: number; reserveSoc: number }
+  | { start: false; troughSoc: number; endSoc: number; reserveSoc: number; reason: string };
 
 /** Expected energy of a task: this worker's history of the app if any, else its declared needs. */
 export function expectedTaskEnergy(
@@ -123,19 +157,44 @@ export function decideStart(
       start: false,
       troughSoc,
       endSoc,
+      reserveSoc: config.floor,
       reason: `the battery would fall to ${pct(troughSoc)} during the task (floor ${pct(config.floor)})`,
     };
   }
-  const endsInDark = forecast.wattsAt(state.nowMs + seconds * 1000) < config.idleWatts;
-  if (endsInDark && endSoc < config.nightReserve) {
+  const endsAtMs = state.nowMs + seconds * 1000;
+  const endsInDark = forecast.wattsAt(endsAtMs) < config.idleWatts;
+  const reserveSoc = endsInDark ? nightReserve(config, endsAtMs, forecast) : config.floor;
+  if (endSoc < reserveSoc) {
     return {
       start: false,
       troughSoc,
       endSoc,
-      reason: `the task ends after sunset with ${pct(endSoc)} left (night reserve ${pct(config.nightReserve)})`,
+      reserveSoc,
+      reason: `the task ends after sunset with ${pct(endSoc)} left (night reserve ${pct(reserveSoc)})`,
     };
   }
-  return { start: true, troughSoc, endSoc };
+  return { start: true, troughSoc, endSoc, reserveSoc };
+}
+
+/**
+ * Rule 2's reserve for a task ending at `atMs` (0..1): the owner's `nightReserve` if set (never
+ * below the floor); else the floor plus what the sleeping Pi draws (`sleepWatts`, with a margin)
+ * from `atMs` until the forecast's discounted panel covers the idle draw again, counted over at
+ * most `maxSleepSeconds` (a grey day or a panel not learned yet: the longest sleep). The Pi that
+ * cannot take more work sleeps (rule 3) and wakes on the panel, so that is all the night asks.
+ */
+export function nightReserve(
+  config: Pick<
+    EnergyPolicyConfig,
+    "batteryWattHours" | "floor" | "nightReserve" | "sleepWatts" | "idleWatts" | "maxSleepSeconds"
+  >,
+  atMs: number,
+  forecast: PvForecast,
+): number {
+  if (config.nightReserve !== undefined) return Math.max(config.floor, config.nightReserve);
+  const covered = forecast.firstTimeAtLeast(atMs, config.idleWatts / SUN_DISCOUNT, config.maxSleepSeconds);
+  const dark = covered === undefined ? config.maxSleepSeconds : (covered - atMs) / 1000;
+  return config.floor + (config.sleepWatts * SLEEP_MARGIN * dark) / 3600 / config.batteryWattHours;
 }
 
 /** How long this worker can stay up running tasks back to back before reaching the floor. */
@@ -167,17 +226,19 @@ export function decideIdle(
 }
 
 /**
- * When a sleeping Pi should wake: when the panel should carry a task; on a grey day that never
+ * When a sleeping Pi should wake: when the panel, discounted like every plan, should carry the idle
+ * Pi (the instant the night reserve is released, so the battery the night left can serve work at
+ * once, with the sun covering the idle draw); on a grey day that never
  * comes, at the day's brightest hour (charging went on while asleep, and that is when work is
  * likeliest to fit); with nothing learned about the panel yet (a first night), in two hours.
  * Always within [minSleepSeconds, maxSleepSeconds]. The power-off hook uses it too.
  */
 export function wakeTime(
-  config: Pick<EnergyPolicyConfig, "busyWatts" | "minSleepSeconds" | "maxSleepSeconds">,
+  config: Pick<EnergyPolicyConfig, "idleWatts" | "minSleepSeconds" | "maxSleepSeconds">,
   nowMs: number,
   forecast: PvForecast,
 ): number {
-  const sunrise = forecast.nextTimeAbove(nowMs, config.busyWatts, config.maxSleepSeconds);
+  const sunrise = forecast.nextTimeAbove(nowMs, config.idleWatts / SUN_DISCOUNT, config.maxSleepSeconds);
   const peak = forecast.peakTime(nowMs, config.maxSleepSeconds);
   const target = sunrise ?? (peak.watts > 0.5 ? peak.atMs : nowMs + UNKNOWN_SKY_SLEEP_SECONDS * 1000);
   return Math.min(nowMs + config.maxSleepSeconds * 1000, Math.max(nowMs + config.minSleepSeconds * 1000, target));

@@ -118,6 +118,8 @@ export interface BoardConfig {
     capacityAh: number;
     /** SoC persisted before the last power-off; without it the counter starts from the first voltage read. */
     initialStateOfCharge?: number;
+    /** Without `initialStateOfCharge`, the most the first voltage read may stand for (stateOfCharge.ts). */
+    maxInitialStateOfCharge?: number;
     coulombicEfficiency?: number;
   };
   /** Witty Pi low-voltage cut-off, V (reg 19). */
@@ -194,6 +196,9 @@ export function createBoard(
     cells: config.battery.cells,
     capacityAh: config.battery.capacityAh,
     ...(config.battery.initialStateOfCharge === undefined ? {} : { initialStateOfCharge: config.battery.initialStateOfCharge }),
+    ...(config.battery.maxInitialStateOfCharge === undefined
+      ? {}
+      : { maxInitialStateOfCharge: config.battery.maxInitialStateOfCharge }),
     ...(config.battery.coulombicEfficiency === undefined ? {} : { coulombicEfficiency: config.battery.coulombicEfficiency }),
   });
   const efficiency = config.converterEfficiency ?? 0.9;

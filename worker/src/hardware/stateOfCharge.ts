@@ -127,6 +127,13 @@ export interface CoulombCounterOptions {
   maxGapMs?: number;
   /** Known SoC to start from (e.g. persisted before the last power-off); else the first voltage read. */
   initialStateOfCharge?: number;
+  /**
+   * Without a known SoC, the most the first voltage read may stand for: a voltage read while the
+   * panel charges stands above the rest voltage by the current times the pack's resistance, which on
+   * a flat curve (§3.1) reads as tens of percent too many. The caller knows an upper bound (the
+   * charge saved before a sleep plus all the panel could have given meanwhile).
+   */
+  maxInitialStateOfCharge?: number;
 }
 
 export interface CoulombReading {
@@ -172,7 +179,8 @@ export class CoulombCounter {
   update(at: number, amps: number, packVolts: number): CoulombReading {
     const { chemistry, cells, capacityAh } = this.options;
     const ocvSoc = socFromPackOcv(chemistry, cells, packVolts);
-    let soc = this.soc ?? ocvSoc;
+    // Only a charging current raises the voltage above the rest voltage; a discharge lowers it (safe side).
+    let soc = this.soc ?? (amps > this.restAmps ? Math.min(ocvSoc, this.options.maxInitialStateOfCharge ?? 1) : ocvSoc);
     if (this.lastAt !== undefined && this.soc !== undefined) {
       const dt = at - this.lastAt;
       if (dt > 0 && dt <= this.maxGapMs) {
