@@ -159,7 +159,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     ipfsPeers: ipfs.multiaddrs(),
   };
 
-  const pulls = new WaitingPulls((worker) => pool.pendingFor(worker) > 0);
+  const pulls = new WaitingPulls((worker) => pool.pendingFor(worker, Date.now()) > 0);
 
   // The scheduling pass: everything the scheduler does, in order, run by one single-flight tick.
   const pass = async () => {
@@ -215,7 +215,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     chain,
     info: () => info,
     kick,
-    assignmentFor: (worker) => nextAssignment(pool, worker, info.ipfsPeers),
+    assignmentFor: (worker) => nextAssignment(pool, worker, info.ipfsPeers, Date.now()),
     waitForAssignment: (worker, ms, signal) => pulls.wait(worker, ms, signal),
     status: () => poolStatus(pool, dispatcher, reconciler, db),
     health: () => {

@@ -3,7 +3,7 @@
 // task, one that renews with a lease it does not hold, one that leaves — against a real scheduler
 // on a real chain, with the observable that must hold for each.
 import { expect } from "chai";
-import { ZeroHash, type Wallet } from "ethers";
+import { sha256, toUtf8Bytes, ZeroHash, type Wallet } from "ethers";
 
 import { publishOrder } from "../../sdk/src/actions/market.js";
 import { run } from "../../sdk/src/actions/run.js";
@@ -11,9 +11,12 @@ import { SchedulerRejectedError } from "../../sdk/src/errors/market.js";
 import { createIpfsNode, type IpfsNode } from "../../sdk/src/node/ipfs.js";
 import type { SunpoolClient } from "../../sdk/src/client.js";
 import { createAppOrder, createWorkerpoolOrder } from "../../sdk/src/orders/build.js";
+import { resultDigest } from "../../sdk/src/results/digest.js";
+import { decodeTaskParams } from "../../sdk/src/results/params.js";
 import { createSchedulerClient, type SchedulerClient } from "../../sdk/src/scheduler/client.js";
 import {
   createWorkerApiClient,
+  pinResult,
   pullAssignment,
   registerWorker,
   reportTask,
@@ -165,6 +168,8 @@ describe("scheduler: offer leases", function () {
       await sleep(1000);
     }
     expect(scheduler.pool.replica(assignment.taskId, hand.address)!.state).to.equal("running");
+    // Another worker is there when the lease runs out: the task goes to it at once.
+    const steady = await protocolWorker(WORKERS[1]!);
 
     await until(
       "the unlisted lease to be given up",
@@ -182,9 +187,57 @@ describe("scheduler: offer leases", function () {
     const ack = await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: held });
     expect(ack.revoked).to.deep.equal([assignment.taskId]);
     expect(scheduler.pool.dispatcher.workers.get(hand.address)!.active).to.equal(0);
-    const steady = await protocolWorker(WORKERS[1]!);
     const result = (await outcome) as Awaited<ReturnType<typeof request>>;
     expect(result.tasks[0]!.energy.map((receipt) => receipt.worker)).to.deep.equal([steady.address]);
+  });
+
+  it("a worker whose lease ran out while it was down gets the task again once it is back, under a new lease, and completes it", async function () {
+    // A one-worker pool: a solar Pi that browned out mid-task is the only one that can run it.
+    const hand = await handWorker(WORKERS[0]!);
+    const outcome = request(["browned out"]);
+    outcome.catch(() => undefined); // awaited below; a failure above must not leave it unhandled
+    const first = (await pullAssignment(hand.api, { waitSeconds: 10 }))!;
+    await reportTask(hand.api, first.taskId, { state: "running", lease: first.lease!.id });
+    const held = [{ taskId: first.taskId, lease: first.lease!.id }];
+
+    // Down: no heartbeat, no pull. The lease runs out and the pool takes the task back.
+    await until(
+      "the lease to run out",
+      () => (scheduler.pool.replica(first.taskId, hand.address)!.state === "lost" ? true : undefined),
+      LEASE_MS + 10_000,
+    );
+    expect(record(hand.address).bad).to.equal(1);
+    // Nothing is offered while the worker may still think it holds the old offer.
+    expect(await pullAssignment(hand.api, { waitSeconds: 0 })).to.equal(undefined);
+
+    // Back: its first heartbeat lists what it held and hears it was revoked; then it is offered the task again.
+    expect((await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: held })).revoked).to.deep.equal([first.taskId]);
+    const again = (await pullAssignment(hand.api, { waitSeconds: 10 }))!;
+    expect([again.action, again.taskId]).to.deep.equal(["run", first.taskId]);
+    expect(again.lease!.id).to.not.equal(first.lease!.id);
+    // One replica per worker and task: the old lease renews nothing and acknowledges nothing.
+    expect(scheduler.pool.replicas(first.taskId).map((replica) => [replica.worker, replica.state])).to.deep.equal([
+      [hand.address, "offered"],
+    ]);
+    await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: held });
+    expect(scheduler.pool.replica(first.taskId, hand.address)!.state).to.equal("offered");
+    const stale = await reportTask(hand.api, first.taskId, { state: "running", lease: first.lease!.id }).catch(
+      (error: unknown) => error,
+    );
+    expect((stale as SchedulerRejectedError).status).to.equal(409);
+
+    await reportTask(hand.api, again.taskId, { state: "running", lease: again.lease!.id });
+    const files = echoApp(decodeTaskParams(again.params, sha256(toUtf8Bytes(again.params))), again.index);
+    const location = await ipfs.addFiles(files);
+    await pinResult(hand.api, { cid: location, providers: ipfs.multiaddrs() });
+    const { hub } = await market.client(WORKERS[0]!);
+    const energy = { milliwattHours: 1, solarShareBps: 0 };
+    await (
+      await hub.submitResult(again.dealId, again.index, resultDigest(files), toUtf8Bytes(location), energy, again.authorization)
+    ).wait();
+    const [task] = (await outcome).tasks;
+    expect(task!.outcome).to.equal("completed");
+    expect(task!.energy.map((receipt) => receipt.worker)).to.deep.equal([hand.address]);
   });
 
   it("a lease id that is not the current offer's renews nothing, and a running report naming it is refused", async function () {
@@ -233,7 +286,7 @@ describe("scheduler: offer leases", function () {
     await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: foreign });
     const outcome = request(["full"]).catch((error: unknown) => error);
     await sleep(1500);
-    expect(scheduler.pool.pendingFor(hand.address)).to.equal(0);
+    expect(scheduler.pool.pendingFor(hand.address, Date.now())).to.equal(0);
 
     await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: [] });
     const assignment = await pullAssignment(hand.api, { waitSeconds: 10 });

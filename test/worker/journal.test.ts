@@ -1,6 +1,7 @@
 // The journal's hold on a replicated task's secret salt: written with the move to `sent` (before
 // the contribution exists), kept across a reopen of the file (a power cut), never replaced by a
-// later move, and added to journals written before hidden votes without touching their rows.
+// later move, and added to journals written before hidden votes without touching their rows. A
+// task the pool withdrew and offers again is taken anew only if nothing of it reached the chain.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,6 +88,49 @@ describe("worker journal: the commitment's salt", function () {
     expect(task.round).to.equal(undefined);
     expect(task.energySplit).to.equal(undefined);
     journal.close();
+  });
+});
+
+describe("worker journal: a withdrawn task offered again", function () {
+  const again: Assignment = { ...assignment, authorization: "0x01", lease: { id: "ab".repeat(16), leaseSeconds: 45 } };
+  const withdrawn = "the pool withdrew the offer (its lease expired)";
+
+  it("is taken anew when nothing of it reached the chain, keeping nothing of the earlier run", function () {
+    const journal = new Journal(journalPath());
+    journal.accept(assignment, 1);
+    const energy = { milliwattHours: 301, solarShareBps: 9585 };
+    journal.advance(TASK, { step: "executed", digest: DIGEST, energy }, 2);
+    journal.advance(TASK, { step: "published", location: "bafy-earlier" }, 3);
+    journal.advance(TASK, { step: "abandoned", reason: withdrawn }, 4);
+
+    expect(journal.retake(again, 9)).to.equal(true);
+    const task = journal.get(TASK)!;
+    expect(task).to.deep.include({ step: "accepted", assignment: again, acceptedAt: 9 });
+    for (const kept of ["digest", "location", "energy", "energySplit", "reason", "salt", "fromBlock", "transactionHash"]) {
+      expect(task, kept).to.not.have.property(kept);
+    }
+    expect(journal.open().map((open) => open.taskId)).to.deep.equal([TASK]);
+    journal.close();
+  });
+
+  it("is not taken when a contribution was sent (a salt, a block, a transaction), nor when it failed or is open", function () {
+    const sent = new Journal(journalPath());
+    sent.accept(assignment, 1);
+    sent.advance(TASK, { step: "executed", digest: DIGEST }, 2);
+    sent.advance(TASK, { step: "sent", fromBlock: 7, salt: newSalt() }, 3);
+    sent.advance(TASK, { step: "abandoned", reason: "the hub refused the contribution: TaskDeadlinePassed" }, 4);
+    expect(sent.retake(again, 9)).to.equal(false);
+    expect(sent.get(TASK)).to.deep.include({ step: "abandoned", assignment, fromBlock: 7 });
+    sent.close();
+
+    for (const step of ["failed", "executed"] as const) {
+      const journal = new Journal(journalPath());
+      journal.accept(assignment, 1);
+      journal.advance(TASK, { step }, 2);
+      expect(journal.retake(again, 9), step).to.equal(false);
+      expect(journal.get(TASK), step).to.deep.include({ step, assignment });
+      journal.close();
+    }
   });
 });
 

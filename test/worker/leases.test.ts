@@ -98,13 +98,19 @@ describe("worker agent: leases", function () {
       () => undefined,
     );
     const taskId = await until("the agent to start the task", () => agent.journal.open()[0]?.taskId);
-    const containerOf = async () => (await findTaskContainers(dockerClient())).find((container) => container.taskId === taskId);
+    const containerOf = async () =>
+      (await findTaskContainers(dockerClient())).find(
+        (container) => container.taskId === taskId && container.worker === agent.agent.address.toLowerCase(),
+      );
     await until("its container", containerOf);
+    const other = await worker(pool.url, WORKERS[1]!);
 
-    // A partition long enough for the lease to run out: the pool hands the task on.
+    // A partition long enough for the lease to run out: the pool hands the task on, to the other
+    // worker (this one may get it again only once it has heard of the loss, and its record counts it).
     pool.db.prepare("UPDATE replicas SET lease_until = 0 WHERE task_id = ?").run(taskId);
     await pool.tick();
     expect(pool.pool.replica(taskId, agent.agent.address)!.state).to.equal("lost");
+    expect(pool.pool.replica(taskId, other.agent.address)!.state).to.be.oneOf(["offered", "running"]);
 
     // The next heartbeat hears the task was revoked: the container is stopped, nothing is sent to the chain.
     const dropped = await until("the agent to drop the task", () => {

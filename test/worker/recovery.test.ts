@@ -3,7 +3,8 @@
 // After a restart the task must complete with exactly one contribution and one reveal from this
 // worker, the journal must say done, and no container may be left behind. For a replicated task
 // the salt journaled before the cut is the one that opens the commitment on-chain, and the reveal
-// carries the published location. A worker cut off while its round reveals, and whose task is
+// carries the published location. A worker down until its lease ran out gets its task offered
+// again and completes it the same way. A worker cut off while its round reveals, and whose task is
 // reopened meanwhile, must not try to reveal its void commitment.
 import { join } from "node:path";
 
@@ -18,6 +19,7 @@ import { commitmentOf } from "../../worker/src/chain/contributions.js";
 import { findTaskContainers } from "../../worker/src/executor/recovery.js";
 import { Journal, type JournaledTask } from "../../worker/src/journal/journal.js";
 import { dockerClient, ensureDocker } from "../helpers/docker.js";
+import { until } from "../helpers/wait.js";
 import { startMarket, startPoolScheduler, SUN, type TestMarket } from "../sdk/helpers/market.js";
 import { prepareWorkerFolder, publishPoolOrders, registerWordcountApp, spawnWorkerCli } from "./helpers.js";
 
@@ -52,7 +54,14 @@ describe("worker agent: kill -9 at each step, then restart", function () {
     }
   }
 
-  async function killedAt(trust: number, failpoint: string, book: SchedulerClient, schedulerUrl: string) {
+  /** With `downUntilLost`, the worker stays down until that scheduler took the task back (its lease ran out). */
+  async function killedAt(
+    trust: number,
+    failpoint: string,
+    book: SchedulerClient,
+    schedulerUrl: string,
+    downUntilLost?: Awaited<ReturnType<typeof startPoolScheduler>>,
+  ) {
     const { config, configPath } = await prepareWorkerFolder(market, schedulerUrl, WORKER);
     const first = spawnWorkerCli(["start", "--config", configPath], { SUNPOOL_WORKER_FAILPOINT: failpoint });
     const requester = await market.client(1);
@@ -71,6 +80,12 @@ describe("worker agent: kill -9 at each step, then restart", function () {
       expect(landed, "contributions on-chain at the cut").to.have.length(failpoint === "sending" ? 0 : 1);
     } else if (cut !== undefined) {
       expect(cut.salt, "no salt for a trust-1 task or before contributing").to.equal(undefined);
+    }
+
+    if (downUntilLost !== undefined) {
+      await until("the pool to take the task back", () =>
+        downUntilLost.pool.replica(cut!.taskId, address)?.state === "lost" ? true : undefined,
+      );
     }
 
     const second = spawnWorkerCli(["start", "--config", configPath]);
@@ -130,6 +145,9 @@ describe("worker agent: kill -9 at each step, then restart", function () {
         await killedAt(2, failpoint, book, scheduler.url);
       });
     }
+    it(`killed at "executed" and down until its lease ran out: offered the task again, it completes it with one contribution and one reveal`, async function () {
+      await killedAt(2, "executed", book, scheduler.url, scheduler);
+    });
   });
 
   describe("trust 1 (submit)", function () {

@@ -21,16 +21,19 @@ export interface AssignmentJson {
   lease?: { id: string; leaseSeconds: number };
 }
 
-export function nextAssignment(pool: Pool, worker: string, ipfsPeers: string[]): AssignmentJson | undefined {
-  const next = pool.nextFor(worker);
+export function nextAssignment(pool: Pool, worker: string, ipfsPeers: string[], now: number): AssignmentJson | undefined {
+  const next = pool.nextFor(worker, now);
   if (next === undefined) return undefined;
   const { replica, task, deal } = next;
-  const params = deal.params;
-  if (params === null) return undefined;
+  const reveal = replica.state === "reveal";
+  // A reveal needs no params: a pool whose database lost the request (restored without it) has
+  // none, and still tells the reveal. Tasks are offered to run only with their params.
+  const params = deal.params ?? "";
+  if (deal.params === null && !reveal) return undefined;
   const app = JSON.parse(deal.app) as App;
   const dataset = deal.dataset === null ? undefined : (JSON.parse(deal.dataset) as Dataset);
   return {
-    action: replica.state === "reveal" ? "reveal" : "run",
+    action: reveal ? "reveal" : "run",
     taskId: task.task_id,
     dealId: task.deal_id,
     index: task.idx,

@@ -3,7 +3,8 @@
 // silent / wrong); a worker's reports are hints: they move a replica from offered to running, or
 // to failed (it gives the task up), and never to contributed, revealed or done, and never say
 // where a result is. An offered or running replica is held under a lease its worker acknowledges
-// and renews (heartbeats list what the worker holds); one not renewed goes to another worker.
+// and renews (heartbeats list what the worker holds); one not renewed is lost, and the task may go
+// to any worker, this one too once it is back. An owed reveal is told once per lease.
 // Everything is in SQLite, and the in-memory Dispatcher is rebuilt from it at
 // start, so a restarted scheduler picks up exactly where it stopped.
 import { randomBytes } from "node:crypto";
@@ -36,6 +37,14 @@ const DROPPED: readonly ReplicaState[] = ["failed", "declined", "lost"];
 const LIVE: readonly ReplicaState[] = ["offered", "running", "contributed", "reveal", "revealed"];
 /** At most this many contributions per task (TaskLifecycle's cap). */
 export const MAX_CONTRIBUTIONS = 8;
+
+/**
+ * The replicas (r, of tasks t) a worker's pull hands out, oldest deadline first: a reveal it owes
+ * and was not told of within the last lease (a reveal's `lease_until` is when its last telling
+ * runs out; NULL: not told yet), then an offer. Bound: the time now (ms).
+ */
+const PULLABLE = `t.status != 'ended'
+  AND (r.state = 'offered' OR (r.state = 'reveal' AND coalesce(r.lease_until, 0) <= ?))`;
 
 export interface DealInfo {
   dealId: string;
@@ -163,6 +172,8 @@ export class Pool {
   private readonly appEnergies = new Map<string, AppEnergy | undefined>();
   /** When each undispatched task was last checked for an early decline. */
   private readonly declineChecked = new Map<string, number>();
+  /** Each worker's last heartbeat (ms) since this process started. */
+  private readonly heardAt = new Map<string, number>();
 
   constructor(
     private readonly db: Database,
@@ -226,6 +237,7 @@ export class Pool {
     farewell = false,
   ): { revoked: string[] } {
     this.db.prepare("UPDATE workers SET last_seen = ?, outlook = ? WHERE address = ?").run(now, JSON.stringify(outlook), address);
+    this.heardAt.set(address, now);
     const worker = this.dispatcher.workers.get(address);
     if (worker !== undefined) {
       worker.lastSeenMs = farewell ? now - this.dispatcher.policy.offlineAfterMs - 1 : now;
@@ -515,6 +527,8 @@ export class Pool {
       .prepare("SELECT worker FROM contributions WHERE task_id = ? AND round = ? AND digest IS NULL")
       .all(taskId, round) as { worker: string }[];
     for (const { worker } of members) this.setReplicaState(taskId, worker, "reveal", now, undefined, ["contributed"]);
+    // Not told yet (see PULLABLE): the lease the offer held is over.
+    this.db.prepare("UPDATE replicas SET lease_until = NULL WHERE task_id = ? AND state = 'reveal'").run(taskId);
   }
 
   /** ContributionRevealed: the digest and the result's location, bound on-chain to the revealer. */
@@ -604,24 +618,34 @@ export class Pool {
       ReplicaRow | undefined;
   }
 
-  /** The worker's next action: a reveal it owes, else the oldest task offered to it. */
-  nextFor(worker: string): { replica: ReplicaRow; task: TaskRow; deal: DealRow } | undefined {
+  /**
+   * The worker's next action (what its pull returns): a reveal it owes, else the oldest task
+   * offered to it. A reveal is told once per lease: the worker is revealing, or its transaction
+   * awaits confirmations, so pulls meanwhile get its offers (or wait); if the chain still shows no
+   * reveal when the lease runs out, it is told again.
+   */
+  nextFor(worker: string, now: number): { replica: ReplicaRow; task: TaskRow; deal: DealRow } | undefined {
     const replica = this.db
       .prepare(
-        `SELECT r.* FROM replicas r JOIN tasks t USING (task_id)
-         WHERE r.worker = ? AND r.state IN ('reveal', 'offered') AND t.status != 'ended'
+        `SELECT r.* FROM replicas r JOIN tasks t USING (task_id) WHERE r.worker = ? AND ${PULLABLE}
          ORDER BY r.state = 'reveal' DESC, t.deadline, r.offered_at LIMIT 1`,
       )
-      .get(worker) as ReplicaRow | undefined;
+      .get(worker, now) as ReplicaRow | undefined;
     if (replica === undefined) return undefined;
+    if (replica.state === "reveal") {
+      this.db
+        .prepare("UPDATE replicas SET lease_until = ? WHERE task_id = ? AND worker = ?")
+        .run(now + this.leaseMs, replica.task_id, worker);
+    }
     const task = this.task(replica.task_id)!;
     return { replica, task, deal: this.deal(task.deal_id)! };
   }
 
-  pendingFor(worker: string): number {
+  /** How many actions the worker's pulls would hand out now (nextFor, one after the other). */
+  pendingFor(worker: string, now: number): number {
     const { n } = this.db
-      .prepare("SELECT count(*) AS n FROM replicas WHERE worker = ? AND state IN ('reveal', 'offered')")
-      .get(worker) as { n: number };
+      .prepare(`SELECT count(*) AS n FROM replicas r JOIN tasks t USING (task_id) WHERE r.worker = ? AND ${PULLABLE}`)
+      .get(worker, now) as { n: number };
     return n;
   }
 
@@ -756,7 +780,10 @@ export class Pool {
         memoryMiB: app.resources.memoryMiB,
         cpuMillicores: app.resources.cpuMillicores,
         expectedSeconds: energy.seconds,
-        exclude: new Set(replicas.map((replica) => replica.worker)),
+        exclude: new Set([
+          ...replicas.filter((replica) => !this.mayOfferAgain(replica)).map((replica) => replica.worker),
+          ...this.contributors(task.task_id),
+        ]),
       };
       const untouched = task.status === "waiting" && live.length === 0 && contributions === 0;
       const secondsLeft = task.deadline - chainNow;
@@ -782,6 +809,18 @@ export class Pool {
       }
     }
     return plan;
+  }
+
+  /**
+   * One replica per worker and task: a worker holds at most one offer of a task, and one that
+   * contributed never gets a second commitment slot. A replica lost before anything reached the
+   * chain (its lease ran out while the worker was down: a Pi that browned out) may go to its
+   * worker again, under a new lease, once the worker has heartbeated since: it heard the old offer
+   * was revoked, or no longer lists it. In a one-worker pool the task would otherwise wait for its
+   * deadline.
+   */
+  private mayOfferAgain(replica: ReplicaRow): boolean {
+    return replica.state === "lost" && (this.heardAt.get(replica.worker) ?? -Infinity) > replica.updated_at;
   }
 
   /**
@@ -846,12 +885,21 @@ export class Pool {
     for (const { worker } of plan) this.dispatcher.release(worker);
   }
 
-  /** Records offers, each under a new lease its worker must acknowledge within `leaseMs`. */
+  /**
+   * Records offers, each under a new lease its worker must acknowledge within `leaseMs`. An offer
+   * to a worker whose replica was lost replaces that replica (mayOfferAgain); any other replica of
+   * the worker's stays as it is.
+   */
   recordOffers(offers: readonly Offer[], now: number): void {
     transaction(this.db, () => {
       const insert = this.db.prepare(
         `INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at, lease, lease_until)
-         VALUES (?, ?, 'offered', ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, 'offered', ?, ?, ?, ?, ?)
+         ON CONFLICT (task_id, worker) DO UPDATE SET state = 'offered', authorization = excluded.authorization,
+           offered_at = excluded.offered_at, updated_at = excluded.updated_at, lease = excluded.lease,
+           lease_until = excluded.lease_until, location = NULL, reason = NULL, log_tail = NULL,
+           pv_wh = NULL, battery_wh = NULL, mains_wh = NULL
+         WHERE replicas.state = 'lost'`,
       );
       for (const offer of offers) {
         insert.run(

@@ -19,7 +19,7 @@ import type { Logger } from "pino";
 import { createContributions } from "../chain/contributions.js";
 import type { ResultStore } from "../content/store.js";
 import { heartbeatEnergy, type EnergyManager } from "../energy/manager.js";
-import type { Journal } from "../journal/journal.js";
+import { retakable, type Journal } from "../journal/journal.js";
 import { failpoint } from "./failpoints.js";
 import { advance, RetryLater, withdraw, type PipelineContext } from "./pipeline.js";
 
@@ -137,8 +137,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       ...(accounts === undefined ? {} : { energy: heartbeatEnergy(accounts) }),
     });
     heartbeatMs = Math.min(options.heartbeatSeconds, ack.heartbeatSeconds) * 1000;
+    const listed = new Map(tasks.map((task) => [task.taskId, task.lease]));
     for (const taskId of ack.revoked) {
-      if (!WITHDRAWABLE_STEPS.has(journal.get(taskId)?.step ?? "")) continue;
+      const task = journal.get(taskId);
+      if (!WITHDRAWABLE_STEPS.has(task?.step ?? "")) continue;
+      // Revoked is the offer this heartbeat listed: not a new offer of the task taken meanwhile.
+      if (task?.assignment.lease?.id !== listed.get(taskId)) continue;
       withdrawn.add(taskId);
       taskAborts.get(taskId)?.abort(new Error("the pool withdrew the offer"));
     }
@@ -194,7 +198,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
 
   const accept = async (assignment: Assignment): Promise<void> => {
     const known = journal.get(assignment.taskId);
-    if (known !== undefined) {
+    // An offer of a task this worker abandoned before anything reached the chain (the pool withdrew
+    // it: its lease ran out while the Pi was down) is a new offer: taken like one.
+    const again = known !== undefined && assignment.action === "run" && retakable(known);
+    if (known !== undefined && !again) {
       // A repeated offer: an open task is advanced by advanceOpen; one this worker gave up stays given up.
       if (known.step === "failed" || known.step === "abandoned") {
         await decline(known.taskId, known.reason ?? "given up earlier", known.step === "failed" ? "app" : "worker");
@@ -211,7 +218,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await decline(assignment.taskId, `not enough energy: ${decision.reason}`);
       return;
     }
-    journal.accept(assignment, Math.floor(options.now() / 1000));
+    const now = Math.floor(options.now() / 1000);
+    if (again) {
+      if (!journal.retake(assignment, now)) return;
+      withdrawn.delete(assignment.taskId);
+      log.info({ taskId: assignment.taskId }, "the pool offered a withdrawn task again: taking it anew");
+    } else {
+      journal.accept(assignment, now);
+    }
     failpoint("accepted");
   };
 

@@ -17,7 +17,8 @@ import { MIGRATIONS } from "./migrations.js";
  * `committed`: the contribution is on-chain in `round`; the agent reveals when that round's
  * window closes, or stops if the task is reopened first (the commitment is void).
  * `failed`: this worker gave the task up (reported to the scheduler); `abandoned`: a deadline
- * passed before the next step could be taken.
+ * passed before the next step could be taken, or the pool withdrew the offer. An abandoned task
+ * that never reached the chain (`retakable`) is taken anew if the pool offers it again.
  */
 /** A task's energy by source, Wh: the panel's cover of the load, the battery, mains. */
 export interface EnergySplit {
@@ -116,6 +117,23 @@ export class Journal {
         now,
         now,
       );
+    return result.changes === 1;
+  }
+
+  /**
+   * Takes an abandoned task anew under the pool's new offer (`retakable`): back to `accepted`, with
+   * nothing of the earlier run kept (its result and receipt were never used; it is run again).
+   * False if the task is not retakable.
+   */
+  retake(assignment: Assignment, now: number): boolean {
+    const result = this.#db
+      .prepare(
+        `UPDATE tasks SET step = 'accepted', assignment = ?, deadline = ?, digest = NULL, location = NULL,
+           milliwatt_hours = NULL, solar_share_bps = NULL, pv_wh = NULL, battery_wh = NULL, mains_wh = NULL,
+           reason = NULL, log_tail = NULL, accepted_at = ?, updated_at = ?
+         WHERE task_id = ? AND step = 'abandoned' AND from_block IS NULL AND transaction_hash IS NULL AND salt IS NULL`,
+      )
+      .run(JSON.stringify(assignment), assignment.deadline, now, now, assignment.taskId);
     return result.changes === 1;
   }
 
@@ -255,6 +273,16 @@ export class Journal {
       }
     }
   }
+}
+
+/**
+ * An abandoned task that never reached the chain: no contribution or submission was ever sent for
+ * it (no transaction, no block to look in, no salt), so there is nothing to find, reveal or reuse.
+ */
+export function retakable(task: JournaledTask): boolean {
+  return (
+    task.step === "abandoned" && task.fromBlock === undefined && task.transactionHash === undefined && task.salt === undefined
+  );
 }
 
 function toTask(row: TaskRow): JournaledTask {

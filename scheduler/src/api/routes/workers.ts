@@ -56,7 +56,7 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
     return {
       heartbeatSeconds: context.heartbeatSeconds,
       leaseSeconds: context.pool.leaseMs / 1000,
-      pending: context.pool.pendingFor(worker),
+      pending: context.pool.pendingFor(worker, now),
       revoked,
     };
   });
