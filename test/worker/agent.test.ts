@@ -2,6 +2,9 @@
 // pulled by digest from the local registry, and real IPFS. Workers publish through the pool's
 // node (the default `ipfs.mode: "pool"`) unless a test gives one its own node. The requester uses
 // the SDK's `run`.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+
 import { expect } from "chai";
 import { toUtf8String } from "ethers";
 
@@ -229,6 +232,38 @@ describe("worker agent: tasks end to end", function () {
     }
   });
 
+  it("a report the scheduler does not answer is sent again: the energy split survives a dropped connection", async function () {
+    const { sim, board } = solarBoard(() => sim.halt());
+    const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
+    // The worker reaches the scheduler through a proxy that drops the connection of the first
+    // "submitted" report: the one report that carries the energy split.
+    const proxy = await proxyDroppingFirst(
+      scheduler.url,
+      (path, body) => path.endsWith("/report") && body.includes('"submitted"'),
+    );
+    try {
+      const book = await publishPoolOrders(market, scheduler.url, appId, 1);
+      const worker = await startTestWorker(market, proxy.url, WORKERS[2]!, {
+        board,
+        config: { board: { kind: "simulated", battery: { capacityAh: 6 } } },
+        simulatedLoad: (busy) => sim.setLoad(busy ? "busy" : "idle"),
+      });
+      workers.push(worker);
+      const outcome = await run(await market.client(1), { scheduler: book, app: appId, params: { args: ["sleep", "1"] } });
+      const { taskId } = outcome.tasks[0]!;
+      const view = await until("the worker's energy split in the pool's task view", async () => {
+        const pool = await getPoolTask(createSchedulerClient({ url: scheduler.url }), { taskId });
+        return pool.replicas.some((replica) => replica.energySplit !== undefined) ? pool : undefined;
+      });
+      expect(proxy.dropped()).to.equal(1);
+      expect(view.replicas[0]!.energySplit).to.deep.equal(worker.journal.get(taskId)!.energySplit);
+    } finally {
+      await proxy.close();
+      await scheduler.stop();
+      sim.close();
+    }
+  });
+
   it("when the Witty Pi asks to shut down (button, shutdown alarm, low voltage), the agent stops and halts Linux before the cut", async function () {
     const halts: number[] = [];
     const { sim, board } = solarBoard(() => {
@@ -288,4 +323,48 @@ function solarBoard(powerOff: () => void) {
     },
   );
   return { sim, board };
+}
+
+/**
+ * An HTTP proxy to `target` that drops (closes without an answer) the connection of the first
+ * request `matches` picks: a scheduler that did not answer, as a flaky link or a restart looks.
+ */
+async function proxyDroppingFirst(target: string, matches: (path: string, body: string) => boolean) {
+  let dropped = 0;
+  const hopByHop = new Set(["host", "connection", "content-length", "transfer-encoding", "content-encoding", "keep-alive"]);
+  const server = createServer((request, response) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      const path = request.url ?? "/";
+      if (dropped === 0 && request.method === "POST" && matches(path, body.toString())) {
+        dropped += 1;
+        request.socket.destroy();
+        return;
+      }
+      const headers = Object.entries(request.headers).filter(([name]) => !hopByHop.has(name));
+      const answer = await fetch(`${target}${path}`, {
+        method: request.method ?? "GET",
+        headers: headers.map(([name, value]): [string, string] => [name, String(value)]),
+        ...(body.length > 0 ? { body } : {}),
+      });
+      const forwarded: [string, string][] = [];
+      answer.headers.forEach((value, name) => {
+        if (!hopByHop.has(name)) forwarded.push([name, value]);
+      });
+      response.writeHead(answer.status, Object.fromEntries(forwarded));
+      response.end(Buffer.from(await answer.arrayBuffer()));
+    })().catch(() => request.socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port.toString()}`,
+    dropped: () => dropped,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -2,26 +2,18 @@
 // the energy manager allows it, and sleeps the Pi when it does not. Like balena's supervisor, it
 // keeps no state worth having outside the journal and the chain: start it after a crash and it
 // picks up every task where the journal left it.
-import {
-  pullAssignment,
-  registerWorker,
-  reportTask,
-  SchedulerRejectedError,
-  sendHeartbeat,
-  type Assignment,
-  type Heartbeat,
-  type Platform,
-  type SchedulerClient,
-  type SunpoolClient,
-} from "@sunpool/sdk";
+import { pullAssignment, type Platform, type SchedulerClient, type SunpoolClient } from "@sunpool/sdk";
 import type { Logger } from "pino";
 
 import { createContributions } from "../chain/contributions.js";
 import type { ResultStore } from "../content/store.js";
-import { heartbeatEnergy, type EnergyManager } from "../energy/manager.js";
-import { retakable, type Journal } from "../journal/journal.js";
-import { failpoint } from "./failpoints.js";
-import { advance, RetryLater, withdraw, type PipelineContext } from "./pipeline.js";
+import type { EnergyManager } from "../energy/manager.js";
+import type { Journal } from "../journal/journal.js";
+import { createIntake } from "./intake.js";
+import { createMembership } from "./membership.js";
+import { advanceOpenTasks } from "./openTasks.js";
+import type { PipelineContext } from "./pipeline.js";
+import { Withdrawals } from "./withdrawals.js";
 
 export interface AgentOptions {
   schedulerUrl: string;
@@ -62,19 +54,14 @@ export interface Agent {
   stop(): Promise<AgentExit>;
 }
 
-/** Steps in which the worker holds a task under the pool's lease (until its contribution is mined). */
-const HELD_STEPS = new Set(["accepted", "executed", "published", "pinned", "sent"]);
-/** Steps a task whose offer the pool withdrew is dropped in: nothing was sent to the chain yet. */
-const WITHDRAWABLE_STEPS = new Set(["accepted", "executed", "published", "pinned"]);
 const BACKOFF_MS = 2000;
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const { api, journal, energy, log } = options;
-  const chain = createContributions(options.client, options.address);
   const ctx: PipelineContext = {
     journal,
     api,
-    chain,
+    chain: createContributions(options.client, options.address),
     results: options.results,
     log,
     now: () => options.now(),
@@ -83,26 +70,15 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   };
   const controller = new AbortController();
   const signal = controller.signal;
+  const withdrawals = new Withdrawals();
+  const membership = createMembership({ ...options, withdrawals });
+  const intake = createIntake({ ...options, withdrawals });
 
   // Containers this worker labelled that no open task owns (a crash between creating one and
   // journaling, a task closed while its container survived) would hold memory and disk forever.
   const swept = await options.execution.sweep?.(new Set(journal.open().map((task) => task.taskId)));
   if (swept !== undefined && swept > 0) log.warn({ containers: swept }, "removed task containers no journaled task owns");
 
-  const join = async () => {
-    await registerWorker(api, { ...options.capabilities, slots: 1, ipfsPeers: options.results.peers() });
-    log.info({ address: options.address, scheduler: options.schedulerUrl }, "registered with the scheduler");
-  };
-  /** A scheduler that lost its database answers "unknown worker": join it again rather than strand. */
-  const rejoinIfForgotten = async (error: unknown): Promise<boolean> => {
-    if (!(error instanceof SchedulerRejectedError && error.status === 404 && error.title === "unknown worker")) return false;
-    log.warn(
-      { scheduler: options.schedulerUrl },
-      "the scheduler does not know this worker (it lost its database?): registering again",
-    );
-    await join();
-    return true;
-  };
   await energy.sample();
   // A Witty Pi whose RTC lost its time, on a Pi without network time yet, takes the chain's latest
   // block time (docs/hardware.md §1.11): no wake alarm is armed from a reset clock.
@@ -114,151 +90,40 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     .catch((error: unknown) => log.warn({ err: error }, "could not set the board's clock from the chain"));
   if (clock !== undefined && !clock.trusted)
     log.warn("the board's RTC was reset and no time source answered: the Pi will not sleep");
-  await join();
+  await membership.join();
+  const heartbeats = await membership.startBeating();
 
-  /** Tasks whose offer the pool withdrew (a heartbeat's `revoked`), to drop before contributing. */
-  const withdrawn = new Set<string>();
-  const taskAborts = new Map<string, AbortController>();
-  let heartbeatMs = options.heartbeatSeconds * 1000;
-  const heartbeat = async (last?: { outlook: Heartbeat["outlook"] }) => {
-    // Every task held, with its offer's lease: listing it acknowledges the offer and renews the lease.
-    const tasks = journal
-      .open()
-      .filter((task) => HELD_STEPS.has(task.step))
-      .map((task) => ({
-        taskId: task.taskId,
-        ...(task.assignment.lease === undefined ? {} : { lease: task.assignment.lease.id }),
-      }));
-    const accounts = energy.report();
-    const ack = await sendHeartbeat(api, {
-      outlook: last?.outlook ?? energy.outlook(),
-      tasks,
-      ...(last ? { farewell: true } : {}),
-      ...(accounts === undefined ? {} : { energy: heartbeatEnergy(accounts) }),
-    });
-    heartbeatMs = Math.min(options.heartbeatSeconds, ack.heartbeatSeconds) * 1000;
-    const listed = new Map(tasks.map((task) => [task.taskId, task.lease]));
-    for (const taskId of ack.revoked) {
-      const task = journal.get(taskId);
-      if (!WITHDRAWABLE_STEPS.has(task?.step ?? "")) continue;
-      // Revoked is the offer this heartbeat listed: not a new offer of the task taken meanwhile.
-      if (task?.assignment.lease?.id !== listed.get(taskId)) continue;
-      withdrawn.add(taskId);
-      taskAborts.get(taskId)?.abort(new Error("the pool withdrew the offer"));
-    }
-  };
-  const beat = async () => {
-    await energy.sample();
-    await heartbeat().catch(async (error: unknown) => {
-      if (await rejoinIfForgotten(error)) await heartbeat();
-      else throw error;
-    });
-  };
-  await beat().catch((error: unknown) => log.warn({ err: error }, "first heartbeat failed"));
-  // Heartbeats run on the board's clock like every other wait of the agent.
-  const beating = new AbortController();
-  const heartbeats = (async () => {
-    while (!beating.signal.aborted) {
-      await options.sleep(heartbeatMs, beating.signal).catch(() => undefined);
-      if (beating.signal.aborted) break;
-      await beat().catch((error: unknown) => log.warn({ err: error }, "heartbeat failed"));
-    }
-  })();
-
-  /** Advances every open task once; true if one of them still occupies the slot. */
-  const advanceOpen = async (): Promise<boolean> => {
-    let busy = false;
-    for (const task of journal.open()) {
-      if (signal.aborted) break;
-      if (withdrawn.delete(task.taskId) && WITHDRAWABLE_STEPS.has(task.step)) {
-        withdraw(ctx, task);
-        await ctx.cleanUp(journal.get(task.taskId)!).catch(() => undefined);
-        continue;
-      }
-      const own = new AbortController();
-      taskAborts.set(task.taskId, own);
-      try {
-        const pause = await advance(ctx, task.taskId, AbortSignal.any([signal, own.signal]));
-        if (pause === "transaction-pending") busy = true;
-      } catch (error) {
-        if (signal.aborted) break;
-        if (own.signal.aborted) continue; // withdrawn: dropped on the next pass
-        busy = true;
-        const level = error instanceof RetryLater ? "warn" : "error";
-        log[level]({ taskId: task.taskId, err: error }, "task step failed; will retry");
-      } finally {
-        taskAborts.delete(task.taskId);
-      }
-    }
-    return busy;
-  };
-
-  const decline = (taskId: string, reason: string, cause: "app" | "worker" = "worker") =>
-    reportTask(api, taskId, { state: "failed", cause, reason });
-
-  const accept = async (assignment: Assignment): Promise<void> => {
-    const known = journal.get(assignment.taskId);
-    // An offer of a task this worker abandoned before anything reached the chain (the pool withdrew
-    // it: its lease ran out while the Pi was down) is a new offer: taken like one.
-    const again = known !== undefined && assignment.action === "run" && retakable(known);
-    if (known !== undefined && !again) {
-      // A repeated offer: an open task is advanced by advanceOpen; one this worker gave up stays given up.
-      if (known.step === "failed" || known.step === "abandoned") {
-        await decline(known.taskId, known.reason ?? "given up earlier", known.step === "failed" ? "app" : "worker");
-      }
-      return;
-    }
-    if (assignment.action === "reveal") {
-      await decline(assignment.taskId, "asked to reveal a task this worker has no contribution for");
-      return;
-    }
-    const decision = energy.mayStart(assignment.app.id, assignment.app.needs);
-    if (!decision.start) {
-      log.info({ taskId: assignment.taskId, reason: decision.reason }, "declined a task: not enough energy");
-      await decline(assignment.taskId, `not enough energy: ${decision.reason}`);
-      return;
-    }
-    const now = Math.floor(options.now() / 1000);
-    if (again) {
-      if (!journal.retake(assignment, now)) return;
-      withdrawn.delete(assignment.taskId);
-      log.info({ taskId: assignment.taskId }, "the pool offered a withdrawn task again: taking it anew");
-    } else {
-      journal.accept(assignment, now);
-    }
-    failpoint("accepted");
+  /** Idle with a poor outlook and a board that can power the Pi off: the reason to sleep, if any. */
+  const sleepNow = (): AgentExit | undefined => {
+    if (!options.sleepWhenIdle || options.powerOffUntil === undefined || journal.open().length > 0) return undefined;
+    const idle = energy.idle();
+    if (!idle.sleep) return undefined;
+    log.info({ wakeAt: new Date(idle.wakeAtMs).toISOString(), reason: idle.reason }, "idle with a poor outlook: sleeping");
+    return { reason: "sleep", wakeAtMs: idle.wakeAtMs, why: idle.reason };
   };
 
   const loop = async (): Promise<AgentExit> => {
     while (!signal.aborted) {
       try {
         await energy.sample();
-        const busy = await advanceOpen();
+        const busy = await advanceOpenTasks(ctx, withdrawals, signal);
         if (signal.aborted) break;
         if (busy) {
           await options.sleep(BACKOFF_MS, signal);
           continue;
         }
-        if (options.sleepWhenIdle && options.powerOffUntil !== undefined && journal.open().length === 0) {
-          const idle = energy.idle();
-          if (idle.sleep) {
-            log.info(
-              { wakeAt: new Date(idle.wakeAtMs).toISOString(), reason: idle.reason },
-              "idle with a poor outlook: sleeping",
-            );
-            return { reason: "sleep", wakeAtMs: idle.wakeAtMs, why: idle.reason };
-          }
-        }
+        const sleep = sleepNow();
+        if (sleep !== undefined) return sleep;
         const assignment = await pullAssignment(api, { waitSeconds: options.pullWaitSeconds ?? 10, signal });
         if (assignment === undefined) continue;
         if (signal.aborted) {
-          await decline(assignment.taskId, "the worker is stopping").catch(() => undefined);
+          await intake.decline(assignment.taskId, "the worker is stopping").catch(() => undefined);
           break;
         }
-        await accept(assignment);
+        await intake.accept(assignment);
       } catch (error) {
         if (signal.aborted) break;
-        if (await rejoinIfForgotten(error).catch(() => false)) continue;
+        if (await membership.rejoinIfForgotten(error).catch(() => false)) continue;
         log.warn({ err: error }, "agent loop error; retrying");
         await options.sleep(BACKOFF_MS, signal).catch(() => undefined);
       }
@@ -272,11 +137,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       return { reason: "stopped" };
     })
     .then(async (exit) => {
-      beating.abort();
-      await heartbeats;
+      await heartbeats.stop();
       // A farewell: the pool takes this worker offline now and hands on what it had not started.
-      const outlook = exit.reason === "sleep" ? { ...energy.outlook(), awakeSeconds: 0 } : energy.outlook();
-      await heartbeat({ outlook }).catch((error: unknown) => log.warn({ err: error }, "farewell heartbeat failed"));
+      await membership.farewell(exit.reason === "sleep" ? { ...energy.outlook(), awakeSeconds: 0 } : energy.outlook());
       if (exit.reason === "sleep") await options.powerOffUntil?.(exit.wakeAtMs);
       return exit;
     });
