@@ -21,8 +21,8 @@ export interface AssignmentJson {
   lease?: { id: string; leaseSeconds: number };
 }
 
-export function nextAssignment(pool: Pool, worker: string, ipfsPeers: string[]): AssignmentJson | undefined {
-  const next = pool.nextFor(worker);
+export async function nextAssignment(pool: Pool, worker: string, ipfsPeers: string[]): Promise<AssignmentJson | undefined> {
+  const next = await pool.nextFor(worker);
   if (next === undefined) return undefined;
   const { replica, task, deal } = next;
   const params = deal.params;
