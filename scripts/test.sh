@@ -4,7 +4,8 @@
 # waiting on Docker, child processes and leases), on their own build folders (hardhat.config.ts),
 # their output held back and printed after the parts'. V8 records the parts' coverage in every
 # process they start; each part's line coverage is then held to its floor. The firmware image test
-# runs last: it waits for the Pi image's base, which .ci/run starts first.
+# runs last: it waits for the Pi image's base, which .ci/run starts first. After the parts, the
+# scheduler's suites run again on PostgreSQL (test:postgres; scripts/postgres.sh starts the server).
 # SUNPOOL_TEST_SERIAL=1 runs one suite at a time.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
@@ -20,7 +21,10 @@ timed() {
 timed npm run build && timed npm run lint && timed npm run gas:check || exit
 
 rm -rf build/coverage/v8 build/coverage/parts
-parts() { NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:parts; }
+parts() {
+  NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:parts &&
+    NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:postgres
+}
 contracts_log=$(mktemp)
 trap 'rm -f "$contracts_log"' EXIT
 if [ "${SUNPOOL_TEST_SERIAL:-0}" = 1 ]; then

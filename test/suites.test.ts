@@ -1,12 +1,15 @@
 // `npm test` runs the suites in steps (parts without coverage, contracts with it, the firmware
 // image last), each naming its files by glob. A test file no glob names would never run, silently:
-// every test file must be named by exactly one step.
+// every test file must be named by exactly one step. A rerun step runs files of another step again
+// in another setting (the scheduler's suites on PostgreSQL): it names only files that step names.
 import { globSync, readFileSync } from "node:fs";
 
 import { expect } from "chai";
 
 const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts;
 const STEPS = ["test:parts", "test:contracts", "test:firmware"];
+/** Rerun steps, and the step whose files each runs again. */
+const RERUNS: Record<string, string> = { "test:postgres": "test:parts" };
 // `npm test` is scripts/test.sh, which runs the steps (two of them side by side).
 const npmTest = readFileSync("scripts/test.sh", "utf8");
 
@@ -32,5 +35,18 @@ describe("npm test runs every test file once", function () {
     const unnamed = files.filter((file) => !named.has(file));
     const twice = [...named].filter(([, steps]) => steps.length > 1).map(([file]) => file);
     expect({ unnamed, twice }).to.deep.equal({ unnamed: [], twice: [] });
+  });
+
+  it("runs every rerun step, on files its step already names", function () {
+    for (const [rerun, step] of Object.entries(RERUNS)) {
+      expect(npmTest).to.contain(`npm run ${rerun}`);
+      const own = new Set(globsOf(step).flatMap((pattern) => globSync(pattern)));
+      const again = globsOf(rerun).flatMap((pattern) => globSync(pattern));
+      expect(again.length, `${rerun} names no test file`).to.be.above(0);
+      expect(
+        again.filter((file) => !own.has(file)),
+        `files ${rerun} names that ${step} does not`,
+      ).to.deep.equal([]);
+    }
   });
 });

@@ -12,24 +12,49 @@ import type { StoreConfig } from "../../scheduler/src/store/store.js";
 
 const run = promisify(execFile);
 let server: Promise<string> | undefined;
+/** This test process's start (s): its schemas carry it, so a later run can drop stale ones. */
+const STARTED = Math.floor(Date.now() / 1000);
+/** Schemas of test runs that started longer ago than this are dropped (s). */
+const STALE_AFTER = 6 * 3600;
 
-/** The server's URL (`bash scripts/postgres.sh ensure`: installs and starts it the first time). */
+/**
+ * The server's URL (`bash scripts/postgres.sh ensure`: installs and starts it the first time).
+ * The first call of a test process drops the schemas that runs older than six hours left behind.
+ */
 export function postgresServer(): Promise<string> {
-  server ??= run("bash", ["scripts/postgres.sh", "ensure"], { timeout: 300_000 }).then(({ stdout }) => stdout.trim());
+  server ??= run("bash", ["scripts/postgres.sh", "ensure"], { timeout: 300_000 }).then(async ({ stdout }) => {
+    const url = stdout.trim();
+    await withClient(url, async (client) => {
+      const { rows } = await client.query<{ name: string }>(
+        "SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'sunpool\\_test\\_%'",
+      );
+      for (const { name } of rows) {
+        const started = Number(/^sunpool_test_(\d+)_/.exec(name)?.[1] ?? 0);
+        if (started < STARTED - STALE_AFTER) await client.query(`DROP SCHEMA ${name} CASCADE`);
+      }
+    });
+    return url;
+  });
   return server;
+}
+
+async function withClient(url: string, body: (client: pg.Client) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await body(client);
+  } finally {
+    await client.end();
+  }
 }
 
 /** A URL whose tables live in their own schema (created if missing), named after `key`. */
 export async function postgresSchemaUrl(key: string): Promise<string> {
   const base = await postgresServer();
-  const schema = `sunpool_test_${createHash("sha256").update(key).digest("hex").slice(0, 16)}`;
-  const client = new pg.Client({ connectionString: base });
-  await client.connect();
-  try {
+  const schema = `sunpool_test_${STARTED.toString()}_${createHash("sha256").update(key).digest("hex").slice(0, 16)}`;
+  await withClient(base, async (client) => {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-  } finally {
-    await client.end();
-  }
+  });
   return `${base}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 }
 
