@@ -38,6 +38,8 @@ export default defineConfig({
     },
   },
   test: {
+    // The spec reporter plus each file's time, which the lanes of scripts/test.sh are balanced by.
+    mocha: { reporter: "./test/helpers/timedSpec.ts" },
     solidity: {
       fuzz: { runs: 400, seed: "0x5a4e" },
       invariant: { runs: 400, depth: 40, failOnRevert: false },

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# `npm test`: build, lint and the gas check, then the suites (docs/engineering.md, "Tests and CI").
-# The contract tests (coverage on an in-process chain: CPU) run beside the parts' tests (mostly
-# waiting on Docker, child processes and leases), on their own build folders (hardhat.config.ts),
-# their output held back and printed after the parts'. V8 records the parts' coverage in every
-# process they start; each part's line coverage is then held to its floor. The firmware image test
-# runs last: it waits for the Pi image's base, which .ci/run starts first. After the parts, the
-# scheduler's suites run again on PostgreSQL (test:postgres; scripts/postgres.sh starts the server).
-# SUNPOOL_TEST_SERIAL=1 runs one suite at a time.
+# `npm test`: build, then three lanes side by side, then the coverage floors and the firmware image
+# test (docs/engineering.md, "Tests and CI"):
+#   engine     test:engine     everything that runs task containers or a devnet (one at a time: they
+#                              share the Docker engine and the machine's ports)
+#   parts      test:parts      SDK, scheduler and worker logic on in-process chains (no containers)
+#   contracts  lint, gas:check, test:contracts (CPU: coverage on the in-process chain, own build folders)
+# The engine lane's output is shown as it runs; the others are held back and printed after it, whole.
+# V8 records the engine's and parts' coverage in every process they start; each part's line coverage
+# is then held to its floor. The firmware image test runs last: it waits for the Pi image's base,
+# which .ci/run starts first. SUNPOOL_TEST_SERIAL=1 runs the lanes one after the other.
+# After the parts, the parts lane runs the scheduler's suites again on PostgreSQL (test:postgres;
+# scripts/postgres.sh starts the server).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
 
@@ -17,29 +21,32 @@ timed() {
   echo "[test] ${*: -1}: $((SECONDS - from)) s" >&2
   return "$status"
 }
-
-timed npm run build && timed npm run lint && timed npm run gas:check || exit
-
-rm -rf build/coverage/v8 build/coverage/parts
+engine() { NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:engine; }
 parts() {
   NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:parts &&
     NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:postgres
 }
-contracts_log=$(mktemp)
-trap 'rm -f "$contracts_log"' EXIT
+contracts() { timed npm run lint && timed npm run gas:check && timed npm run test:contracts; }
+
+timed npm run build || exit
+rm -rf build/coverage/v8 build/coverage/parts
+
+status=0
 if [ "${SUNPOOL_TEST_SERIAL:-0}" = 1 ]; then
-  parts && timed npm run test:contracts
-  suites=$?
+  for lane in engine parts contracts; do "$lane" || status=$?; done
 else
-  timed npm run test:contracts >"$contracts_log" 2>&1 &
-  contracts=$!
-  parts
-  parts_status=$?
-  wait "$contracts"
-  suites=$?
-  cat "$contracts_log"
-  [ "$parts_status" -ne 0 ] && suites=$parts_status
+  logs=$(mktemp -d)
+  trap 'rm -rf "$logs"' EXIT
+  parts >"$logs/parts" 2>&1 &
+  parts_pid=$!
+  contracts >"$logs/contracts" 2>&1 &
+  contracts_pid=$!
+  engine || status=$?
+  wait "$parts_pid" || status=$?
+  cat "$logs/parts"
+  wait "$contracts_pid" || status=$?
+  cat "$logs/contracts"
 fi
-[ "$suites" -eq 0 ] || exit "$suites"
+[ "$status" -eq 0 ] || exit "$status"
 timed npm run coverage:check || exit
 timed npm run test:firmware

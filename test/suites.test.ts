@@ -1,16 +1,19 @@
-// `npm test` runs the suites in steps (parts without coverage, contracts with it, the firmware
-// image last), each naming its files by glob. A test file no glob names would never run, silently:
-// every test file must be named by exactly one step. A rerun step runs files of another step again
-// in another setting (the scheduler's suites on PostgreSQL): it names only files that step names.
+// `npm test` runs the suites in lanes side by side (scripts/test.sh), then the firmware image test,
+// each step naming its files by glob. A test file no glob names would never run, silently: every
+// test file must be named by exactly one step. The parts lane runs beside the engine lane, whose
+// tests count and sweep task containers and bind fixed ports: nothing in it may start a worker
+// agent, a container or a devnet.
+// A rerun step runs files of another step again in another setting (the scheduler's suites on
+// PostgreSQL): it names only files that step names.
 import { globSync, readFileSync } from "node:fs";
 
 import { expect } from "chai";
 
 const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts;
-const STEPS = ["test:parts", "test:contracts", "test:firmware"];
+const STEPS = ["test:engine", "test:parts", "test:contracts", "test:firmware"];
 /** Rerun steps, and the step whose files each runs again. */
 const RERUNS: Record<string, string> = { "test:postgres": "test:parts" };
-// `npm test` is scripts/test.sh, which runs the steps (two of them side by side).
+// `npm test` is scripts/test.sh, which runs the steps (three of them side by side).
 const npmTest = readFileSync("scripts/test.sh", "utf8");
 
 /** The file globs a step's hardhat command names (arguments that end in a test file extension). */
@@ -48,5 +51,16 @@ describe("npm test runs every test file once", function () {
         `files ${rerun} names that ${step} does not`,
       ).to.deep.equal([]);
     }
+  });
+
+  it("keeps the engine's drivers (worker agents, containers, devnets) out of the parts lane", function () {
+    // What starts a worker agent (which sweeps its address's containers at start), runs a container
+    // or starts a devnet: a test that imports any of these belongs to test:engine.
+    const drivers = /\b(startTestWorker|spawnWorkerCli|startWorker|dockerClient|startDevnet|useDevnet|runTask)\b/;
+    const imports = (file: string) => (readFileSync(file, "utf8").match(/^import [^;]+;/gm) ?? []).join("\n");
+    const offending = globsOf("test:parts")
+      .flatMap((pattern) => globSync(pattern))
+      .filter((file) => drivers.test(imports(file)));
+    expect(offending).to.deep.equal([]);
   });
 });

@@ -8,10 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { expect } from "chai";
+import type { ContainerInfo } from "dockerode";
 import { Contract, JsonRpcProvider, Wallet } from "ethers";
 
 import { createSchedulerClient } from "../../sdk/src/scheduler/client.js";
 import { getPoolTask, type PoolTask } from "../../sdk/src/scheduler/tasks.js";
+import { LABEL_OUTPUT } from "../../worker/src/executor/sandbox.js";
 import { dockerClient } from "../helpers/docker.js";
 import {
   expectedWordCounts,
@@ -63,16 +65,24 @@ async function rpc(url: string, method: string, params: unknown[]): Promise<unkn
   return ((await response.json()) as { result: unknown }).result;
 }
 
-/** The name of the first task container the engine runs (polling until there is one). */
-async function waitForTaskContainer(): Promise<string> {
+/**
+ * This devnet's task containers: other suites run beside this one on the same engine (scripts/test.sh),
+ * so only containers whose output folder lies in this devnet's state folder count.
+ */
+async function taskContainersOf(devnet: RunningDevnet, all = false): Promise<ContainerInfo[]> {
+  const containers = await dockerClient().listContainers({ all, filters: { name: ["sunpool-task-"] } });
+  return containers.filter((container) => container.Labels[LABEL_OUTPUT]?.startsWith(devnet.state) === true);
+}
+
+/** The name of the first task container this devnet's workers run (polling until there is one). */
+async function waitForTaskContainer(devnet: RunningDevnet): Promise<string> {
   let names: string[] = [];
   await waitFor(
     () => names.length > 0,
     60_000,
     "a task container",
     async () => {
-      const running = await dockerClient().listContainers({ filters: { name: ["sunpool-task-"] } });
-      names = running.map((container) => container.Names[0]!.replace(/^\//, ""));
+      names = (await taskContainersOf(devnet)).map((container) => container.Names[0]!.replace(/^\//, ""));
     },
   );
   return names[0]!;
@@ -180,7 +190,7 @@ describe("npm run devnet: the whole market, driven through the sunpool CLI", fun
       "restart",
       "--json",
     ]);
-    await waitForTaskContainer();
+    await waitForTaskContainer(devnet);
     process.kill(readPid(devnet, "scheduler"), "SIGKILL");
     const outcome = json<RunOutput & { deals: unknown[] }>(await running);
     expect(outcome.deals, "one deal: the request was matched once").to.have.length(1);
@@ -197,7 +207,7 @@ describe("npm run devnet: the whole market, driven through the sunpool CLI", fun
   it("a worker that loses power mid-task comes back or loses the task; the task completes and no container is left", async function () {
     const app = info.apps.primes!;
     const running = sunpool(info, project, ["run", app.id, "--arg", "1000000", "--out", "power-cut", "--json"]);
-    const container = await waitForTaskContainer();
+    const container = await waitForTaskContainer(devnet);
     const suffix = container.split("-").pop()!;
     const worker = info.accounts.workers.findIndex((address) => address.slice(2, 10).toLowerCase() === suffix);
     expect(worker, `the container ${container} names a devnet worker`).to.be.at.least(0);
@@ -212,7 +222,7 @@ describe("npm run devnet: the whole market, driven through the sunpool CLI", fun
       () => left.length === 0,
       30_000,
       "the orphaned container to be removed",
-      async () => void (left = await dockerClient().listContainers({ all: true, filters: { name: ["sunpool-task-"] } })),
+      async () => void (left = await taskContainersOf(devnet, true)),
     );
   });
 

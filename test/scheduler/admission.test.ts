@@ -19,6 +19,7 @@ import { createSchedulerClient } from "../../sdk/src/scheduler/client.js";
 import type { Heartbeat } from "../../sdk/src/scheduler/workers.js";
 import {
   earliestHarvestStart,
+  appEnergyAcrossWorkers,
   learnAppEnergy,
   taskEnergy,
   type AppEnergy,
@@ -90,6 +91,45 @@ describe("scheduler: forecast-driven admission, the rules", function () {
     // Planning uses the learned run time and the mean draw it implies: 1.5 Wh over 10 min is 9 W.
     expect(taskEnergy(60, { wattHours: 1.5, seconds: 600, runs: 3 })).to.deep.equal({ seconds: 600, watts: 9 });
     expect(taskEnergy(60, undefined)).to.deep.equal({ seconds: 60, watts: 6.4 });
+  });
+
+  it("a worker that lies on its receipts, however often, cannot carry the app's estimate past honest workers", function () {
+    // Three honest workers report about 1.5 Wh and 10 min per task; a fourth reports a thousand times
+    // that, five times as often. Folded into one running estimate, the lies win; per worker, with the
+    // median across workers, the app's figure stays in the honest range. Under-reporting alike.
+    const honest = (i: number) => ({ wattHours: 1.5 * (0.9 + 0.1 * (i % 3)), seconds: 600 * (0.9 + 0.1 * (i % 3)) });
+    for (const lie of [
+      { wattHours: 1500, seconds: 600_000 },
+      { wattHours: 0.0015, seconds: 0.6 },
+    ]) {
+      let pooled: AppEnergy | undefined;
+      const perWorker: (AppEnergy | undefined)[] = [undefined, undefined, undefined, undefined];
+      for (let round = 0; round < 10; round++) {
+        for (let w = 0; w < 3; w++) {
+          pooled = learnAppEnergy(pooled, honest(round + w));
+          perWorker[w] = learnAppEnergy(perWorker[w], honest(round + w));
+        }
+        for (let i = 0; i < 5; i++) {
+          pooled = learnAppEnergy(pooled, lie);
+          perWorker[3] = learnAppEnergy(perWorker[3], lie);
+        }
+      }
+      // Outside half to twice the honest 1.5 Wh: 1311 Wh for the first lie, 0.36 Wh for the second.
+      const carried = pooled!.wattHours > 3 || pooled!.wattHours < 0.75;
+      expect(carried, "one running estimate over everyone's receipts is carried by the liar").to.equal(true);
+      const app = appEnergyAcrossWorkers(perWorker as AppEnergy[])!;
+      expect(app.runs).to.equal(80);
+      expect(app.wattHours).to.be.within(1.5 * 0.85, 1.5 * 1.25);
+      expect(app.seconds).to.be.within(600 * 0.85, 600 * 1.25);
+    }
+    expect(appEnergyAcrossWorkers([])).to.equal(undefined);
+    // Two workers: the mean of the two (a liar with one honest peer is bounded only per receipt).
+    expect(
+      appEnergyAcrossWorkers([
+        { wattHours: 1, seconds: 100, runs: 2 },
+        { wattHours: 3, seconds: 300, runs: 1 },
+      ]),
+    ).to.deep.equal({ wattHours: 2, seconds: 200, runs: 3 });
   });
 });
 
@@ -218,6 +258,10 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
     expect(learned.wattHours).to.be.closeTo(1.2, 1e-9);
     // Run time: acknowledgement to contribution, which took a fraction of the three runs' time.
     expect(learned.seconds).to.be.greaterThan(0).and.lessThan(elapsed);
+    // Learned as this worker's estimate, the app's being the median across workers (one, here).
+    expect(await scheduler.db.all("SELECT worker, runs FROM worker_app_energy")).to.deep.equal([
+      { worker: steady.address.toLowerCase(), runs: 3 },
+    ]);
     expect(steady.errors).to.deep.equal([]);
 
     for (const w of workers) await w.stop();

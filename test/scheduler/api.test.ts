@@ -11,6 +11,7 @@ import { createSchedulerClient } from "../../sdk/src/scheduler/client.js";
 import { REQUESTER_AUTH_HEADERS, signRequest } from "../../sdk/src/scheduler/signedRequests.js";
 import { getPoolTask } from "../../sdk/src/scheduler/tasks.js";
 import { signWorkerRequest, WORKER_AUTH_HEADERS } from "../../sdk/src/scheduler/workerAuth.js";
+import { createWorkerApiClient, registerWorker, type WorkerRegistration } from "../../sdk/src/scheduler/workers.js";
 import type { Scheduler } from "../../scheduler/src/index.js";
 import { APP_PRICE, startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
 
@@ -134,7 +135,7 @@ describe("scheduler: API input handling", function () {
   });
 
   describe("worker API", function () {
-    const registration = { platforms: ["linux/arm64"], cores: 4, memoryMiB: 4096, slots: 1 };
+    const registration: WorkerRegistration = { platforms: ["linux/arm64"], cores: 4, memoryMiB: 4096, slots: 1 };
 
     it("refuses unsigned, wrongly signed, altered, stale and replayed requests", async function () {
       const path = "/v1/workers";
@@ -159,6 +160,44 @@ describe("scheduler: API input handling", function () {
 
       expect((await send("POST", path, text, headers)).status).to.equal(200);
       expectProblem(await send("POST", path, text, headers), 401, /already accepted once/);
+    });
+
+    it("the SDK's worker client signs again and resends a request another one overtook (refused as stale)", async function () {
+      // Two requests in flight at once: the one signed later arrives first, so the earlier
+      // signature is stale on arrival. The client must resend it with a fresh one.
+      const held: { request: Request; deliver: (response: Promise<Response>) => void }[] = [];
+      const statuses: number[] = [];
+      const send = async (request: Request) => {
+        const response = await fetch(request);
+        statuses.push(response.status);
+        return response;
+      };
+      const reordering = (request: Request) =>
+        new Promise<Response>((deliver) => {
+          if (held.length === 2 || statuses.length > 0) return deliver(send(request));
+          held.push({ request, deliver });
+          if (held.length < 2) return;
+          const timestamp = (entry: (typeof held)[number]) => Number(entry.request.headers.get(WORKER_AUTH_HEADERS.timestamp));
+          const [later, earlier] = [...held].sort((a, b) => timestamp(b) - timestamp(a));
+          const first = send(later!.request);
+          later!.deliver(first);
+          earlier!.deliver(first.then(() => send(earlier!.request)));
+        });
+      const client = createWorkerApiClient({
+        url: scheduler.url,
+        signer: worker,
+        scope: scope(),
+        fetch: reordering as typeof fetch,
+      });
+      const records = await Promise.all([
+        registerWorker(client, { ...registration, cores: 2 }),
+        registerWorker(client, { ...registration, cores: 3 }),
+      ]);
+      expect(records.map((record) => record.address.toLowerCase())).to.deep.equal([
+        worker.address.toLowerCase(),
+        worker.address.toLowerCase(),
+      ]);
+      expect(statuses).to.deep.equal([200, 401, 200]);
     });
 
     it("refuses workers not admitted or not registered, and bad reports, outlooks and pins", async function () {

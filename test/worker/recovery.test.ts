@@ -110,11 +110,16 @@ describe("worker agent: kill -9 at each step, then restart", function () {
     }
   }
 
+  // The restarted worker must find its task still leased to it: a restart under load (a new process,
+  // its journal, the engine) can outlast the default three 1 s heartbeats, and a lost lease is
+  // another path (test/worker/leases.test.ts).
+  const LEASE = { leaseHeartbeats: 20 };
+
   describe("trust 2 (contribute, then reveal)", function () {
     let scheduler: Awaited<ReturnType<typeof startPoolScheduler>>;
     let book: SchedulerClient;
     before(async function () {
-      scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
+      scheduler = await startPoolScheduler(market.chain, market.workerpoolId, LEASE);
       book = await publishPoolOrders(market, scheduler.url, appId, 2);
     });
     after(async function () {
@@ -129,7 +134,7 @@ describe("worker agent: kill -9 at each step, then restart", function () {
 
   describe("trust 1 (submit)", function () {
     it(`killed after sending the submission: it is found on-chain, not sent again`, async function () {
-      const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
+      const scheduler = await startPoolScheduler(market.chain, market.workerpoolId, LEASE);
       try {
         const book = await publishPoolOrders(market, scheduler.url, appId, 1);
         await killedAt(1, "sent", book, scheduler.url);

@@ -134,6 +134,29 @@ export function learnAppEnergy(previous: AppEnergy | undefined, receipt: { secon
   };
 }
 
+/**
+ * An app's estimate from each worker's own (learnAppEnergy over that worker's receipts): the median
+ * of the workers' run times and of their energies. A worker's receipts move only its own estimate,
+ * so a liar, however many receipts it sends, moves the app's figure no further than the honest
+ * workers' range once they are the majority; a worker that lies alone or with one honest peer is
+ * bounded by learnAppEnergy's clip and step bounds only. runs: every receipt folded in.
+ */
+export function appEnergyAcrossWorkers(perWorker: readonly AppEnergy[]): AppEnergy | undefined {
+  const learned = perWorker.filter((estimate) => estimate.runs > 0);
+  if (learned.length === 0) return undefined;
+  return {
+    seconds: median(learned.map((estimate) => estimate.seconds)),
+    wattHours: median(learned.map((estimate) => estimate.wattHours)),
+    runs: learned.reduce((sum, estimate) => sum + estimate.runs, 0),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 /** The task's energy for planning: the learned figures once there are any, else the declaration. */
 export function taskEnergy(declaredSeconds: number, learned: AppEnergy | undefined): TaskEnergy {
   if (learned === undefined || learned.runs === 0 || learned.seconds <= 0) {

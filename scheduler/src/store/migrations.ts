@@ -220,6 +220,21 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE replicas ADD COLUMN battery_wh REAL;
   ALTER TABLE replicas ADD COLUMN mains_wh REAL;
   `,
+  `
+  -- Each worker's own estimate of an app's energy per task (learnAppEnergy over its receipts); the
+  -- app's (app_energy) is their median (harvest.ts appEnergyAcrossWorkers), so no one worker's
+  -- receipts carry it. What was learned before stays as one estimate of no known worker.
+  CREATE TABLE worker_app_energy (
+    app TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    runs INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    watt_hours REAL NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (app, worker)
+  ) WITHOUT ROWID;
+  INSERT INTO worker_app_energy SELECT app, '', runs, seconds, watt_hours, updated_at FROM app_energy;
+  `,
   {
     // The deals of an order in the order they were made (was SQLite's rowid, which PostgreSQL
     // lacks): new rows take the next seq (orderBook.ts recordDeal).

@@ -14,6 +14,7 @@ import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { type EnergyOutlook, type TaskNeeds, type WorkerState } from "../dispatch/dispatcher.js";
 import {
   DEFAULT_HARVEST_POLICY,
+  appEnergyAcrossWorkers,
   learnAppEnergy,
   taskEnergy,
   type AppEnergy,
@@ -466,10 +467,11 @@ export class Pool {
   }
 
   /**
-   * Folds a contribution's energy receipt into its app's estimate. The run time is the pool's own
-   * measure: from the worker's acknowledgement of the offer (the replica turned running) to the
-   * contribution on-chain. A contribution without a running replica here (a restored database)
-   * teaches nothing.
+   * Folds a contribution's energy receipt into its worker's estimate for the app, then sets the
+   * app's estimate to the median across workers (appEnergyAcrossWorkers: one worker's receipts, lies
+   * included, cannot carry the app's figure). The run time is the pool's own measure: from the
+   * worker's acknowledgement of the offer (the replica turned running) to the contribution on-chain.
+   * A contribution without a running replica here (a restored database) teaches nothing.
    */
   private async learnFromReceipt(taskId: string, worker: string, milliwattHours: number, now: number): Promise<void> {
     const replica = await this.replica(taskId, worker);
@@ -480,10 +482,28 @@ export class Pool {
     );
     if (row === undefined) return;
     const appId = (JSON.parse(row.app) as App).id.toLowerCase();
-    const learned = learnAppEnergy(await this.appEnergy(appId), {
-      seconds: Math.max(0, now - replica.updated_at) / 1000,
-      wattHours: milliwattHours / 1000,
-    });
+    // "wattHours" quoted: PostgreSQL folds an unquoted alias to lower case.
+    const estimates = await this.db.all<AppEnergy & { worker: string }>(
+      'SELECT worker, runs, seconds, watt_hours AS "wattHours" FROM worker_app_energy WHERE app = ?',
+      appId,
+    );
+    const key = worker.toLowerCase();
+    const mine = learnAppEnergy(
+      estimates.find((estimate) => estimate.worker === key),
+      { seconds: Math.max(0, now - replica.updated_at) / 1000, wattHours: milliwattHours / 1000 },
+    );
+    await this.db.run(
+      `INSERT INTO worker_app_energy (app, worker, runs, seconds, watt_hours, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (app, worker) DO UPDATE SET runs = excluded.runs, seconds = excluded.seconds,
+         watt_hours = excluded.watt_hours, updated_at = excluded.updated_at`,
+      appId,
+      key,
+      mine.runs,
+      mine.seconds,
+      mine.wattHours,
+      now,
+    );
+    const learned = appEnergyAcrossWorkers([...estimates.filter((estimate) => estimate.worker !== key), mine])!;
     await this.db.run(
       `INSERT INTO app_energy (app, runs, seconds, watt_hours, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (app) DO UPDATE SET runs = excluded.runs, seconds = excluded.seconds,

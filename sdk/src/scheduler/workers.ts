@@ -35,11 +35,19 @@ export interface CreateWorkerApiClientParameters {
   timeoutMs?: number;
 }
 
+/**
+ * How many times a request refused as stale is signed again and resent. The scheduler accepts a
+ * worker's timestamps only in increasing order, so of two requests in flight at once (a long-polling
+ * pull and a report), the one signed first is refused if it arrives second: nothing was done, and a
+ * fresh signature makes it acceptable.
+ */
+const STALE_RESENDS = 3;
+
 /** A scheduler client whose requests carry the worker's signature. */
 export function createWorkerApiClient(parameters: CreateWorkerApiClientParameters): SchedulerClient {
   const baseFetch = parameters.fetch ?? globalThis.fetch;
   let last = 0;
-  const signingFetch = async (request: Request, init?: RequestInit) => {
+  const sign = async (request: Request): Promise<Request> => {
     const body = request.body === null ? "" : await request.clone().text();
     const url = new URL(request.url);
     // Distinct timestamps even for requests in the same millisecond: the scheduler refuses a
@@ -53,13 +61,28 @@ export function createWorkerApiClient(parameters: CreateWorkerApiClientParameter
     });
     const signed = new Headers(request.headers);
     for (const [name, value] of Object.entries(headers)) signed.set(name, value);
-    return baseFetch(new Request(request, { headers: signed }), init);
+    return new Request(request, { headers: signed });
+  };
+  const signingFetch = async (request: Request, init?: RequestInit) => {
+    for (let resent = 0; ; resent++) {
+      const response = await baseFetch(await sign(request.clone()), init);
+      if (resent === STALE_RESENDS || !(await refusedAsStale(response))) return response;
+    }
   };
   return createSchedulerClient({
     url: parameters.url,
     fetch: signingFetch as typeof fetch,
     timeoutMs: (parameters.timeoutMs ?? 10_000) + 25_000,
   });
+}
+
+async function refusedAsStale(response: Response): Promise<boolean> {
+  if (response.status !== 401) return false;
+  const problem = (await response
+    .clone()
+    .json()
+    .catch(() => undefined)) as { title?: unknown } | undefined;
+  return problem?.title === "stale request";
 }
 
 /** Joins the pool, or updates this worker's capabilities. */

@@ -125,7 +125,7 @@ describe("executor: limits against a hostile image", function () {
       expect(error.shortMessage).to.equal(
         `Could not pull ${stalled.image}@${stalled.imageDigest}: timed out after 1.5 s (the pull was abandoned)`,
       );
-      expect(elapsed).to.be.within(1400, 4000);
+      expect(elapsed).to.be.within(1400, 30_000);
     });
 
     it("counts the pull against the task's wall-clock limit", async function () {
@@ -138,7 +138,7 @@ describe("executor: limits against a hostile image", function () {
       );
       expect(error.code).to.equal("IMAGE_PULL_FAILED");
       expect(error.shortMessage).to.include("timed out after 2 s");
-      expect(Date.now() - started).to.be.within(1900, 5000);
+      expect(Date.now() - started).to.be.within(1900, 30_000);
     });
   });
 
@@ -215,9 +215,9 @@ describe("executor: limits against a hostile image", function () {
       console.log(`      4 MiB written by the task: ${JSON.stringify(figures)}`);
       // 4 MiB at 1 MiB/s: about 4 s where the cgroup is charged for the writes (direct and synced
       // I/O under cgroup v1; all writeback under cgroup v2).
-      expect(figures["direct at 1 MiB/s ms"]).to.be.within(3000, 8000);
-      expect(figures["fsync at 1 MiB/s ms"]).to.be.within(3000, 8000);
-      expect(figures["direct unlimited ms"]).to.be.lessThan(2000);
+      expect(figures["direct at 1 MiB/s ms"]).to.be.within(3000, 30_000);
+      expect(figures["fsync at 1 MiB/s ms"]).to.be.within(3000, 30_000);
+      expect(figures["direct unlimited ms"]).to.be.lessThan(figures["direct at 1 MiB/s ms"]! / 2);
     });
   });
 });
