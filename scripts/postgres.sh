@@ -2,7 +2,8 @@
 # A private PostgreSQL server for the scheduler's tests and a developer's machine (docs/scheduler.md,
 # "The store"): Debian's postgresql, a cluster of its own under .devnet/postgres, 127.0.0.1 only.
 #   install  installs Debian's postgresql (apt, as root) unless its server binaries are there
-#   ensure   install, create the cluster the first time, start it unless it runs; prints the URL
+#   ensure   install, create the cluster the first time, start it unless it runs (or another
+#            checkout's already serves the port); prints the URL
 #   url      prints the URL (postgres://sunpool@127.0.0.1:55432/sunpool)
 #   status   says whether it runs (exit 0) or not (exit 3), with the URL
 #   stop     stops it (the data stays; ensure starts it again)
@@ -87,22 +88,25 @@ ensure() {
   bin=$(bindir)
   data=$(datadir)
   if [ "$(id -u)" -eq 0 ]; then chmod 755 "$dir"; fi
-  if [ ! -f "$data/PG_VERSION" ]; then
-    log "creating the cluster in $data"
-    mkdir -p "$data"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$data"; fi
-    as_owner "$bin/initdb" -D "$data" -U sunpool --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
-      fail "initdb failed; see $dir/initdb.log"
-  fi
-  if ! running; then
+  if running; then
+    :
+  elif "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+    # Another checkout's server (this script, this port): it serves as well.
+    log "a server already listens on 127.0.0.1:$port (another checkout's?): using it"
+  else
+    if [ ! -f "$data/PG_VERSION" ]; then
+      log "creating the cluster in $data"
+      mkdir -p "$data"
+      if [ "$(id -u)" -eq 0 ]; then chown postgres: "$data"; fi
+      as_owner "$bin/initdb" -D "$data" -U sunpool --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+        fail "initdb failed; see $dir/initdb.log"
+    fi
     log "starting PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
-    touch "$dir/server.log"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir/server.log"; fi
     # No Unix socket (its path would be limited to 107 bytes): TCP on loopback only. The server
     # must not inherit the lock's descriptor (it would hold the lock for as long as it runs).
-    as_owner "$bin/pg_ctl" start -D "$data" -l "$dir/server.log" -w -t 60 \
+    as_owner "$bin/pg_ctl" start -D "$data" -l "$data/server.log" -w -t 60 \
       -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200" >/dev/null 9>&- ||
-      fail "the server did not start; see $dir/server.log (port $port taken? set SUNPOOL_POSTGRES_PORT)"
+      fail "the server did not start; see $data/server.log (port $port taken? set SUNPOOL_POSTGRES_PORT)"
   fi
   if ! as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U sunpool -d postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = 'sunpool'" | grep -q 1; then
     as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U sunpool sunpool
