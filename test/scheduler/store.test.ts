@@ -3,9 +3,11 @@
 // What the scheduler counts on: the same schema from the one list of migrations, 64-bit integers
 // and reals as numbers, `changes`, all-or-nothing transactions that never show their uncommitted
 // rows to anyone else and run one at a time, and a clear error when PostgreSQL cannot be reached.
-import { mkdtempSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 
 import { expect } from "chai";
 
@@ -13,6 +15,7 @@ import { StoreUnreachableError } from "../../scheduler/src/errors.js";
 import { MIGRATIONS } from "../../scheduler/src/store/migrations.js";
 import { openStore, type Store, type StoreConfig } from "../../scheduler/src/store/store.js";
 import { postgresSchemaUrl } from "../helpers/postgres.js";
+import { freePort } from "../sdk/helpers/chain.js";
 
 const BACKENDS: { name: string; config: () => Promise<StoreConfig> }[] = [
   { name: "SQLite", config: () => Promise.resolve({ sqlite: join(mkdtempSync(join(tmpdir(), "sunpool-store-")), "s.sqlite") }) },
@@ -196,6 +199,33 @@ describe("scheduler store: both backends", function () {
     // Filled by each backend's first test (this suite runs after both).
     expect(schemas.SQLite, "the SQLite schema").to.not.equal(undefined);
     expect(schemas.PostgreSQL).to.deep.equal(schemas.SQLite);
+  });
+
+  it("a PostgreSQL server that stops: queries fail with StoreUnreachableError, and work again once it is back", async function () {
+    this.timeout(180_000);
+    // A server of its own (scripts/postgres.sh on a free port), so stopping it disturbs no one.
+    const dir = mkdtempSync(join(tmpdir(), "sunpool-pg-stop-"));
+    chmodSync(dir, 0o755); // as root the cluster belongs to `postgres`, which must reach it
+    const env = { ...process.env, SUNPOOL_POSTGRES_DIR: dir, SUNPOOL_POSTGRES_PORT: (await freePort()).toString() };
+    const script = async (command: string) =>
+      (await promisify(execFile)("bash", ["scripts/postgres.sh", command], { env, timeout: 120_000 })).stdout.trim();
+    const url = await script("ensure");
+    const store = await openStore({ postgres: url });
+    try {
+      await store.run("INSERT INTO meta (key, value) VALUES ('kept', 'yes')");
+      await script("stop");
+      const error = await store.get("SELECT value FROM meta WHERE key = 'kept'").catch((caught: unknown) => caught);
+      expect(error).to.be.instanceOf(StoreUnreachableError);
+      expect((error as Error).message).to.match(
+        /^cannot reach the scheduler's database, PostgreSQL at postgres:\/\/sunpool@127\.0\.0\.1:\d+\/sunpool \(.+\): start PostgreSQL/,
+      );
+      await script("ensure");
+      expect(await store.get("SELECT value FROM meta WHERE key = 'kept'")).to.deep.equal({ value: "yes" });
+    } finally {
+      await store.close();
+      await script("stop");
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("PostgreSQL that cannot be reached is a StoreUnreachableError that says what to do", async function () {
