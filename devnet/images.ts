@@ -1,4 +1,4 @@
-// Task images built FROM scratch without a Docker build: a static busybox (Debian's busybox-static,
+// Task images built FROM scratch without a Docker build, for the devnet's demo apps and the tests': a static busybox (Debian's busybox-static,
 // one per CPU), a symlink per applet and the app's files, written as one reproducible layer and
 // pushed straight through the registry API, with an image index when there are several platforms.
 // The same sources give the same digests on every machine, no base image has to be pulled (none
@@ -38,6 +38,11 @@ export interface ScratchImage {
   entrypoint: string[];
   /** Default: this host's platform only. */
   platforms?: Platform[];
+  /**
+   * Default true: a static busybox and its applets under /bin. False: only `files` (an image for a
+   * platform with no busybox here, e.g. to show a worker refusing another CPU's image).
+   */
+  busybox?: boolean;
 }
 
 export interface PushedImage {
@@ -97,7 +102,7 @@ export async function busyboxFor(platform: Platform): Promise<string> {
 }
 
 async function pushPlatformManifest(spec: ScratchImage, platform: Platform, registry: string) {
-  const layerTar = await rootfsTar(spec.files, await busyboxFor(platform));
+  const layerTar = await rootfsTar(spec.files, spec.busybox === false ? undefined : await busyboxFor(platform));
   const layer = gzipSync(layerTar, { level: 9 });
   const [os, architecture, variant] = platform.split("/");
   const config = json({
@@ -121,14 +126,14 @@ async function pushPlatformManifest(spec: ScratchImage, platform: Platform, regi
 }
 
 /** A tar of the image's root filesystem, byte-for-byte reproducible (sorted, owner 0, mtime 0). */
-async function rootfsTar(files: Record<string, string>, busybox: string): Promise<Buffer> {
+async function rootfsTar(files: Record<string, string>, busybox: string | undefined): Promise<Buffer> {
   const folder = await mkdtemp(join(tmpdir(), "sunpool-rootfs-"));
   try {
     // World-writable and sticky as on any root file system: Docker copies this mode onto the tmpfs
     // the sandbox mounts at /tmp, and tasks run as nobody.
     await mkdir(join(folder, "tmp"), { recursive: true });
     await chmod(join(folder, "tmp"), 0o1777);
-    await installBusybox(folder, busybox);
+    if (busybox !== undefined) await installBusybox(folder, busybox);
     for (const [path, content] of Object.entries(files)) {
       const target = join(folder, path.replace(/^\/+/, ""));
       await mkdir(dirname(target), { recursive: true });

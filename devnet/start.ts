@@ -118,6 +118,19 @@ const LOGS = join(STATE, "logs");
 
 const services: Service[] = [];
 let stopping = false;
+
+/**
+ * Starts a part and tracks it for stopAll. Refused once stopping: the start-up steps go on while
+ * stopAll runs (a Ctrl-C mid-start), and a part started then would outlive the devnet in its own
+ * process group, holding its port.
+ */
+function launch(...args: Parameters<typeof startService>): Service {
+  if (stopping) throw new Error(`not starting the ${args[0]}: the devnet is stopping`);
+  const service = startService(...args);
+  services.push(service);
+  return service;
+}
+
 /**
  * Workers first, together (they stop their containers and persist their journals), then the
  * scheduler, then the chain they both talk to.
@@ -153,14 +166,13 @@ try {
   await mkdir(LOGS, { recursive: true });
   await mkdir(KEYS, { recursive: true });
 
-  const chain = startService(
+  const chain = launch(
     "Hardhat node",
     [join(ROOT, "node_modules/hardhat/dist/src/cli.js"), "node", "--hostname", HOST, "--port", CHAIN_PORT.toString()],
     {
       log: join(LOGS, "chain.log"),
     },
   );
-  services.push(chain);
   // Independent steps overlap: compiling, the images and the keystores do not need the chain.
   const build = run("npx", ["hardhat", "build", "--quiet", "--no-tests"]);
   // Pushed through the loopback registry in every mode; --lan serves the same storage on the LAN.
@@ -212,13 +224,12 @@ try {
     chain: { pollSeconds: 0.25, confirmations: 0 },
     logLevel: "info",
   });
-  const scheduler = startService("scheduler", [join(ROOT, "scheduler/dist/cli.js"), "start", "--config", schedulerConfig], {
+  const scheduler = launch("scheduler", [join(ROOT, "scheduler/dist/cli.js"), "start", "--config", schedulerConfig], {
     log: join(LOGS, "scheduler.log"),
     env: { SUNPOOL_SCHEDULER_PASSWORD: PASSWORD },
     restart: true,
     pidFile: join(RUN, "scheduler.pid"),
   });
-  services.push(scheduler);
   await waitForHttp(scheduler, `${SCHEDULER_URL}/healthz`, 30_000);
   await publishOrders({ deployment, rpcUrl: RPC_URL, schedulerUrl: SCHEDULER_URL, market });
 
@@ -237,17 +248,15 @@ try {
       heartbeatSeconds: 2,
       logLevel: "info",
     });
-    services.push(
-      startService(
-        `worker ${(i + 1).toString()}`,
-        ["--max-semi-space-size=1", join(ROOT, "worker/dist/cli.js"), "start", "--config", config],
-        {
-          log: join(LOGS, `worker-${(i + 1).toString()}.log`),
-          restart: true,
-          pidFile: join(RUN, `worker-${(i + 1).toString()}.pid`),
-          env: { SUNPOOL_WORKER_PASSWORD: PASSWORD, ...(i >= workerCount - dishonest ? { SUNPOOL_WORKER_TAMPER: "1" } : {}) },
-        },
-      ),
+    launch(
+      `worker ${(i + 1).toString()}`,
+      ["--max-semi-space-size=1", join(ROOT, "worker/dist/cli.js"), "start", "--config", config],
+      {
+        log: join(LOGS, `worker-${(i + 1).toString()}.log`),
+        restart: true,
+        pidFile: join(RUN, `worker-${(i + 1).toString()}.pid`),
+        env: { SUNPOOL_WORKER_PASSWORD: PASSWORD, ...(i >= workerCount - dishonest ? { SUNPOOL_WORKER_TAMPER: "1" } : {}) },
+      },
     );
   }
   await waitForHttp(scheduler, `${SCHEDULER_URL}/v1/status`, 60_000, undefined, async (response) => {
@@ -292,8 +301,11 @@ try {
   printReady(summary, (Date.now() - started) / 1000);
   watchForCrashes();
 } catch (error) {
-  await stopAll();
-  fail(error instanceof Error ? error.message : String(error));
+  // Stopping on a signal: the signal's handler finishes the stop and exits.
+  if (!signalled) {
+    await stopAll();
+    fail(error instanceof Error ? error.message : String(error));
+  }
 }
 
 /**
@@ -338,13 +350,12 @@ async function serveImagesOnLan<T extends { image: string; imageDigest: string }
     );
   const config = join(RUN, "registry-lan.yml");
   await writeFile(config, lanRegistryConfig(registry, data));
-  const service = startService("LAN registry", ["serve", config], {
+  const service = launch("LAN registry", ["serve", config], {
     command: "docker-registry",
     log: join(LOGS, "registry-lan.log"),
     restart: true,
     pidFile: join(RUN, "registry-lan.pid"),
   });
-  services.push(service);
   await waitForHttp(service, `http://${registry}/v2/`, 30_000);
   const named = new Map<string, T>();
   for (const [name, image] of pushed) {

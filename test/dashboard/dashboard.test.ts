@@ -15,6 +15,7 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { writeKeystore } from "../../sdk/src/node/keystore.js";
 import {
   readPid,
+  freeDevnetPorts,
   REPO_ROOT,
   startDevnet,
   sunpool,
@@ -25,8 +26,7 @@ import {
   type RunningDevnet,
 } from "../e2e/helpers.js";
 
-const CHAIN_PORT = 18560;
-const SCHEDULER_PORT = 17360;
+const { chainPort: CHAIN_PORT, schedulerPort: SCHEDULER_PORT } = await freeDevnetPorts();
 const SHOTS = resolve(process.env.SUNPOOL_DASHBOARD_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), "sunpool-dashboard-shots-")));
 
 /** Chromium as the brief of docs/dashboard.md says: Debian's build, headless, nothing reaching out. */

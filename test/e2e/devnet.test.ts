@@ -20,6 +20,7 @@ import {
   parseCounts,
   readPid,
   REPO_ROOT,
+  freeDevnetPorts,
   startDevnet,
   sunpool,
   useDevnet,
@@ -31,8 +32,12 @@ import {
   type RunningDevnet,
 } from "./helpers.js";
 
-const CHAIN_PORT = 18545;
-const SCHEDULER_PORT = 17300;
+// Each devnet of this file on its own free ports (chosen when the file loads).
+const { chainPort: CHAIN_PORT, schedulerPort: SCHEDULER_PORT } = await freeDevnetPorts();
+const DISHONEST_PORTS = await freeDevnetPorts();
+const ARM64_PORTS = await freeDevnetPorts();
+const PREFLIGHT_PORTS = await freeDevnetPorts();
+const TOO_MANY_WORKERS_PORTS = await freeDevnetPorts();
 
 interface RunOutput {
   tasks: {
@@ -414,8 +419,7 @@ describe("npm run devnet: the whole market, driven through the sunpool CLI", fun
 describe("npm run devnet -- --workers 4 --dishonest 1: trust 3 against a worker that makes results up", function () {
   this.timeout(300_000);
   const devnet = useDevnet({
-    chainPort: CHAIN_PORT + 3,
-    schedulerPort: SCHEDULER_PORT + 3,
+    ...DISHONEST_PORTS,
     args: ["--workers", "4", "--dishonest", "1"],
   });
 
@@ -468,8 +472,7 @@ describe("npm run devnet -- --workers 4 --dishonest 1: trust 3 against a worker 
 describe("npm run devnet -- --workers 1 --arm64 1: an arm64 image run through emulation", function () {
   this.timeout(300_000);
   const devnet = useDevnet({
-    chainPort: CHAIN_PORT + 4,
-    schedulerPort: SCHEDULER_PORT + 4,
+    ...ARM64_PORTS,
     args: ["--workers", "1", "--arm64", "1"],
   });
 
@@ -491,11 +494,13 @@ describe("npm run devnet: pre-flight checks", function () {
 
   it("refuses a port in use with what to do", async function () {
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(SCHEDULER_PORT + 1, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => blocker.listen(PREFLIGHT_PORTS.schedulerPort, "127.0.0.1", resolve));
     try {
-      const devnet = startDevnet({ chainPort: CHAIN_PORT + 1, schedulerPort: SCHEDULER_PORT + 1 });
+      const devnet = startDevnet(PREFLIGHT_PORTS);
       expect(await devnet.exited).to.equal(1);
-      expect(devnet.output()).to.include(`port ${(SCHEDULER_PORT + 1).toString()} on 127.0.0.1 (the scheduler) is in use`);
+      expect(devnet.output()).to.include(
+        `port ${PREFLIGHT_PORTS.schedulerPort.toString()} on 127.0.0.1 (the scheduler) is in use`,
+      );
       expect(devnet.output()).to.include("SUNPOOL_DEVNET_SCHEDULER_PORT");
     } finally {
       blocker.close();
@@ -503,7 +508,7 @@ describe("npm run devnet: pre-flight checks", function () {
   });
 
   it("refuses a bad flag with the usage", async function () {
-    const devnet = startDevnet({ chainPort: CHAIN_PORT + 2, schedulerPort: SCHEDULER_PORT + 2, args: ["--workers", "11"] });
+    const devnet = startDevnet({ ...TOO_MANY_WORKERS_PORTS, args: ["--workers", "11"] });
     expect(await devnet.exited).to.equal(1);
     expect(devnet.output()).to.include("--workers must be an integer from 0 to 10");
   });

@@ -3,6 +3,7 @@
 // way a user runs it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -11,6 +12,23 @@ import { expect } from "chai";
 import { until } from "../helpers/wait.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
+
+/**
+ * A devnet's chain and scheduler ports, free on 127.0.0.1 now: chosen by the kernel, so a test's
+ * devnet never meets another run's, or a developer's devnet on the default ports. Both are held
+ * open together so the two differ.
+ */
+export async function freeDevnetPorts(): Promise<{ chainPort: number; schedulerPort: number }> {
+  const listen = () =>
+    new Promise<Server>((resolve, reject) => {
+      const server = createServer().once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve(server));
+    });
+  const servers = [await listen(), await listen()];
+  const [chainPort, schedulerPort] = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return { chainPort: chainPort!, schedulerPort: schedulerPort! };
+}
 const CLI = join(ROOT, "sdk/dist/cli/main.js");
 
 export interface DevnetInfo {

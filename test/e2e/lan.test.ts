@@ -24,7 +24,7 @@ import { getApp } from "../../sdk/src/actions/assets.js";
 import { createSunpoolClient } from "../../sdk/src/client.js";
 import { parseDeployment } from "../../sdk/src/deployment.js";
 import { parseOwnerFile } from "../../worker/src/device/ownerFile.js";
-import { startDevnet, waitForDevnet, type DevnetInfo, type RunningDevnet } from "./helpers.js";
+import { freeDevnetPorts, startDevnet, waitForDevnet, type DevnetInfo, type RunningDevnet } from "./helpers.js";
 
 const sh = promisify(execFile);
 
@@ -148,8 +148,7 @@ describe("devnet --lan: choosing the address", function () {
 
 const NETNS = "sp-test-devnet-lan";
 const LAN = { laptop: "10.213.9.1", pi: "10.213.9.10" };
-const CHAIN_PORT = 18645;
-const SCHEDULER_PORT = 17400;
+const { chainPort: CHAIN_PORT, schedulerPort: SCHEDULER_PORT } = await freeDevnetPorts();
 
 /** An HTTP request from inside the namespace, as the Pi would make it: status and body, or the connection error. */
 async function fromPi(

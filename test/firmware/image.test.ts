@@ -14,13 +14,12 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { stringify } from "yaml";
 
-import { REPO_ROOT, sunpool, useDevnet, waitForStatus, type CliOutcome } from "../e2e/helpers.js";
+import { freeDevnetPorts, REPO_ROOT, sunpool, useDevnet, waitForStatus, type CliOutcome } from "../e2e/helpers.js";
 
 const OUT = join(REPO_ROOT, "build/firmware/test-out");
 const ROOTFS = join(OUT, "rootfs");
 const BOOT_OFFSET = 4 * 1024 * 1024;
-const CHAIN_PORT = 18550;
-const SCHEDULER_PORT = 17305;
+const { chainPort: CHAIN_PORT, schedulerPort: SCHEDULER_PORT } = await freeDevnetPorts();
 
 interface BuildSummary {
   image: string;

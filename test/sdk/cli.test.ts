@@ -268,7 +268,7 @@ describe("sunpool CLI", function () {
     expect(existsSync(join(project, "o5"))).to.equal(false);
 
     const shown = await sunpool(["task", "show", dealId, "0"]);
-    expect(shown.code).to.equal(8);
+    expect(shown.code, shown.stderr).to.equal(8);
     expect(shown.stdout).to.equal(
       `Task ${taskId}\n` +
         `  task 0 of deal ${dealId.slice(0, 10)}…: app-failed\n` +
@@ -278,7 +278,7 @@ describe("sunpool CLI", function () {
         `  the pool's reports are unavailable: Cannot reach the scheduler at ${standin.url}.\n`,
     );
     const asJson = await sunpool(["task", "show", dealId, "0", "--json"]);
-    expect(asJson.code).to.equal(8);
+    expect(asJson.code, asJson.stderr).to.equal(8);
     expect(JSON.parse(asJson.stdout)).to.deep.include({
       taskId,
       status: "ended",
@@ -288,7 +288,7 @@ describe("sunpool CLI", function () {
     });
 
     const got = await sunpool(["result", "get", dealId, "0"]);
-    expect(got.code).to.equal(8);
+    expect(got.code, got.stderr).to.equal(8);
     expect(got.stderr).to.equal(
       `Error TASK_FAILED: Task ${taskId} ended without a result (app-failed): ${reason}. Your payment was refunded to your escrow balance.\n\n` +
         `${hint}\n` +

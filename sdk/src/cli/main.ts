@@ -4,7 +4,7 @@
 // error never prints a stack trace unless --show-stack-traces is given.
 import { Command, CommanderError, Option } from "commander";
 
-import { SunpoolError } from "../errors/base.js";
+import { isSunpoolError } from "../errors/base.js";
 import { Context, type GlobalOptions } from "./context.js";
 import { EXIT_CODES } from "./exitCodes.js";
 import { createOutput } from "./output.js";
@@ -53,7 +53,7 @@ function report(error: unknown): number {
   }
   const options = program.opts<GlobalOptions & { showStackTraces?: boolean }>();
   context?.output.done(false);
-  if (error instanceof SunpoolError) {
+  if (isSunpoolError(error)) {
     if (options.json)
       process.stdout.write(
         JSON.stringify({ error: { code: error.code, message: error.shortMessage, hints: error.hints } }) + "\n",

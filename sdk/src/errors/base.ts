@@ -1,7 +1,8 @@
 /**
- * The one error type the SDK throws. Every error says what went wrong (`shortMessage`), what to do
+ * The one error type the SDK throws, and the base of the worker's and scheduler's coded errors
+ * (their own code lists as `Code`). Every error says what went wrong (`shortMessage`), what to do
  * about it (`hints`), and keeps what caused it (`cause`). `code` is stable and machine-readable;
- * the CLI maps it to an exit code (docs/sdk.md, "Errors and exit codes").
+ * the CLI maps the SDK's to an exit code (docs/sdk.md, "Errors and exit codes").
  */
 export type SunpoolErrorCode =
   | "INVALID_INPUT"
@@ -33,15 +34,15 @@ export interface SunpoolErrorOptions {
   cause?: unknown;
 }
 
-export class SunpoolError extends Error {
+export class SunpoolError<Code extends string = SunpoolErrorCode> extends Error {
   override name = "SunpoolError";
-  readonly code: SunpoolErrorCode;
+  readonly code: Code;
   readonly shortMessage: string;
   readonly hints: readonly string[];
   readonly details: string | undefined;
   readonly docsPath: string | undefined;
 
-  constructor(code: SunpoolErrorCode, shortMessage: string, options: SunpoolErrorOptions = {}) {
+  constructor(code: Code, shortMessage: string, options: SunpoolErrorOptions = {}) {
     super(formatMessage(shortMessage, options), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.shortMessage = shortMessage;
@@ -70,7 +71,10 @@ function formatMessage(shortMessage: string, options: SunpoolErrorOptions): stri
   return lines.join("\n");
 }
 
-/** True for a SunpoolError, optionally of one code. */
+/**
+ * True for a SunpoolError, optionally of one code. Without a code it also accepts the worker's and
+ * scheduler's coded errors (subclasses): what they say is meant for the user as it is.
+ */
 export function isSunpoolError(error: unknown, code?: SunpoolErrorCode): error is SunpoolError {
   return error instanceof SunpoolError && (code === undefined || error.code === code);
 }

@@ -37,7 +37,7 @@ export async function buildHostileImage(name: string, lines: string[], randomMiB
       .getImage(`${image}:${tag}`)
       .remove({ force: true })
       .catch(() => undefined);
-    return { image, imageDigest: digest, tag };
+    return { image, imageDigest: digest };
   } finally {
     await rm(context, { recursive: true, force: true });
   }

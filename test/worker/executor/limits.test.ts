@@ -132,7 +132,7 @@ describe("executor: limits against a hostile image", function () {
       const stalled = { image: `127.0.0.1:${port}/stalled`, imageDigest: `sha256:${"6".repeat(64)}` };
       const started = Date.now();
       const error = await rejection(
-        runTask(docker, task(stalled as TestImage, "echo never", { timeoutSeconds: 2 }), {
+        runTask(docker, task(stalled, "echo never", { timeoutSeconds: 2 }), {
           pullLimits: { timeoutMs: 600_000 },
         }),
       );

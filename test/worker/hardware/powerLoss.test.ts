@@ -179,7 +179,7 @@ describe("power loss: RTC reset and low-voltage recovery (simulator)", function 
     await board.start().catch((e: unknown) => (error = e));
     expect(error).to.be.instanceOf(HardwareError).with.property("code", "HW_PROTECTION_NOT_SET");
     expect((error as Error).message).to.match(
-      /^the Witty Pi's recovery voltage \(register 22\) reads disabled\/unknown after writing 12\.8 V\. Stop UUGear's wittypi daemon/,
+      /^the Witty Pi's recovery voltage \(register 22\) reads disabled\/unknown after writing 12\.8 V\n\nStop UUGear's wittypi daemon/,
     );
     sim.close();
     lossy.close();

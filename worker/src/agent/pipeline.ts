@@ -424,12 +424,30 @@ function splitOf(task: JournaledTask): Pick<TaskReport, "energySplit"> {
   return { energySplit: { pvWh: split.pvWh, batteryWh: split.batteryWh, mainsWh: split.mainsWh } };
 }
 
-/** Reports are best effort: the scheduler also learns everything from the chain. */
+/** Attempts at a report the scheduler did not answer (a timeout, a restart, a 5xx), a second apart. */
+const REPORT_ATTEMPTS = 3;
+
+/**
+ * Reports are best effort: the scheduler learns every state from the chain. What only a report
+ * carries (why a task failed, its log tail, the energy split) is worth a few tries over a moment
+ * of unreachability; a refusal (4xx) is final.
+ */
 async function report(ctx: PipelineContext, taskId: string, body: TaskReport): Promise<void> {
-  try {
-    await reportTask(ctx.api, taskId, body);
-  } catch (error) {
-    ctx.log.warn({ taskId, state: body.state, err: error }, "could not report to the scheduler (it will learn from the chain)");
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await reportTask(ctx.api, taskId, body);
+      return;
+    } catch (error) {
+      const refused = error instanceof SchedulerRejectedError && error.status < 500;
+      if (refused || attempt === REPORT_ATTEMPTS) {
+        ctx.log.warn(
+          { taskId, state: body.state, err: error },
+          "could not report to the scheduler (it will learn from the chain)",
+        );
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 }
 

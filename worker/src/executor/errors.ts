@@ -1,5 +1,7 @@
 // Errors the executor throws. Each says what went wrong, carries the values needed to act, and
-// `hints` say what to do; callers branch on `code` (or the class), never on the message.
+// `hints` say what to do; callers branch on `code` (or the class), never on the message. The base is
+// the SDK's coded error, shared by every part.
+import { SunpoolError } from "@sunpool/sdk";
 
 export type ExecutorErrorCode =
   | "DOCKER_UNREACHABLE"
@@ -13,20 +15,11 @@ export type ExecutorErrorCode =
   | "DISK_LOW"
   | "NETWORK_ISOLATION_UNAVAILABLE";
 
-export class ExecutorError extends Error {
+export class ExecutorError extends SunpoolError<ExecutorErrorCode> {
   override name = "ExecutorError";
-  readonly code: ExecutorErrorCode;
-  readonly shortMessage: string;
-  readonly hints: readonly string[];
 
   constructor(code: ExecutorErrorCode, shortMessage: string, hints: readonly string[] = [], cause?: unknown) {
-    super(
-      hints.length === 0 ? shortMessage : [shortMessage, "", ...hints].join("\n"),
-      cause === undefined ? undefined : { cause },
-    );
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.hints = hints;
+    super(code, shortMessage, { hints, cause });
   }
 }
 

@@ -1,5 +1,7 @@
 // One error type for the hardware layer: what failed, on which device and register, with the
-// values involved, and a hint saying what the operator can do about it.
+// values involved, and a hint saying what the operator can do about it. The base is the SDK's coded
+// error, shared by every part.
+import { SunpoolError } from "@sunpool/sdk";
 
 export type HardwareErrorCode =
   | "HW_READ_FAILED"
@@ -21,9 +23,8 @@ export interface HardwareErrorDetails {
   cause?: unknown;
 }
 
-export class HardwareError extends Error {
+export class HardwareError extends SunpoolError<HardwareErrorCode> {
   override name = "HardwareError";
-  readonly code: HardwareErrorCode;
   readonly device: string | undefined;
   readonly register: number | undefined;
   readonly expected: number | undefined;
@@ -31,8 +32,7 @@ export class HardwareError extends Error {
   readonly hint: string | undefined;
 
   constructor(code: HardwareErrorCode, message: string, details: HardwareErrorDetails = {}) {
-    super(details.hint === undefined ? message : `${message}. ${details.hint}`, { cause: details.cause });
-    this.code = code;
+    super(code, message, { ...(details.hint === undefined ? {} : { hints: [details.hint] }), cause: details.cause });
     this.device = details.device;
     this.register = details.register;
     this.expected = details.expected;

@@ -194,7 +194,9 @@ async function download(
 ): Promise<VerifiedResult & { folder: string }> {
   const result = await getResult(client, {
     ...task,
-    reader: await ctx.reader(),
+    // The IPFS node starts only when there is a result to read: a task that ended without one is
+    // told from the chain alone.
+    reader: { readFiles: async (location, options) => (await ctx.reader()).readFiles(location, options) },
     ...(decryptionKey === undefined ? {} : { decryptionKey }),
   });
   const folder = resolve(out);
