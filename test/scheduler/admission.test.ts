@@ -250,8 +250,12 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
     const before = Date.now();
     for (let i = 0; i < 3; i++) expect((await request([`run ${i.toString()}`])).tasks[0]!.outcome).to.equal("completed");
     const elapsed = (Date.now() - before) / 1000;
-    // The pool reads the last receipt from the chain's logs shortly after the requester sees the end.
-    for (let i = 0; i < 100 && ((await scheduler.pool.appEnergy(market.appId))?.runs ?? 0) < 3; i++) await sleep(100);
+    // The pool reads the last receipt from the chain's logs shortly after the requester sees the end,
+    // and commits it with its range of events: read the store (PostgreSQL shows it once committed).
+    const storedRuns = async () =>
+      (await scheduler.db.get<{ runs: number }>("SELECT runs FROM app_energy WHERE app = ?", market.appId.toLowerCase()))?.runs ??
+      0;
+    for (let i = 0; i < 100 && (await storedRuns()) < 3; i++) await sleep(100);
     const learned = (await scheduler.pool.appEnergy(market.appId))!;
     // The protocol worker's receipts are 1200 + index mWh (index 0 here: one task per deal).
     expect(learned.runs).to.equal(3);
