@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks, in seconds, what `npm test` needs from the machine, so a missing piece fails now with what
 # to do rather than forty minutes into the tests: the project's Node 24, a Docker engine that
-# answers, the local registry, Chromium, arm64 emulation (qemu in binfmt_misc) and the image build tools.
+# answers, the local registry, Chromium, PostgreSQL, arm64 emulation (qemu in binfmt_misc) and the
+# image build tools.
 #
 #   bash scripts/preflight.sh
 set -uo pipefail
@@ -32,6 +33,9 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   fail "Debian's Chromium (/usr/bin/chromium) for the dashboard's browser tests" "sudo apt-get install -y chromium (scripts/setup.sh does it as root)"
 fi
+if ! find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -name initdb -path '*/bin/*' 2>/dev/null | grep -q .; then
+  fail "Debian's PostgreSQL server for the scheduler's store tests (test:postgres)" "sudo bash scripts/postgres.sh install (scripts/setup.sh does it as root)"
+fi
 for tool in mmdebstrap mcopy sfdisk debugfs fdtget shellcheck; do
   command -v "$tool" >/dev/null 2>&1 || fail "the image build tool '$tool'" "bash firmware-scripts/host-tools.sh"
 done
@@ -40,4 +44,4 @@ if [ "$problems" -gt 0 ]; then
   printf '[preflight] %d problem(s): npm test would fail on them; fix them first.\n' "$problems" >&2
   exit 1
 fi
-echo "[preflight] ready: Node $("$node" --version), Docker, registry $registry, Chromium, arm64 emulation, image tools"
+echo "[preflight] ready: Node $("$node" --version), Docker, registry $registry, Chromium, PostgreSQL, arm64 emulation, image tools"

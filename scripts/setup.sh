@@ -45,6 +45,13 @@ if [ ! -x /usr/bin/chromium ]; then
     log "warning: /usr/bin/chromium is missing; install it as root (sudo apt-get install -y chromium) for test/dashboard"
   fi
 fi
+# Debian's PostgreSQL for the scheduler's PostgreSQL store and its tests (they start a private
+# server with scripts/postgres.sh ensure). Without root, only those tests cannot run.
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/postgres.sh install
+elif ! bash scripts/postgres.sh install 2>/dev/null; then
+  log "warning: PostgreSQL is missing; install it as root (sudo bash scripts/postgres.sh install) for the scheduler's store tests"
+fi
 # The Pi image's build tools (mmdebstrap, the aarch64 cross compiler, mtools, shellcheck for lint).
 bash firmware-scripts/host-tools.sh || log "warning: the firmware image cannot be built on this machine (see above)"
 log "building the contracts, the SDK and the sunpool CLI"

@@ -9,6 +9,8 @@
 # V8 records the engine's and parts' coverage in every process they start; each part's line coverage
 # is then held to its floor. The firmware image test runs last: it waits for the Pi image's base,
 # which .ci/run starts first. SUNPOOL_TEST_SERIAL=1 runs the lanes one after the other.
+# After the parts, the parts lane runs the scheduler's suites again on PostgreSQL (test:postgres;
+# scripts/postgres.sh starts the server).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
 
@@ -20,7 +22,10 @@ timed() {
   return "$status"
 }
 engine() { NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:engine; }
-parts() { NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:parts; }
+parts() {
+  NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:parts &&
+    NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:postgres
+}
 contracts() { timed npm run lint && timed npm run gas:check && timed npm run test:contracts; }
 
 timed npm run build || exit

@@ -3,12 +3,16 @@
 // test file must be named by exactly one step. The parts lane runs beside the engine lane, whose
 // tests count and sweep task containers and bind fixed ports: nothing in it may start a worker
 // agent, a container or a devnet.
+// A rerun step runs files of another step again in another setting (the scheduler's suites on
+// PostgreSQL): it names only files that step names.
 import { globSync, readFileSync } from "node:fs";
 
 import { expect } from "chai";
 
 const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts;
 const STEPS = ["test:engine", "test:parts", "test:contracts", "test:firmware"];
+/** Rerun steps, and the step whose files each runs again. */
+const RERUNS: Record<string, string> = { "test:postgres": "test:parts" };
 // `npm test` is scripts/test.sh, which runs the steps (three of them side by side).
 const npmTest = readFileSync("scripts/test.sh", "utf8");
 
@@ -34,6 +38,19 @@ describe("npm test runs every test file once", function () {
     const unnamed = files.filter((file) => !named.has(file));
     const twice = [...named].filter(([, steps]) => steps.length > 1).map(([file]) => file);
     expect({ unnamed, twice }).to.deep.equal({ unnamed: [], twice: [] });
+  });
+
+  it("runs every rerun step, on files its step already names", function () {
+    for (const [rerun, step] of Object.entries(RERUNS)) {
+      expect(npmTest).to.contain(`npm run ${rerun}`);
+      const own = new Set(globsOf(step).flatMap((pattern) => globSync(pattern)));
+      const again = globsOf(rerun).flatMap((pattern) => globSync(pattern));
+      expect(again.length, `${rerun} names no test file`).to.be.above(0);
+      expect(
+        again.filter((file) => !own.has(file)),
+        `files ${rerun} names that ${step} does not`,
+      ).to.deep.equal([]);
+    }
   });
 
   it("keeps the engine's drivers (worker agents, containers, devnets) out of the parts lane", function () {

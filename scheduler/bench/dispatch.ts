@@ -12,7 +12,7 @@ import { computeTaskId, signTaskAuthorization, sunpoolDomain } from "@sunpool/sd
 import { Wallet } from "ethers";
 
 import { DEFAULT_POLICY, Dispatcher, type TaskNeeds, type WorkerState } from "../dist/dispatch/dispatcher.js";
-import { openDatabase } from "../dist/store/database.js";
+import { openStore, type Store } from "../dist/store/store.js";
 import { DEFAULT_PROBATION } from "../dist/tasks/admission.js";
 import { Pool } from "../dist/tasks/pool.js";
 
@@ -82,12 +82,17 @@ const format = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
   console.log(`  throughput ${Math.round(assignments / seconds).toLocaleString("en")} assignments/s (one core)`);
 }
 
-// 2. Through the Pool: the decision plus SQLite (plan, record offers) for a batch of tasks.
-{
+// 2. Through the Pool: the decision plus the store (plan, record offers) for a batch of tasks, on
+// SQLite, and on PostgreSQL too when SUNPOOL_BENCH_POSTGRES names an empty database's URL.
+await poolBench("SQLite", await openStore({ sqlite: join(mkdtempSync(join(tmpdir(), "sunpool-bench-")), "bench.sqlite") }));
+if (process.env.SUNPOOL_BENCH_POSTGRES !== undefined) {
+  await poolBench("PostgreSQL", await openStore({ postgres: process.env.SUNPOOL_BENCH_POSTGRES }));
+}
+
+async function poolBench(label: string, db: Store): Promise<void> {
   const now = Date.now();
-  const db = openDatabase(join(mkdtempSync(join(tmpdir(), "sunpool-bench-")), "bench.sqlite"));
   // A fleet with a record: no probation caps (they would only shrink the slots measured).
-  const pool = new Pool(db, new Dispatcher(DEFAULT_POLICY), {
+  const pool = await Pool.open(db, new Dispatcher(DEFAULT_POLICY), {
     limits: { admitted: () => true, probation: { ...DEFAULT_PROBATION, tasks: 0 } },
   });
   const app = {
@@ -101,7 +106,7 @@ const format = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
     resources: { memoryMiB: 256, cpuMillicores: 1000, expectedSeconds: 60, maxOutputMiB: 16, network: false },
   };
   for (const worker of fleet(now)) {
-    pool.register(
+    await pool.register(
       {
         address: worker.address,
         platforms: worker.platforms === 2 ? ["linux/arm64"] : ["linux/amd64"],
@@ -112,11 +117,11 @@ const format = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
       },
       now,
     );
-    pool.heartbeat(worker.address, worker.outlook!, now);
+    await pool.heartbeat(worker.address, worker.outlook!, now);
   }
   const tasks = 5000;
   const dealId = `0x${"33".repeat(32)}`;
-  pool.addDeal(
+  await pool.addDeal(
     {
       dealId,
       requestHash: `0x${"44".repeat(32)}`,
@@ -132,9 +137,9 @@ const format = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
     now,
   );
   const t0 = process.hrtime.bigint();
-  const plan = pool.planOffers(now, Math.floor(now / 1000), tasks);
+  const plan = await pool.planOffers(now, Math.floor(now / 1000), tasks);
   const t1 = process.hrtime.bigint();
-  pool.recordOffers(
+  await pool.recordOffers(
     plan.map((item) => ({ ...item, authorization: "0x" })),
     now,
   );
@@ -142,13 +147,13 @@ const format = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
   const planMs = Number(t1 - t0) / 1e6;
   const recordMs = Number(t2 - t1) / 1e6;
   console.log(
-    `pool (SQLite), ${workerCount.toString()} workers, ${tasks.toString()} queued tasks -> ${plan.length.toString()} offers:`,
+    `pool (${label}), ${workerCount.toString()} workers, ${tasks.toString()} queued tasks -> ${plan.length.toString()} offers:`,
   );
   console.log(
     `  plan ${planMs.toFixed(0)} ms (${format(planMs / plan.length)}/offer), record ${recordMs.toFixed(0)} ms (${format(recordMs / plan.length)}/offer)`,
   );
   console.log(`  ${Math.round((plan.length / (planMs + recordMs)) * 1000).toLocaleString("en")} offers/s without signatures`);
-  db.close();
+  await db.close();
 }
 
 // 3. The authorization every offer carries (secp256k1 over EIP-712, in JS).

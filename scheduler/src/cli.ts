@@ -38,6 +38,7 @@ program
       signer,
       workerpool: config.workerpool,
       dataDir: config.dataDir,
+      ...(config.store === undefined ? {} : { store: config.store }),
       host: config.listen.host,
       port: config.listen.port,
       ...(config.ipfs.listen === undefined ? {} : { ipfsListen: config.ipfs.listen }),

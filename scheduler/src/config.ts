@@ -27,6 +27,16 @@ export const configSchema = z
     keystore: z.string().min(1).describe("the workerpool owner's encrypted keystore"),
     keystorePasswordFile: z.string().min(1).optional(),
     dataDir: z.string().min(1).default(".sunpool/scheduler"),
+    // Absent: SQLite in dataDir. { postgres: url }: a PostgreSQL database (docs/scheduler.md, "The store").
+    store: z
+      .object({
+        postgres: z.url({
+          protocol: /^postgres(ql)?$/,
+          message: "a PostgreSQL URL: postgres://user:password@host:port/database",
+        }),
+      })
+      .strict()
+      .optional(),
     listen: z
       .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(7300) })
       .strict()

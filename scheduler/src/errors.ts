@@ -18,4 +18,14 @@ export const unprocessable = (detail: string, hint?: string, field?: string) =>
   new Rejection(422, "order refused", detail, hint, field);
 
 /** Something the operator must fix before the scheduler can start (config, key, workerpool): the SDK's, shared with the worker. */
-export { SetupError } from "@sunpool/sdk";
+import { SetupError } from "@sunpool/sdk";
+export { SetupError };
+
+/**
+ * The scheduler's database cannot be reached (PostgreSQL stopped, a wrong URL, refused
+ * credentials): its message names the database and says what to do. A scheduler that meets it at
+ * start exits like any setup error; a running one retries on its next pass.
+ */
+export class StoreUnreachableError extends SetupError {
+  override name = "StoreUnreachableError";
+}

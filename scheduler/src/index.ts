@@ -6,3 +6,5 @@ export type { DispatchPolicy, EnergyOutlook, TaskNeeds, WorkerState } from "./di
 export { initialReplicas } from "./tasks/pool.js";
 export { loadConfig } from "./config.js";
 export type { SchedulerConfig } from "./config.js";
+export type { Store, StoreConfig } from "./store/store.js";
+export { StoreUnreachableError } from "./errors.js";

@@ -3,9 +3,9 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface MetricsSources {
-  workers(): { online: number; offline: number; busy: number };
-  tasks(): Record<string, number>;
-  outlook(): { solarWorkers: number; medianAwakeSeconds: number; pvWatts: number };
+  workers(): Promise<{ online: number; offline: number; busy: number }>;
+  tasks(): Promise<Record<string, number>>;
+  outlook(): Promise<{ solarWorkers: number; medianAwakeSeconds: number; pvWatts: number }>;
 }
 
 export function createMetrics() {
@@ -118,8 +118,8 @@ export function registerStateGauges(metrics: Metrics, sources: MetricsSources): 
     help: "Registered workers by state.",
     labelNames: ["state"] as const,
     registers: [metrics.registry],
-    collect() {
-      for (const [state, count] of Object.entries(sources.workers())) this.set({ state }, count);
+    async collect() {
+      for (const [state, count] of Object.entries(await sources.workers())) this.set({ state }, count);
     },
   });
   new Gauge({
@@ -127,8 +127,8 @@ export function registerStateGauges(metrics: Metrics, sources: MetricsSources): 
     help: "Tasks by status (the queue is `waiting`).",
     labelNames: ["status"] as const,
     registers: [metrics.registry],
-    collect() {
-      for (const [status, count] of Object.entries(sources.tasks())) this.set({ status }, count);
+    async collect() {
+      for (const [status, count] of Object.entries(await sources.tasks())) this.set({ status }, count);
     },
   });
   new Gauge({
@@ -136,8 +136,8 @@ export function registerStateGauges(metrics: Metrics, sources: MetricsSources): 
     help: "Energy outlook of the online workers: solar_workers, median_awake_seconds, pv_watts.",
     labelNames: ["measure"] as const,
     registers: [metrics.registry],
-    collect() {
-      const outlook = sources.outlook();
+    async collect() {
+      const outlook = await sources.outlook();
       this.set({ measure: "solar_workers" }, outlook.solarWorkers);
       this.set({ measure: "median_awake_seconds" }, outlook.medianAwakeSeconds);
       this.set({ measure: "pv_watts" }, outlook.pvWatts);

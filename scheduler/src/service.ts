@@ -22,7 +22,8 @@ import { DEFAULT_POLICY, Dispatcher, type DispatchPolicy } from "./dispatch/disp
 import { Pinner } from "./ipfs/pinner.js";
 import { Matcher } from "./matching/matcher.js";
 import { createMetrics, registerStateGauges } from "./metrics.js";
-import { lockDataDir, openDatabase, type Database, type DataDirLock } from "./store/database.js";
+import { lockDataDir, type DataDirLock } from "./store/sqlite.js";
+import { openStore, type Store, type StoreConfig } from "./store/store.js";
 import { Admission, DEFAULT_PROBATION, type ProbationCaps } from "./tasks/admission.js";
 import { nextAssignment } from "./tasks/assignments.js";
 import { Pool } from "./tasks/pool.js";
@@ -38,6 +39,11 @@ export interface SchedulerOptions {
   workerpool: string;
   /** Folder for the database and the IPFS repository. */
   dataDir: string;
+  /**
+   * Where the scheduler keeps its state: SQLite in `dataDir` (the default), or a PostgreSQL
+   * database (`{ postgres: url }`).
+   */
+  store?: StoreConfig;
   host?: string;
   port?: number;
   ipfsListen?: string[];
@@ -86,7 +92,7 @@ export interface SchedulerOptions {
 export interface Scheduler {
   url: string;
   info: SchedulerInfoJson;
-  db: Database;
+  db: Store;
   pool: Pool;
   /** Runs one scheduling pass now (tests and the CLI's status use it). */
   tick(): Promise<void>;
@@ -119,7 +125,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     },
     (worker) => chain.hub.balanceOf(worker),
   );
-  const pool = new Pool(db, dispatcher, {
+  const pool = await Pool.open(db, dispatcher, {
     limits: { admitted: (worker) => admission.admitted(worker), probation: admission.policy.probation },
     ...(options.failAfter === undefined ? {} : { failAfter: options.failAfter }),
     leaseMs: heartbeatSeconds * 1000 * (options.leaseHeartbeats ?? 3),
@@ -159,7 +165,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     ipfsPeers: ipfs.multiaddrs(),
   };
 
-  const pulls = new WaitingPulls((worker) => pool.pendingFor(worker, Date.now()) > 0);
+  const pulls = new WaitingPulls(async (worker) => (await pool.pendingFor(worker, Date.now())) > 0);
 
   // The scheduling pass: everything the scheduler does, in order, run by one single-flight tick.
   const pass = async () => {
@@ -167,15 +173,15 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     await reconciler.sync();
     if (options.pauseMatching !== true && (await matcher.matchOpenRequests(now)) > 0) await reconciler.sync();
     await settlement.settle(reconciler.now());
-    pool.expireLeases(now);
+    await pool.expireLeases(now);
     // Admission follows the chain: balances older than their TTL are read again before dispatch.
     const online = [...dispatcher.workers.keys()].filter((worker) => dispatcher.isOnline(worker, now));
     for (const worker of await admission.refresh(online, now)) pool.readmit(worker);
     await dispatch(now);
-    pulls.wake();
+    await pulls.wake();
   };
   const dispatch = async (now: number) => {
-    const plan = pool.planOffers(now, reconciler.now());
+    const plan = await pool.planOffers(now, reconciler.now());
     if (plan.length === 0) return;
     try {
       const offers = [];
@@ -185,7 +191,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
           authorization: await signTaskAuthorization(options.signer, chain.domain, item.taskId, item.worker),
         });
       }
-      pool.recordOffers(offers, Date.now());
+      await pool.recordOffers(offers, Date.now());
     } catch (error) {
       pool.cancelPlan(plan);
       throw error;
@@ -197,9 +203,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const passes = new SingleFlight(pass, (error) => log.error({ err: error }, "scheduling pass failed; retrying on the next one"));
   const tick = () => passes.run();
   const kick = (reason?: "order" | "worker" | "report") => {
-    // A new order may fill a request that was waiting for one.
-    if (reason === "order") matcher.wake();
-    void tick();
+    // A new order may fill a request that was waiting for one: wake the requests first.
+    const woken = reason === "order" ? matcher.wake() : Promise.resolve();
+    void woken.then(tick, (error: unknown) => {
+      log.warn({ err: error }, "could not wake the waiting requests; the next pass retries them");
+      return tick();
+    });
   };
 
   const context: ApiContext = {
@@ -230,12 +239,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     },
   };
   registerStateGauges(metrics, {
-    workers: () => {
-      const { workers } = poolStatus(pool, dispatcher, reconciler, db);
+    workers: async () => {
+      const { workers } = await poolStatus(pool, dispatcher, reconciler, db);
       return workers;
     },
     tasks: () => pool.counts(),
-    outlook: () => poolStatus(pool, dispatcher, reconciler, db).outlook,
+    outlook: async () => (await poolStatus(pool, dispatcher, reconciler, db)).outlook,
   });
 
   await tick();
@@ -245,15 +254,13 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const url = `http://${options.host ?? "127.0.0.1"}:${(typeof address === "object" && address !== null ? address.port : 0).toString()}`;
   const onBlock = () => kick();
   await chain.provider.on("block", onBlock);
-  const timer = setInterval(kick, pollMs);
+  const timer = setInterval(() => kick(), pollMs);
   // Seen worker requests are pruned on their own clock, never on a request's path.
-  pruneSeenRequests(db);
+  await pruneSeenRequests(db);
   const pruning = setInterval(() => {
-    try {
-      pruneSeenRequests(db);
-    } catch (error) {
+    pruneSeenRequests(db).catch((error: unknown) => {
       log.warn({ err: error }, "could not prune seen worker requests; retrying in a minute");
-    }
+    });
   }, 60_000);
   log.info({ url, workerpool: options.workerpool, scheduler: schedulerAddress, ipfs: info.ipfsPeers }, "scheduler started");
 
@@ -275,7 +282,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       await passes.idle();
       await ipfs.stop();
       if (options.provider === undefined) chain.provider.destroy();
-      db.close();
+      await db.close();
       lock.release();
       log.info("scheduler stopped");
     },
@@ -290,7 +297,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 async function openDataAndChain(
   options: SchedulerOptions,
   pollMs: number,
-): Promise<{ lock: DataDirLock; chain: SunpoolClient; schedulerAddress: string; db: Database }> {
+): Promise<{ lock: DataDirLock; chain: SunpoolClient; schedulerAddress: string; db: Store }> {
   mkdirSync(options.dataDir, { recursive: true });
   const lock = lockDataDir(options.dataDir);
   try {
@@ -303,7 +310,8 @@ async function openDataAndChain(
     });
     const schedulerAddress = await options.signer.getAddress();
     await assertOwnsWorkerpool(chain, options.workerpool, schedulerAddress);
-    return { lock, chain, schedulerAddress, db: openDatabase(join(options.dataDir, "scheduler.sqlite")) };
+    const db = await openStore(options.store ?? { sqlite: join(options.dataDir, "scheduler.sqlite") });
+    return { lock, chain, schedulerAddress, db };
   } catch (error) {
     lock.release();
     throw error;
@@ -314,7 +322,7 @@ async function openDataAndChain(
 class WaitingPulls {
   private readonly waiters = new Map<string, Set<() => void>>();
 
-  constructor(private readonly hasWork: (worker: string) => boolean) {}
+  constructor(private readonly hasWork: (worker: string) => Promise<boolean>) {}
 
   /** Resolves after `ms`, on abort, or as soon as a pass finds work for `worker`. */
   wait(worker: string, ms: number, signal: AbortSignal): Promise<void> {
@@ -332,9 +340,9 @@ class WaitingPulls {
     });
   }
 
-  wake(): void {
-    for (const [worker, resolvers] of this.waiters) {
-      if (!this.hasWork(worker)) continue;
+  async wake(): Promise<void> {
+    for (const [worker, resolvers] of [...this.waiters]) {
+      if (!(await this.hasWork(worker))) continue;
       for (const resolve of resolvers) resolve();
       this.waiters.delete(worker);
     }
@@ -403,7 +411,7 @@ async function assertOwnsWorkerpool(chain: SunpoolClient, workerpool: string, sc
   }
 }
 
-function poolStatus(pool: Pool, dispatcher: Dispatcher, reconciler: Reconciler, db: Database) {
+async function poolStatus(pool: Pool, dispatcher: Dispatcher, reconciler: Reconciler, db: Store) {
   const now = Date.now();
   let online = 0;
   let busy = 0;
@@ -421,8 +429,8 @@ function poolStatus(pool: Pool, dispatcher: Dispatcher, reconciler: Reconciler, 
     }
   }
   awake.sort((a, b) => a - b);
-  const counts = pool.counts();
-  const { n: deals } = db.prepare("SELECT count(*) AS n FROM deals").get() as { n: number };
+  const counts = await pool.counts();
+  const { n: deals } = (await db.get<{ n: number }>("SELECT count(*) AS n FROM deals"))!;
   return {
     workers: { online, offline: dispatcher.workers.size - online, busy },
     tasks: {
@@ -438,6 +446,6 @@ function poolStatus(pool: Pool, dispatcher: Dispatcher, reconciler: Reconciler, 
       medianAwakeSeconds: awake[Math.floor(awake.length / 2)] ?? 0,
       pvWatts: Math.round(pvWatts * 10) / 10,
     },
-    chain: { block: reconciler.cursor },
+    chain: { block: await reconciler.cursor() },
   };
 }

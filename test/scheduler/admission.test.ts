@@ -206,13 +206,12 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
   }
 
   /** Replicas of open tasks offered to `worker` (a fresh database also records past tasks' contributors from the logs). */
-  const openReplicasOf = (worker: string) =>
-    (
-      scheduler.db
-        .prepare("SELECT count(*) AS n FROM replicas r JOIN tasks t USING (task_id) WHERE r.worker = ? AND t.status != 'ended'")
-        .get(worker) as { n: number }
-    ).n;
-  const workersOf = (taskId: string) => scheduler.pool.replicas(taskId).map((replica) => replica.worker);
+  const openReplicasOf = async (worker: string) =>
+    (await scheduler.db.get<{ n: number }>(
+      "SELECT count(*) AS n FROM replicas r JOIN tasks t USING (task_id) WHERE r.worker = ? AND t.status != 'ended'",
+      worker,
+    ))!.n;
+  const workersOf = async (taskId: string) => (await scheduler.pool.replicas(taskId)).map((replica) => replica.worker);
 
   /** The task as the pool shows it, once the pool has seen it end (its logs come after the requester's view). */
   async function viewOnceEnded(taskId: string) {
@@ -234,16 +233,16 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
     // Many scheduling passes (every 0.2 s) with the task waiting and dusk idle and online.
     let deals = 0;
     for (let i = 0; i < 100 && deals === 0; i++) {
-      deals = (scheduler.db.prepare("SELECT count(*) AS n FROM tasks").get() as { n: number }).n;
+      deals = (await scheduler.db.get<{ n: number }>("SELECT count(*) AS n FROM tasks"))!.n;
       await sleep(100);
     }
     await sleep(2000);
-    expect(openReplicasOf(dusk.address)).to.equal(0);
+    expect(await openReplicasOf(dusk.address)).to.equal(0);
     const sunny = await worker(7, { stateOfChargePct: 70, pvWatts: 12, loadWatts: 4, awakeSeconds: 36_000 });
     const [task] = (await outcome).tasks;
     expect(task!.outcome).to.equal("completed");
     expect(task!.energy.map((receipt) => receipt.worker)).to.deep.equal([sunny.address]);
-    expect(workersOf(task!.taskId)).to.deep.equal([sunny.address]);
+    expect(await workersOf(task!.taskId)).to.deep.equal([sunny.address]);
   });
 
   it("learns the app's energy per task from the receipts on-chain, keeps it across a restart, and plans with it", async function () {
@@ -251,16 +250,20 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
     const before = Date.now();
     for (let i = 0; i < 3; i++) expect((await request([`run ${i.toString()}`])).tasks[0]!.outcome).to.equal("completed");
     const elapsed = (Date.now() - before) / 1000;
-    // The pool reads the last receipt from the chain's logs shortly after the requester sees the end.
-    for (let i = 0; i < 100 && (scheduler.pool.appEnergy(market.appId)?.runs ?? 0) < 3; i++) await sleep(100);
-    const learned = scheduler.pool.appEnergy(market.appId)!;
+    // The pool reads the last receipt from the chain's logs shortly after the requester sees the end,
+    // and commits it with its range of events: read the store (PostgreSQL shows it once committed).
+    const storedRuns = async () =>
+      (await scheduler.db.get<{ runs: number }>("SELECT runs FROM app_energy WHERE app = ?", market.appId.toLowerCase()))?.runs ??
+      0;
+    for (let i = 0; i < 100 && (await storedRuns()) < 3; i++) await sleep(100);
+    const learned = (await scheduler.pool.appEnergy(market.appId))!;
     // The protocol worker's receipts are 1200 + index mWh (index 0 here: one task per deal).
     expect(learned.runs).to.equal(3);
     expect(learned.wattHours).to.be.closeTo(1.2, 1e-9);
     // Run time: acknowledgement to contribution, which took a fraction of the three runs' time.
     expect(learned.seconds).to.be.greaterThan(0).and.lessThan(elapsed);
     // Learned as this worker's estimate, the app's being the median across workers (one, here).
-    expect(scheduler.db.prepare("SELECT worker, runs FROM worker_app_energy").all()).to.deep.equal([
+    expect(await scheduler.db.all("SELECT worker, runs FROM worker_app_energy")).to.deep.equal([
       { worker: steady.address.toLowerCase(), runs: 3 },
     ]);
     expect(steady.errors).to.deep.equal([]);
@@ -269,7 +272,7 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
     workers = [];
     await scheduler.stop();
     await startScheduler();
-    expect(scheduler.pool.appEnergy(market.appId)).to.deep.equal(learned);
+    expect(await scheduler.pool.appEnergy(market.appId)).to.deep.equal(learned);
     // A worker that would have been refused the declared 60 s (x 1.5) now gets the task: the app
     // runs for about `learned.seconds`.
     const brief = await worker(6, {
@@ -299,7 +302,7 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
     const balance = await requester.hub.balanceOf(await requester.signer!.getAddress());
     const [task] = (await request(["in the dark"])).tasks;
     expect(task!.outcome).to.equal("scheduler-gave-up");
-    expect(workersOf(task!.taskId)).to.deep.equal([]);
+    expect(await workersOf(task!.taskId)).to.deep.equal([]);
     expect(spent.done).to.deep.equal([]);
     const view = await viewOnceEnded(task!.taskId);
     expect(view.outcome).to.equal("scheduler-gave-up");

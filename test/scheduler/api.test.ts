@@ -273,23 +273,31 @@ describe("scheduler: API input handling", function () {
     const failing = { first: Wallet.createRandom().address, second: Wallet.createRandom().address };
     const logTail = "starting\nsecret input: 42\nboom: the app was asked to fail\n";
 
-    before(function () {
+    before(async function () {
       // A task that ended as app-failed after two workers reported the app failing. Written
       // directly: the chain and Docker flows are covered by test/e2e/devnet.test.ts.
       const db = scheduler.db;
       const now = Date.now();
-      db.prepare(
+      await db.run(
         `INSERT INTO deals (deal_id, request_hash, requester, trust, category, volume, start_deadline, app, dataset, params, block)
          VALUES (?, ?, ?, 1, 0, 1, 0, '{}', NULL, NULL, 0)`,
-      ).run(dealId, ZeroHash, market.chain.wallet(1).address);
-      db.prepare(
-        "INSERT INTO tasks (task_id, deal_id, idx, status, outcome, deadline, queued_at) VALUES (?, ?, 0, 'ended', 'app-failed', 100, ?)",
-      ).run(taskId, dealId, now);
-      const replica = db.prepare(
-        "INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at, reason, log_tail) VALUES (?, ?, 'failed', '0x', ?, ?, ?, ?)",
+        dealId,
+        ZeroHash,
+        market.chain.wallet(1).address,
       );
-      replica.run(taskId, failing.first, now - 2000, now - 1500, "failed: exited with code 3", logTail);
-      replica.run(taskId, failing.second, now - 1000, now - 500, "failed: exited with code 3", logTail);
+      await db.run(
+        "INSERT INTO tasks (task_id, deal_id, idx, status, outcome, deadline, queued_at) VALUES (?, ?, 0, 'ended', 'app-failed', 100, ?)",
+        taskId,
+        dealId,
+        now,
+      );
+      const replica = (...values: (string | number)[]) =>
+        db.run(
+          "INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at, reason, log_tail) VALUES (?, ?, 'failed', '0x', ?, ?, ?, ?)",
+          ...values,
+        );
+      await replica(taskId, failing.first, now - 2000, now - 1500, "failed: exited with code 3", logTail);
+      await replica(taskId, failing.second, now - 1000, now - 500, "failed: exited with code 3", logTail);
     });
 
     const book = () => createSchedulerClient({ url: scheduler.url });
@@ -336,16 +344,19 @@ describe("scheduler: API input handling", function () {
     it("keeps a worker's reported energy split with its replica for the task view, refuses one out of bounds, and admission never reads it", async function () {
       const reported = `0x${"7c".repeat(32)}`;
       const now = Date.now();
-      scheduler.db
-        .prepare(
-          "INSERT INTO tasks (task_id, deal_id, idx, status, outcome, deadline, queued_at) VALUES (?, ?, 1, 'ended', 'completed', 100, ?)",
-        )
-        .run(reported, dealId, now);
-      scheduler.db
-        .prepare(
-          "INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at) VALUES (?, ?, 'done', '0x', ?, ?)",
-        )
-        .run(reported, worker.address, now - 1000, now - 500);
+      await scheduler.db.run(
+        "INSERT INTO tasks (task_id, deal_id, idx, status, outcome, deadline, queued_at) VALUES (?, ?, 1, 'ended', 'completed', 100, ?)",
+        reported,
+        dealId,
+        now,
+      );
+      await scheduler.db.run(
+        "INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at) VALUES (?, ?, 'done', '0x', ?, ?)",
+        reported,
+        worker.address,
+        now - 1000,
+        now - 500,
+      );
       const joined = await signed(worker, "POST", "/v1/workers", {
         platforms: ["linux/arm64"],
         cores: 4,
@@ -353,8 +364,8 @@ describe("scheduler: API input handling", function () {
         slots: 1,
       });
       expect((await send("POST", "/v1/workers", joined.text, joined.headers)).status).to.equal(200);
-      const appEnergy = () => scheduler.db.prepare("SELECT * FROM app_energy ORDER BY app").all();
-      const learned = appEnergy();
+      const appEnergy = async () => await scheduler.db.all("SELECT * FROM app_energy ORDER BY app");
+      const learned = await appEnergy();
 
       const path = `/v1/workers/tasks/${reported}/report`;
       const refused: [unknown, RegExp][] = [
@@ -381,7 +392,7 @@ describe("scheduler: API input handling", function () {
       expect(view.replicas).to.have.length(1);
       expect(view.replicas[0]).to.deep.include({ worker: worker.address, state: "done", energySplit: split });
       // Informational only: what the pool learns each app's energy from is untouched.
-      expect(appEnergy()).to.deep.equal(learned);
+      expect(await appEnergy()).to.deep.equal(learned);
     });
 
     it("refuses an unknown task with what to do, and a requester signature that does not verify or is replayed", async function () {

@@ -54,7 +54,7 @@ describe("scheduler: content through the pool's IPFS node", function () {
   });
 
   const scope = () => ({ chainId: market.chain.deployment.chainId, workerpool: market.workerpoolId });
-  const pins = () => scheduler.db.prepare("SELECT cid, bytes, worker FROM pins ORDER BY cid").all() as { cid: string }[];
+  const pins = async () => await scheduler.db.all<{ cid: string }>("SELECT cid, bytes, worker FROM pins ORDER BY cid");
 
   async function joined(wallet: Wallet): Promise<WorkerHttpClient> {
     const client = createNodeWorkerApiClient({ url: scheduler.url, signer: wallet, scope: scope() });
@@ -100,7 +100,7 @@ describe("scheduler: content through the pool's IPFS node", function () {
 
     expect(receipt.cid).to.equal(cid);
     expect(receipt.bytes).to.be.above(0);
-    expect(pins()).to.deep.include({ cid, bytes: receipt.bytes, worker: worker.address });
+    expect(await pins()).to.deep.include({ cid, bytes: receipt.bytes, worker: worker.address });
     expect(await uploadResult(api, { cid, files: RESULT })).to.deep.equal(receipt);
     const read = await downloadContent(api, cid, { maxBytes: 1 << 20 });
     expect(read.map((entry) => [entry.path, Buffer.from(entry.content).toString()])).to.deep.equal([
@@ -114,7 +114,7 @@ describe("scheduler: content through the pool's IPFS node", function () {
     const honest = await resultCid([file("counts.txt", "41\n")]);
     const forged = [file("counts.txt", "made up\n")];
     const actual = await resultCid(forged);
-    const before = pins();
+    const before = await pins();
 
     const error = await rejection(uploadResult(api, { cid: honest, files: forged }));
 
@@ -122,7 +122,7 @@ describe("scheduler: content through the pool's IPFS node", function () {
     expect(error.title).to.equal("CID mismatch");
     expect(error.shortMessage).to.include(`the uploaded files make ${actual}, not ${honest}`);
     expect(error.hints[0]).to.match(/resultCid/);
-    expect(pins()).to.deep.equal(before);
+    expect(await pins()).to.deep.equal(before);
     // Not even unpinned blocks: the node cannot serve what the forged files would have made.
     const absent = await rejection(downloadContent(api, actual, { maxBytes: 1 << 20 }));
     expect(absent.title).to.equal("content not found");
@@ -147,14 +147,14 @@ describe("scheduler: content through the pool's IPFS node", function () {
     const client = await joined(leaver);
     await withdraw(await market.client(6), { amount: 2n * SUN });
     const files = [file("late.txt", "after withdrawing\n")];
-    const before = pins();
+    const before = await pins();
 
     const error = await rejection(uploadResult(client, { cid: await resultCid(files), files }));
 
     expect(error.status).to.equal(403);
     expect(error.title).to.equal("worker not admitted");
     expect(error.shortMessage).to.include(`${leaver.address} holds 0.0 SUN in escrow`);
-    expect(pins()).to.deep.equal(before);
+    expect(await pins()).to.deep.equal(before);
   });
 
   it("refuses an upload that is not packed files, and a malformed one", async function () {
@@ -174,6 +174,6 @@ describe("scheduler: content through the pool's IPFS node", function () {
     });
     expect(truncated.statusCode).to.equal(400);
     expect(JSON.parse(await readText(truncated))).to.include({ title: "invalid upload" });
-    expect(pins().map((pin) => pin.cid)).to.not.include(await resultCid(RESULT.slice(1)));
+    expect((await pins()).map((pin) => pin.cid)).to.not.include(await resultCid(RESULT.slice(1)));
   });
 });

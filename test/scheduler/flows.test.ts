@@ -18,6 +18,7 @@ import { createIpfsNode, type IpfsNode } from "../../sdk/src/node/ipfs.js";
 import { createAppOrder, createWorkerpoolOrder } from "../../sdk/src/orders/build.js";
 import { createSchedulerClient, getSchedulerInfo } from "../../sdk/src/scheduler/client.js";
 import { resultDigest } from "../../sdk/src/results/digest.js";
+import { testStore } from "../helpers/postgres.js";
 import { startProtocolWorker, type ProtocolWorker, type ProtocolWorkerOptions } from "../helpers/protocolWorker.js";
 import { until } from "../helpers/wait.js";
 import { freePort } from "../sdk/helpers/chain.js";
@@ -139,10 +140,10 @@ describe("scheduler: serving requests", function () {
       // (category 0: 50 minutes). The bound leaves room for a loaded machine.
       expect(Date.now() - started).to.be.below(60_000);
       // The chain says completed before the scheduler has necessarily read the worker's last report.
-      await until("the steady worker's replica to be done", () =>
-        scheduler.pool.replica(outcome.tasks[0]!.taskId, steady.address)?.state === "done" ? true : undefined,
+      await until("the steady worker's replica to be done", async () =>
+        (await scheduler.pool.replica(outcome.tasks[0]!.taskId, steady.address))?.state === "done" ? true : undefined,
       );
-      const replicas = scheduler.pool.replicas(outcome.tasks[0]!.taskId);
+      const replicas = await scheduler.pool.replicas(outcome.tasks[0]!.taskId);
       expect(replicas.map((replica) => [replica.worker, replica.state, replica.reason])).to.deep.equal([
         [dark.address, "lost", "the offer was not acknowledged within its lease"],
         [steady.address, "done", null],
@@ -160,6 +161,7 @@ describe("scheduler: serving requests", function () {
     const { chainId, ...addresses } = market.chain.deployment;
     writeFileSync(join(folder, "deployment.json"), JSON.stringify({ chainId: Number(chainId), ...addresses }));
     const port = await freePort();
+    const store = await testStore(join(folder, "data"));
     writeFileSync(
       join(folder, "scheduler.config.json"),
       JSON.stringify({
@@ -168,6 +170,7 @@ describe("scheduler: serving requests", function () {
         workerpool: market.workerpoolId,
         keystore: "keystore.json",
         dataDir: "data",
+        ...(store === undefined ? {} : { store }),
         listen: { port },
         workers: { heartbeatSeconds: 5 },
         chain: { pollSeconds: 0.2, confirmations: 0 },

@@ -124,34 +124,36 @@ describe("scheduler: offer leases", function () {
   /** Waits until `worker` holds an offer of some task and returns the task's id. */
   async function offeredTo(worker: string): Promise<string> {
     for (let i = 0; i < 200; i++) {
-      const row = scheduler.db.prepare("SELECT task_id FROM replicas WHERE worker = ? AND state = 'offered'").get(worker) as
-        { task_id: string } | undefined;
+      const row = await scheduler.db.get<{ task_id: string }>(
+        "SELECT task_id FROM replicas WHERE worker = ? AND state = 'offered'",
+        worker,
+      );
       if (row !== undefined) return row.task_id;
       await sleep(50);
     }
     throw new Error(`no offer reached ${worker}`);
   }
 
-  const record = (worker: string) =>
-    scheduler.db.prepare("SELECT good, bad FROM workers WHERE address = ?").get(worker) as { good: number; bad: number };
+  const record = async (worker: string) =>
+    (await scheduler.db.get<{ good: number; bad: number }>("SELECT good, bad FROM workers WHERE address = ?", worker))!;
 
   it("a worker that heartbeats but never pulls loses its offer within one lease; another worker completes the task in time", async function () {
     const idle = await protocolWorker(WORKERS[0]!, { neverPulls: true });
     const outcome = request(["hung pull"]);
     const taskId = await offeredTo(idle.address);
-    const offeredAt = scheduler.pool.replica(taskId, idle.address)!.offered_at;
+    const offeredAt = (await scheduler.pool.replica(taskId, idle.address))!.offered_at;
     const steady = await protocolWorker(WORKERS[1]!);
 
     const [task] = (await outcome).tasks;
 
     expect(task!.outcome).to.equal("completed");
     expect(task!.energy.map((receipt) => receipt.worker)).to.deep.equal([steady.address]);
-    const lost = scheduler.pool.replica(taskId, idle.address)!;
+    const lost = (await scheduler.pool.replica(taskId, idle.address))!;
     expect([lost.state, lost.reason]).to.deep.equal(["lost", "the offer was not acknowledged within its lease"]);
     // Never before the lease ran out; handed on by a pass soon after (passes every 0.2 s; the slack
     // is for a loaded machine, far below the task's deadline, the failure this guards against).
     expect(lost.updated_at - offeredAt).to.be.within(LEASE_MS, LEASE_MS + 5000);
-    expect(record(idle.address).bad).to.equal(1);
+    expect((await record(idle.address)).bad).to.equal(1);
   });
 
   it("heartbeats listing a task renew its lease past one lease; once it is no longer listed it is lost within a lease, and revoked", async function () {
@@ -167,7 +169,7 @@ describe("scheduler: offer leases", function () {
       expect(ack.revoked).to.deep.equal([]);
       await sleep(1000);
     }
-    expect(scheduler.pool.replica(assignment.taskId, hand.address)!.state).to.equal("running");
+    expect((await scheduler.pool.replica(assignment.taskId, hand.address))!.state).to.equal("running");
     // Another worker is there when the lease runs out: the task goes to it at once.
     const steady = await protocolWorker(WORKERS[1]!);
 
@@ -175,11 +177,11 @@ describe("scheduler: offer leases", function () {
       "the unlisted lease to be given up",
       async () => {
         await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: [] });
-        return scheduler.pool.replica(assignment.taskId, hand.address)!.state === "running" ? undefined : true;
+        return (await scheduler.pool.replica(assignment.taskId, hand.address))!.state === "running" ? undefined : true;
       },
       LEASE_MS + 10_000,
     );
-    expect(scheduler.pool.replica(assignment.taskId, hand.address)).to.include({
+    expect(await scheduler.pool.replica(assignment.taskId, hand.address)).to.include({
       state: "lost",
       reason: "the lease was not renewed",
     });
@@ -253,13 +255,13 @@ describe("scheduler: offer leases", function () {
     expect(refused).to.be.instanceOf(SchedulerRejectedError);
     expect((refused as SchedulerRejectedError).status).to.equal(409);
     await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: [{ taskId: assignment.taskId, lease: forged }] });
-    const replica = scheduler.pool.replica(assignment.taskId, hand.address)!;
+    const replica = (await scheduler.pool.replica(assignment.taskId, hand.address))!;
     expect(replica.state).to.equal("offered");
     expect(replica.lease_until).to.equal(replica.offered_at + LEASE_MS);
 
     // The real lease acknowledges it.
     await reportTask(hand.api, assignment.taskId, { state: "running", lease: assignment.lease!.id });
-    expect(scheduler.pool.replica(assignment.taskId, hand.address)!.state).to.equal("running");
+    expect((await scheduler.pool.replica(assignment.taskId, hand.address))!.state).to.equal("running");
   });
 
   it("a farewell takes the worker offline at once and hands its unacknowledged offer on, without blame", async function () {
@@ -270,11 +272,11 @@ describe("scheduler: offer leases", function () {
 
     await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: [], farewell: true });
 
-    const replica = scheduler.pool.replica(taskId, hand.address)!;
+    const replica = (await scheduler.pool.replica(taskId, hand.address))!;
     expect([replica.state, replica.reason]).to.deep.equal(["lost", "the worker stopped before starting it"]);
     expect(replica.updated_at - leaving).to.be.below(LEASE_MS);
     expect(scheduler.pool.dispatcher.isOnline(hand.address, Date.now())).to.equal(false);
-    expect(record(hand.address)).to.deep.equal({ good: 0, bad: 0 });
+    expect(await record(hand.address)).to.deep.equal({ good: 0, bad: 0 });
     const steady = await protocolWorker(WORKERS[1]!);
     expect((await outcome).tasks[0]!.energy.map((receipt) => receipt.worker)).to.deep.equal([steady.address]);
   });
@@ -286,7 +288,7 @@ describe("scheduler: offer leases", function () {
     await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: foreign });
     const outcome = request(["full"]).catch((error: unknown) => error);
     await sleep(1500);
-    expect(scheduler.pool.pendingFor(hand.address, Date.now())).to.equal(0);
+    expect(await scheduler.pool.pendingFor(hand.address, Date.now())).to.equal(0);
 
     await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: [] });
     const assignment = await pullAssignment(hand.api, { waitSeconds: 10 });
@@ -303,8 +305,8 @@ describe("scheduler: offer leases", function () {
       const hand = await handWorker(account);
       const assignment = (await pullAssignment(hand.api, { waitSeconds: 10 }))!;
       await reportTask(hand.api, assignment.taskId, { state: "failed", cause: "worker", reason: "not enough energy" });
-      expect(scheduler.pool.replica(assignment.taskId, hand.address)!.state).to.equal("declined");
-      expect(record(hand.address)).to.deep.equal({ good: 0, bad: 0 });
+      expect((await scheduler.pool.replica(assignment.taskId, hand.address))!.state).to.equal("declined");
+      expect(await record(hand.address)).to.deep.equal({ good: 0, bad: 0 });
       declined.push(assignment.taskId);
       await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: [], farewell: true });
     }

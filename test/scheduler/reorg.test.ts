@@ -46,21 +46,23 @@ type Rows = Record<string, unknown>[];
  * replicas whose state only chain events set. Local rows (offers still held, failures) are not
  * part of it: a scheduler reading the chain from scratch has none.
  */
-function chainState(db: Scheduler["db"]): Record<"deals" | "tasks" | "contributions" | "replicas" | "cursor", Rows> {
-  const all = (sql: string) => db.prepare(sql).all() as Rows;
+async function chainState(
+  db: Scheduler["db"],
+): Promise<Record<"deals" | "tasks" | "contributions" | "replicas" | "cursor", Rows>> {
+  const all = (sql: string): Promise<Rows> => db.all(sql);
   return {
-    deals: all(
+    deals: await all(
       "SELECT deal_id, request_hash, requester, trust, category, volume, start_deadline, app, dataset, block FROM deals ORDER BY deal_id",
     ),
-    tasks: all(
+    tasks: await all(
       `SELECT task_id, deal_id, idx, status, outcome, deadline, final_deadline, consensus_hash, result_digest, round, decided,
          contribution_deadline FROM tasks ORDER BY task_id`,
     ),
-    contributions: all("SELECT * FROM contributions ORDER BY task_id, seq"),
-    replicas: all(
+    contributions: await all("SELECT * FROM contributions ORDER BY task_id, seq"),
+    replicas: await all(
       "SELECT task_id, worker, state FROM replicas WHERE state NOT IN ('offered', 'running', 'failed', 'declined', 'lost') ORDER BY task_id, worker",
     ),
-    cursor: all("SELECT value FROM meta WHERE key = 'chain.cursor'"),
+    cursor: await all("SELECT value FROM meta WHERE key = 'chain.cursor'"),
   };
 }
 
@@ -173,8 +175,8 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     ).wait();
   }
 
-  const cursor = (running: Scheduler) =>
-    Number((running.db.prepare("SELECT value FROM meta WHERE key = 'chain.cursor'").get() as { value: string }).value);
+  const cursor = async (running: Scheduler) =>
+    Number((await running.db.get<{ value: string }>("SELECT value FROM meta WHERE key = 'chain.cursor'"))!.value);
 
   async function metric(url: string, name: string): Promise<number> {
     const text = await (await fetch(`${url}/metrics`)).text();
@@ -195,13 +197,16 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     await reportTask(x.client, offerX.taskId, { state: "running" });
     await reportTask(y.client, offerY.taskId, { state: "running" });
     const taskId = offerX.taskId.toLowerCase();
-    const replica = (worker: Wallet) =>
-      running.db.prepare("SELECT * FROM replicas WHERE task_id = ? AND worker = ?").get(taskId, worker.address) as
-        { state: string; authorization: string; lease: string; lease_until: number } | undefined;
-    const heldBefore = replica(market.chain.wallet(10))!;
+    const replica = async (worker: Wallet) =>
+      await running.db.get<{ state: string; authorization: string; lease: string; lease_until: number }>(
+        "SELECT * FROM replicas WHERE task_id = ? AND worker = ?",
+        taskId,
+        worker.address,
+      );
+    const heldBefore = (await replica(market.chain.wallet(10)))!;
     await running.tick();
     const forkBlock = await market.chain.provider.getBlockNumber();
-    expect(cursor(running)).to.equal(forkBlock);
+    expect(await cursor(running)).to.equal(forkBlock);
 
     // The fork the scheduler follows first: X contributes, two more blocks.
     const snapshot = (await rpc("evm_snapshot")) as string;
@@ -209,11 +214,11 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     await rpc("evm_mine");
     await rpc("evm_mine");
     await running.tick();
-    expect(cursor(running)).to.equal(forkBlock + 3);
-    expect(running.db.prepare("SELECT worker FROM contributions WHERE task_id = ?").all(taskId)).to.deep.equal([
+    expect(await cursor(running)).to.equal(forkBlock + 3);
+    expect(await running.db.all("SELECT worker FROM contributions WHERE task_id = ?", taskId)).to.deep.equal([
       { worker: market.chain.wallet(10).address },
     ]);
-    expect(replica(market.chain.wallet(10))!.state).to.equal("contributed");
+    expect((await replica(market.chain.wallet(10)))!.state).to.equal("contributed");
     expect(running.pool.dispatcher.workers.get(market.chain.wallet(10).address)!.active).to.equal(0);
 
     // The canonical chain: those three blocks never happened; Y contributes instead, and the
@@ -225,13 +230,13 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     expect(head).to.equal(forkBlock + 4);
     await running.tick();
 
-    expect(cursor(running)).to.equal(head);
-    const after = chainState(running.db);
+    expect(await cursor(running)).to.equal(head);
+    const after = await chainState(running.db);
     expect(after.contributions.map((row) => row.worker)).to.deep.equal([market.chain.wallet(11).address]);
     expect(after).to.deep.equal(await freshState());
     // X's contribution is gone from the chain, not its offer: same authorization and lease id,
     // holding its slot again under a fresh lease.
-    const heldAfter = replica(market.chain.wallet(10))!;
+    const heldAfter = (await replica(market.chain.wallet(10)))!;
     expect(heldAfter.state).to.equal("running");
     expect(heldAfter.authorization).to.equal(heldBefore.authorization);
     expect(heldAfter.lease).to.equal(heldBefore.lease);
@@ -245,11 +250,9 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     await contribute(10, offerX);
     await running.tick();
     expect(
-      (running.db.prepare("SELECT worker FROM contributions WHERE task_id = ? ORDER BY seq").all(taskId) as Rows).map(
-        (row) => row.worker,
-      ),
+      (await running.db.all("SELECT worker FROM contributions WHERE task_id = ? ORDER BY seq", taskId)).map((row) => row.worker),
     ).to.deep.equal([market.chain.wallet(11).address, market.chain.wallet(10).address]);
-    expect(chainState(running.db)).to.deep.equal(await freshState());
+    expect(await chainState(running.db)).to.deep.equal(await freshState());
   });
 
   it("a reorg while the scheduler is stopped is found at restart; the removed deal's offer waits for it and comes back", async function () {
@@ -268,11 +271,11 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     await rpc("evm_mine");
     await rpc("evm_mine");
     await running.tick();
-    expect(cursor(running)).to.equal(forkBlock + 3);
-    const held = running.db.prepare("SELECT * FROM replicas WHERE task_id = ?").get(offer.taskId.toLowerCase()) as {
+    expect(await cursor(running)).to.equal(forkBlock + 3);
+    const held = (await running.db.get<{
       authorization: string;
       lease: string;
-    };
+    }>("SELECT * FROM replicas WHERE task_id = ?", offer.taskId.toLowerCase()))!;
     expect(held.authorization).to.equal(offer.authorization);
     await running.stop();
 
@@ -284,13 +287,13 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
 
     // Restarted on the same folder, paused: the first pass finds the fork and undoes the deal.
     running = await scheduler({ dataDir, pauseMatching: true });
-    expect(running.db.prepare("SELECT count(*) AS n FROM deals WHERE deal_id = ?").get(dealId)).to.deep.equal({ n: 0 });
-    expect(chainState(running.db)).to.deep.equal(await freshState());
+    expect(await running.db.get("SELECT count(*) AS n FROM deals WHERE deal_id = ?", dealId)).to.deep.equal({ n: 0 });
+    expect(await chainState(running.db)).to.deep.equal(await freshState());
     // The offer is not lost: it waits for its deal, and the request is open again.
-    expect(running.db.prepare("SELECT task_id, worker FROM reorged_replicas").all()).to.deep.equal([
+    expect(await running.db.all("SELECT task_id, worker FROM reorged_replicas")).to.deep.equal([
       { task_id: offer.taskId.toLowerCase(), worker: market.chain.wallet(12).address },
     ]);
-    expect(running.db.prepare("SELECT status FROM orders WHERE kind = 'request'").all()).to.deep.equal([{ status: "open" }]);
+    expect(await running.db.all("SELECT status FROM orders WHERE kind = 'request'")).to.deep.equal([{ status: "open" }]);
     expect(await metric(running.url, "sunpool_scheduler_chain_reorg_deepest_blocks")).to.equal(3);
     await running.stop();
 
@@ -301,13 +304,13 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
       await running.tick();
     }
     await running.tick();
-    const back = running.db.prepare("SELECT * FROM replicas WHERE task_id = ?").get(offer.taskId.toLowerCase()) as {
+    const back = (await running.db.get<{
       worker: string;
       state: string;
       authorization: string;
       lease: string;
       lease_until: number;
-    };
+    }>("SELECT * FROM replicas WHERE task_id = ?", offer.taskId.toLowerCase()))!;
     expect(back).to.deep.include({
       worker: market.chain.wallet(12).address,
       state: "offered",
@@ -315,7 +318,7 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     });
     expect(back.lease).to.equal(held.lease);
     expect(back.lease_until).to.be.above(Date.now());
-    expect(running.db.prepare("SELECT count(*) AS n FROM reorged_replicas").get()).to.deep.equal({ n: 0 });
-    expect(chainState(running.db)).to.deep.equal(await freshState());
+    expect(await running.db.get("SELECT count(*) AS n FROM reorged_replicas")).to.deep.equal({ n: 0 });
+    expect(await chainState(running.db)).to.deep.equal(await freshState());
   });
 });

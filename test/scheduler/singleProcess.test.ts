@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 
 import { writeKeystore } from "../../sdk/src/node/keystore.js";
-import { DataDirLockedError } from "../../scheduler/src/store/database.js";
+import { DataDirLockedError } from "../../scheduler/src/store/sqlite.js";
 import { freePort } from "../sdk/helpers/chain.js";
 import { startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
 

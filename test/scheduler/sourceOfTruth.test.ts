@@ -54,9 +54,10 @@ import {
 } from "../../sdk/src/scheduler/workers.js";
 import { Dispatcher, DEFAULT_POLICY } from "../../scheduler/src/dispatch/dispatcher.js";
 import type { Scheduler, SchedulerOptions } from "../../scheduler/src/index.js";
-import { openDatabase } from "../../scheduler/src/store/database.js";
+import { openStore } from "../../scheduler/src/store/store.js";
 import { DEFAULT_PROBATION } from "../../scheduler/src/tasks/admission.js";
 import { Pool } from "../../scheduler/src/tasks/pool.js";
+import { testStore } from "../helpers/postgres.js";
 import { startProtocolWorker, type ProtocolWorker } from "../helpers/protocolWorker.js";
 import {
   APP_PRICE,
@@ -140,7 +141,7 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
     return problem;
   }
 
-  const count = (db: Scheduler["db"], sql: string, ...values: string[]) => (db.prepare(sql).get(...values) as { n: number }).n;
+  const count = async (db: Scheduler["db"], sql: string, ...values: string[]) => (await db.get<{ n: number }>(sql, ...values))!.n;
 
   async function publishPoolOrders(url: string, trust = 1) {
     const book = createSchedulerClient({ url });
@@ -172,10 +173,10 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
   }
 
   /** Runs scheduling passes until `done` holds. */
-  async function passes(running: Scheduler, done: () => boolean, what: string) {
+  async function passes(running: Scheduler, done: () => boolean | Promise<boolean>, what: string) {
     for (let i = 0; i < 100; i++) {
       await running.tick();
-      if (done()) return;
+      if (await done()) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`timed out waiting for ${what}`);
@@ -192,11 +193,12 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
     return response;
   }
 
-  const offersByWorker = (db: Scheduler["db"]) =>
+  const offersByWorker = async (db: Scheduler["db"]) =>
     Object.fromEntries(
-      (db.prepare("SELECT worker, count(*) AS n FROM replicas GROUP BY worker").all() as { worker: string; n: number }[]).map(
-        (row) => [row.worker, row.n],
-      ),
+      (await db.all<{ worker: string; n: number }>("SELECT worker, count(*) AS n FROM replicas GROUP BY worker")).map((row) => [
+        row.worker,
+        row.n,
+      ]),
     );
 
   describe("worker requests (item 9)", function () {
@@ -255,11 +257,11 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
       const worker = market.chain.wallet(6);
       const running = await scheduler({ allowedWorkers: [worker.address] });
       const stranger = Wallet.createRandom();
-      const rows = () =>
-        count(running.db, "SELECT count(*) AS n FROM seen_messages") +
-        count(running.db, "SELECT count(*) AS n FROM worker_clocks") +
-        count(running.db, "SELECT count(*) AS n FROM workers");
-      const before = rows();
+      const rows = async () =>
+        (await count(running.db, "SELECT count(*) AS n FROM seen_messages")) +
+        (await count(running.db, "SELECT count(*) AS n FROM worker_clocks")) +
+        (await count(running.db, "SELECT count(*) AS n FROM workers"));
+      const before = await rows();
       // A garbage signature: refused as not listed (403), so the signature was never looked at.
       const garbage = await signed(stranger, "POST", "/v1/workers", REGISTRATION);
       expectProblem(
@@ -272,16 +274,17 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
       );
       const valid = await signed(stranger, "POST", "/v1/workers", REGISTRATION);
       expectProblem(await send(running.url, "POST", "/v1/workers", valid.text, valid.headers), 403, /is not on this pool's list/);
-      expect(rows()).to.equal(before);
+      expect(await rows()).to.equal(before);
 
       // In a pool open to staked workers, a stranger without stake is refused after its signature
       // is checked (its claim must be its own), and still before anything is written.
       const open = await scheduler({ minWorkerStake: SUN, port: 0 });
-      const openRows = () =>
-        count(open.db, "SELECT count(*) AS n FROM seen_messages") + count(open.db, "SELECT count(*) AS n FROM worker_clocks");
+      const openRows = async () =>
+        (await count(open.db, "SELECT count(*) AS n FROM seen_messages")) +
+        (await count(open.db, "SELECT count(*) AS n FROM worker_clocks"));
       const broke = await signed(stranger, "POST", "/v1/workers", REGISTRATION);
       expectProblem(await send(open.url, "POST", "/v1/workers", broke.text, broke.headers), 403, /holds 0\.0 SUN in escrow/);
-      expect(openRows()).to.equal(0);
+      expect(await openRows()).to.equal(0);
     });
   });
 
@@ -307,10 +310,10 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
 
       await publishPoolOrders(running.url);
       expect((await send(running.url, "POST", "/v1/orders", await requestBody({ volume: 3 }))).status).to.equal(201);
-      await passes(running, () => count(running.db, "SELECT count(*) AS n FROM replicas") > 0, "an offer");
+      await passes(running, async () => (await count(running.db, "SELECT count(*) AS n FROM replicas")) > 0, "an offer");
       await running.tick();
       // Only the listed worker gets work (one replica: it has no record yet).
-      expect(offersByWorker(running.db)).to.deep.equal({ [listed.address]: 1 });
+      expect(await offersByWorker(running.db)).to.deep.equal({ [listed.address]: 1 });
     });
 
     it("a self-declared 64-slot, 64-core, mains-powered worker without a record gets at most the capped number of offers", async function () {
@@ -329,24 +332,28 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
 
       await publishPoolOrders(running.url);
       expect((await send(running.url, "POST", "/v1/orders", await requestBody({ volume: 5 }))).status).to.equal(201);
-      await passes(running, () => count(running.db, DISPATCHABLE_TASKS) === 5, "the deal's tasks");
+      await passes(running, async () => (await count(running.db, DISPATCHABLE_TASKS)) === 5, "the deal's tasks");
       await running.tick();
       await running.tick();
-      expect(offersByWorker(running.db)).to.deep.equal({ [boaster.address]: DEFAULT_PROBATION.slots });
+      expect(await offersByWorker(running.db)).to.deep.equal({ [boaster.address]: DEFAULT_PROBATION.slots });
     });
 
-    it("the caps lift once the worker has its record with the pool", function () {
-      const db = openDatabase(join(mkdtempSync(join(tmpdir(), "sunpool-probation-")), "pool.sqlite"));
+    it("the caps lift once the worker has its record with the pool", async function () {
+      const folder = mkdtempSync(join(tmpdir(), "sunpool-probation-"));
+      const db = await openStore((await testStore(folder)) ?? { sqlite: join(folder, "pool.sqlite") });
       try {
-        const pool = new Pool(db, new Dispatcher(DEFAULT_POLICY), {
+        const pool = await Pool.open(db, new Dispatcher(DEFAULT_POLICY), {
           limits: { admitted: () => true, probation: { ...DEFAULT_PROBATION, tasks: 1 } },
         });
         const worker = Wallet.createRandom().address;
-        pool.register({ address: worker, platforms: ["linux/amd64"], cores: 64, memoryMiB: 65_536, slots: 64, ipfsPeers: [] }, 1);
-        pool.heartbeat(worker, OUTLOOK, 1);
+        await pool.register(
+          { address: worker, platforms: ["linux/amd64"], cores: 64, memoryMiB: 65_536, slots: 64, ipfsPeers: [] },
+          1,
+        );
+        await pool.heartbeat(worker, OUTLOOK, 1);
         expect(pool.dispatcher.workers.get(worker)!.slots).to.equal(1);
         const dealId = `0x${"d1".repeat(32)}`;
-        pool.addDeal(
+        await pool.addDeal(
           {
             dealId,
             requestHash: `0x${"e1".repeat(32)}`,
@@ -370,15 +377,15 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
           },
           1,
         );
-        const [offer] = pool.planOffers(2, 1);
-        pool.recordOffers([{ taskId: offer!.taskId, worker, authorization: "0x" }], 2);
+        const [offer] = await pool.planOffers(2, 1);
+        await pool.recordOffers([{ taskId: offer!.taskId, worker, authorization: "0x" }], 2);
         const digest = `0x${"ad".repeat(32)}`;
-        pool.onContribution(offer!.taskId, worker, digest, 3);
-        pool.onEnded(offer!.taskId, "completed", digest, 4);
+        await pool.onContribution(offer!.taskId, worker, digest, 3);
+        await pool.onEnded(offer!.taskId, "completed", digest, 4);
         const state = pool.dispatcher.workers.get(worker)!;
         expect([state.good, state.slots, state.cores, state.unproven]).to.deep.equal([1, 64, 64, undefined]);
       } finally {
-        db.close();
+        await db.close();
       }
     });
   });
@@ -387,8 +394,8 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
     it("refuses requests for another pool, unfunded or unservable requests, and over-quota signers, and changes nothing", async function () {
       const running = await scheduler({ maxOpenOrdersPerSigner: 2 });
       await publishPoolOrders(running.url);
-      const snapshot = () => running.db.prepare("SELECT hash, status FROM orders ORDER BY seq").all();
-      const before = snapshot();
+      const snapshot = async () => await running.db.all("SELECT hash, status FROM orders ORDER BY seq");
+      const before = await snapshot();
 
       const elsewhere = expectProblem(
         await send(running.url, "POST", "/v1/orders", await requestBody({ workerpool: `0x${"ab".repeat(32)}` })),
@@ -414,7 +421,7 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
         kind: "app",
         order: createAppOrder({ app: market.appId, price: APP_PRICE, volume: 10 }),
       });
-      const withSecond = snapshot();
+      const withSecond = await snapshot();
       const third = createAppOrder({ app: market.appId, price: APP_PRICE, volume: 10 });
       const quota = expectProblem(
         await send(
@@ -432,8 +439,8 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
       );
       expect(quota.title).to.equal("quota exceeded");
       expect(withSecond).to.have.length(before.length + 1);
-      expect(snapshot()).to.deep.equal(withSecond);
-      expect(count(running.db, "SELECT count(*) AS n FROM orders WHERE kind = 'request'")).to.equal(0);
+      expect(await snapshot()).to.deep.equal(withSecond);
+      expect(await count(running.db, "SELECT count(*) AS n FROM orders WHERE kind = 'request'")).to.equal(0);
     });
 
     it("matching reads consumed volumes from a cache, not once per open order per pass", async function () {
@@ -449,7 +456,7 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
           order: createAppOrder({ app: market.appId, price: APP_PRICE + BigInt(i + 1), volume: 100 }),
         });
       }
-      const openOrders = count(running.db, "SELECT count(*) AS n FROM orders WHERE status = 'open'");
+      const openOrders = await count(running.db, "SELECT count(*) AS n FROM orders WHERE status = 'open'");
       expect(openOrders).to.equal(11);
       provider.calls = 0;
       const requests = 3;
@@ -458,7 +465,7 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
       }
       await passes(
         running,
-        () => count(running.db, "SELECT count(*) AS n FROM deals WHERE params IS NOT NULL") === requests,
+        async () => (await count(running.db, "SELECT count(*) AS n FROM deals WHERE params IS NOT NULL")) === requests,
         "the deals",
       );
       for (let i = 0; i < 5; i++) await running.tick();
@@ -612,14 +619,14 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
         // The requester saw the end on-chain; one more pass and the scheduler has read it too.
         await running.tick();
         // What the pool pinned for the task serves the consensus result.
-        const pinned = running.db.prepare("SELECT cid FROM pins").all() as { cid: string }[];
+        const pinned = await running.db.all<{ cid: string }>("SELECT cid FROM pins");
         expect(pinned.map((row) => row.cid)).to.include(task!.resultLocation);
         if (variant === "over HTTP") expect(pinned.map((row) => row.cid)).to.not.include(poison);
         // The report never put the poison anywhere the scheduler reads a location from.
-        expect(count(running.db, "SELECT count(*) AS n FROM contributions WHERE location = ?", poison)).to.equal(
+        expect(await count(running.db, "SELECT count(*) AS n FROM contributions WHERE location = ?", poison)).to.equal(
           variant === "over HTTP" ? 0 : 1,
         );
-        expect(count(running.db, "SELECT count(*) AS n FROM replicas WHERE location = ?", poison)).to.equal(0);
+        expect(await count(running.db, "SELECT count(*) AS n FROM replicas WHERE location = ?", poison)).to.equal(0);
         expect(honest.errors).to.deep.equal([]);
       });
     }
@@ -639,18 +646,19 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
       }
       expect((await send(running.url, "POST", "/v1/orders", await requestBody({ trust: 3 }))).status).to.equal(201);
       const pending = new Map<string, Vote>();
-      const task = () =>
-        running.db.prepare("SELECT t.* FROM tasks t JOIN deals d USING (deal_id) WHERE d.params IS NOT NULL").get() as
-          { task_id: string; deal_id: string; idx: number; status: string; outcome: string | null } | undefined;
+      const task = async () =>
+        await running.db.get<{ task_id: string; deal_id: string; idx: number; status: string; outcome: string | null }>(
+          "SELECT t.* FROM tasks t JOIN deals d USING (deal_id) WHERE d.params IS NOT NULL",
+        );
       const hub = (await market.client(0)).hub;
-      for (let step = 0; step < 300 && task()?.status !== "ended"; step++) {
+      for (let step = 0; step < 300 && (await task())?.status !== "ended"; step++) {
         await running.tick();
-        const offered = running.db.prepare("SELECT worker FROM replicas WHERE state = 'offered'").all() as { worker: string }[];
+        const offered = await running.db.all<{ worker: string }>("SELECT worker FROM replicas WHERE state = 'offered'");
         for (const { worker } of offered) {
           const { hand, index } = workers.get(worker)!;
           pending.set(worker, await contributeAs(index, await hand.pull(), keccak256(toUtf8Bytes(`my own opinion: ${worker}`))));
         }
-        const current = task();
+        const current = await task();
         if (current !== undefined && (await hub.task(current.task_id)).status === 2n) {
           for (const [worker, vote] of pending) {
             await revealAs(vote);
@@ -659,7 +667,7 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      const ended = task()!;
+      const ended = (await task())!;
       expect(ended.outcome).to.equal("no-consensus");
       expect(await hub.taskOutcome(ended.deal_id, ended.idx)).to.equal(NO_CONSENSUS);
       expect(await hub.queryFilter(hub.filters.ContributionAccepted(ended.task_id))).to.have.length(8);
@@ -683,30 +691,30 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
       ]);
       let assignment: Assignment | undefined;
       for (let failures = 0; failures < 2; failures++) {
-        const offered = () =>
-          running.db.prepare("SELECT worker FROM replicas WHERE state = 'offered'").get() as { worker: string } | undefined;
-        await passes(running, () => offered() !== undefined, "an offer");
-        const worker = workers.get(offered()!.worker)!;
-        workers.delete(offered()!.worker);
+        const offered = async () =>
+          await running.db.get<{ worker: string }>("SELECT worker FROM replicas WHERE state = 'offered'");
+        await passes(running, async () => (await offered()) !== undefined, "an offer");
+        const worker = workers.get((await offered())!.worker)!;
+        workers.delete((await offered())!.worker);
         const pulled = await pullAssignment(worker.client, { waitSeconds: 0 });
         if (assignment !== undefined) expect(pulled?.taskId).to.equal(assignment.taskId);
         assignment = pulled;
         await reportTask(worker.client, pulled!.taskId, { state: "failed", reason: "exit code 139 (segmentation fault)" });
       }
       const { taskId, dealId, index } = assignment!;
-      await passes(running, () => running.pool.task(taskId)?.status === "ended", "the task to end");
+      await passes(running, async () => (await running.pool.task(taskId))?.status === "ended", "the task to end");
       expect(await requester.hub.taskOutcome(dealId, index)).to.equal(APP_FAILED);
-      expect(running.pool.task(taskId)!.outcome).to.equal("app-failed");
-      const records = running.db.prepare("SELECT address, good, bad FROM workers ORDER BY address").all() as {
+      expect((await running.pool.task(taskId))!.outcome).to.equal("app-failed");
+      const records = await running.db.all<{
         address: string;
         good: number;
         bad: number;
-      }[];
+      }>("SELECT address, good, bad FROM workers ORDER BY address");
       expect(records.map((row) => [row.good, row.bad])).to.deep.equal([
         [0, 0],
         [0, 0],
       ]);
-      expect(running.pool.replicas(taskId).map((replica) => replica.state)).to.deep.equal(["failed", "failed"]);
+      expect((await running.pool.replicas(taskId)).map((replica) => replica.state)).to.deep.equal(["failed", "failed"]);
     });
 
     // Last in the file: it moves the chain's clock forward.
@@ -722,13 +730,13 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
       expect((await send(running.url, "POST", "/v1/orders", await requestBody({ trust: 3 }))).status).to.equal(201);
       await passes(
         running,
-        () => count(running.db, "SELECT count(*) AS n FROM replicas WHERE state = 'offered'") === 2,
+        async () => (await count(running.db, "SELECT count(*) AS n FROM replicas WHERE state = 'offered'")) === 2,
         "two offers",
       );
       const votes = new Map<number, Vote>();
-      for (const { worker } of running.db.prepare("SELECT worker FROM replicas WHERE state = 'offered'").all() as {
+      for (const { worker } of await running.db.all<{
         worker: string;
-      }[]) {
+      }>("SELECT worker FROM replicas WHERE state = 'offered'")) {
         const { hand, index } = hands.get(worker)!;
         votes.set(index, await contributeAs(index, await hand.pull(), keccak256(toUtf8Bytes("the answer"))));
       }
@@ -740,16 +748,21 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
       await deposit(await market.client(third), { amount: 2n * SUN });
       const newcomer = await handWorker(running.url, market.chain.wallet(third));
       await running.tick();
-      expect(running.pool.replicas(taskId).map((replica) => replica.state)).to.have.members(["revealed", "reveal"]);
+      expect((await running.pool.replicas(taskId)).map((replica) => replica.state)).to.have.members(["revealed", "reveal"]);
 
       await market.chain.increaseTime(2 * 300 + 1);
-      await passes(running, () => running.pool.task(taskId)?.status === "active", "the reopened round");
+      await passes(running, async () => (await running.pool.task(taskId))?.status === "active", "the reopened round");
       const [reopened] = await hub.queryFilter(hub.filters.TaskReopened(taskId));
       expect(reopened!.args.round).to.equal(1n);
       expect((await reopened!.getTransaction()).from).to.equal(market.chain.wallet(3).address);
-      const replicas = () => Object.fromEntries(running.pool.replicas(taskId).map((replica) => [replica.worker, replica.state]));
-      await passes(running, () => replicas()[market.chain.wallet(third).address] === "offered", "an offer to the third worker");
-      expect(replicas()).to.deep.equal({
+      const replicas = async () =>
+        Object.fromEntries((await running.pool.replicas(taskId)).map((replica) => [replica.worker, replica.state]));
+      await passes(
+        running,
+        async () => (await replicas())[market.chain.wallet(third).address] === "offered",
+        "an offer to the third worker",
+      );
+      expect(await replicas()).to.deep.equal({
         [market.chain.wallet(talker).address]: "revealed",
         [market.chain.wallet(mute).address]: "silent",
         [market.chain.wallet(third).address]: "offered",

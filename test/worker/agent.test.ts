@@ -166,10 +166,10 @@ describe("worker agent: tasks end to end", function () {
       expect(failed.reason).to.equal("failed: exited with code 3");
       expect(failed.logTail).to.contain("the app was asked to fail");
       // The journal records the failure first, then the worker reports it: wait for the report.
-      let replicas = scheduler.pool.replicas(failed.taskId);
+      let replicas = await scheduler.pool.replicas(failed.taskId);
       for (let i = 0; i < 100 && replicas[0]?.state !== "failed"; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
-        replicas = scheduler.pool.replicas(failed.taskId);
+        replicas = await scheduler.pool.replicas(failed.taskId);
       }
       expect(replicas[0]).to.include({ worker: worker.agent.address, state: "failed" });
       expect(replicas[0]!.reason).to.contain("exited with code 3");
@@ -191,7 +191,7 @@ describe("worker agent: tasks end to end", function () {
         simulatedLoad: (busy) => sim.setLoad(busy ? "busy" : "idle"),
       });
       workers.push(worker);
-      const row = scheduler.db.prepare("SELECT outlook FROM workers WHERE address = ?").get(worker.agent.address) as {
+      const row = (await scheduler.db.get("SELECT outlook FROM workers WHERE address = ?", worker.agent.address)) as {
         outlook: string;
       };
       const outlook = JSON.parse(row.outlook) as { stateOfChargePct: number; pvWatts: number; awakeSeconds: number };

@@ -68,8 +68,8 @@ describe("worker agent: leases", function () {
     const first = await worker(pool.url, WORKERS[0]!);
     const outcome = run(requester, { scheduler: book, app: appId, params: { args: ["sleep", "6"] }, signal: requests.signal });
     const taskId = await until("the first agent to start the task", () => first.journal.open()[0]?.taskId);
-    await until("the container to run", () =>
-      pool.pool.replica(taskId, first.agent.address)?.state === "running" ? true : undefined,
+    await until("the container to run", async () =>
+      (await pool.pool.replica(taskId, first.agent.address))?.state === "running" ? true : undefined,
     );
 
     await first.stop();
@@ -82,9 +82,9 @@ describe("worker agent: leases", function () {
     expect(task!.energy.map((receipt) => receipt.worker)).to.deep.equal([second.agent.address]);
     // The farewell listed the task (the agent would carry on after a restart within the lease), so
     // it was held for one lease, then handed on.
-    const lost = pool.pool.replica(taskId, first.agent.address)!;
+    const lost = (await pool.pool.replica(taskId, first.agent.address))!;
     expect([lost.state, lost.reason]).to.deep.equal(["lost", "the lease was not renewed"]);
-    const handedOn = pool.pool.replica(taskId, second.agent.address)!;
+    const handedOn = (await pool.pool.replica(taskId, second.agent.address))!;
     // One lease, then a pass; the slack is for a loaded machine (the failure guarded against is a
     // task held until its deadline).
     expect(handedOn.offered_at - stoppedAt).to.be.below(LEASE_MS + 5000);
@@ -107,10 +107,10 @@ describe("worker agent: leases", function () {
 
     // A partition long enough for the lease to run out: the pool hands the task on, to the other
     // worker (this one may get it again only once it has heard of the loss, and its record counts it).
-    pool.db.prepare("UPDATE replicas SET lease_until = 0 WHERE task_id = ?").run(taskId);
+    await pool.db.run("UPDATE replicas SET lease_until = 0 WHERE task_id = ?", taskId);
     await pool.tick();
-    expect(pool.pool.replica(taskId, agent.agent.address)!.state).to.equal("lost");
-    expect(pool.pool.replica(taskId, other.agent.address)!.state).to.be.oneOf(["offered", "running"]);
+    expect((await pool.pool.replica(taskId, agent.agent.address))!.state).to.equal("lost");
+    expect((await pool.pool.replica(taskId, other.agent.address))!.state).to.be.oneOf(["offered", "running"]);
 
     // The next heartbeat hears the task was revoked: the container is stopped, nothing is sent to the chain.
     const dropped = await until("the agent to drop the task", () => {

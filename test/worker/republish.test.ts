@@ -221,13 +221,13 @@ describe("worker: a power cut at `published` does not cost the task", function (
       );
       const published = journal.get(taskId)!;
       expect(published.step).to.equal("published");
-      expect(scheduler.db.prepare("SELECT 1 FROM pins WHERE cid = ?").get(published.location!)).to.equal(undefined);
+      expect(await scheduler.db.get("SELECT 1 FROM pins WHERE cid = ?", published.location!)).to.equal(undefined);
       // Second life: the same files, read again from the task folder, uploaded under the journaled CID.
       const up = poolApi(scheduler.url);
       const error = await advanceOnce(pipeline(journal, tasksDir, worker, up, createPoolResultStore(up)), taskId);
       expect((error as Error).message).to.equal("stop after pinning");
       expect(journal.get(taskId)!.step).to.equal("pinned");
-      expect(scheduler.db.prepare("SELECT worker FROM pins WHERE cid = ?").get(published.location!)).to.deep.equal({
+      expect(await scheduler.db.get("SELECT worker FROM pins WHERE cid = ?", published.location!)).to.deep.equal({
         worker: worker.address,
       });
       const files = await downloadContent(up, published.location!, { maxBytes: 1 << 20 });

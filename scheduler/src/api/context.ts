@@ -5,7 +5,7 @@ import type { OrderBook } from "../book/orderBook.js";
 import type { History } from "../dashboard/history.js";
 import type { Pinner } from "../ipfs/pinner.js";
 import type { Metrics } from "../metrics.js";
-import type { Database } from "../store/database.js";
+import type { Store } from "../store/store.js";
 import type { Admission } from "../tasks/admission.js";
 import type { AssignmentJson } from "../tasks/assignments.js";
 import type { Pool } from "../tasks/pool.js";
@@ -19,7 +19,7 @@ export interface SchedulerInfoJson {
 }
 
 export interface ApiContext {
-  db: Database;
+  db: Store;
   book: OrderBook;
   pool: Pool;
   pinner: Pinner;
@@ -36,9 +36,9 @@ export interface ApiContext {
   /** Something changed: run a scheduling pass soon. */
   kick(reason: "order" | "worker" | "report"): void;
   /** The worker's next assignment, if any. */
-  assignmentFor(worker: string): AssignmentJson | undefined;
+  assignmentFor(worker: string): Promise<AssignmentJson | undefined>;
   /** Resolves when an assignment may be waiting for `worker` (or after `ms`, or on abort). */
   waitForAssignment(worker: string, ms: number, signal: AbortSignal): Promise<void>;
-  status(): unknown;
+  status(): Promise<unknown>;
   health(): { ok: boolean; checks: Record<string, string> };
 }

@@ -9,7 +9,6 @@ import { hashMessage } from "ethers";
 import type { FastifyRequest } from "fastify";
 
 import { Rejection } from "../errors.js";
-import { transaction } from "../store/database.js";
 import type { ApiContext } from "./context.js";
 import { refuseReplay, rememberSigned } from "./workerAuth.js";
 
@@ -18,7 +17,7 @@ import { refuseReplay, rememberSigned } from "./workerAuth.js";
  * that carries a requester signature must verify: a caller who tried to sign learns what is wrong
  * rather than silently getting less.
  */
-export function identifyRequester(context: ApiContext, request: FastifyRequest): string | undefined {
+export async function identifyRequester(context: ApiContext, request: FastifyRequest): Promise<string | undefined> {
   if (request.headers[REQUESTER_AUTH_HEADERS.requester] === undefined) return undefined;
   const body = request.rawBody ?? "";
   let signer: string;
@@ -41,9 +40,9 @@ export function identifyRequester(context: ApiContext, request: FastifyRequest):
   const digest = hashMessage(
     signedRequestMessage("requester", context.scope, { method: request.method, path: request.url, body, timestamp }),
   );
-  transaction(context.db, () => {
-    refuseReplay(context.db, signer, digest);
-    rememberSigned(context.db, signer, digest, timestamp);
+  await context.db.transaction(async () => {
+    await refuseReplay(context.db, signer, digest);
+    await rememberSigned(context.db, signer, digest, timestamp);
   });
   return signer;
 }

@@ -10,7 +10,7 @@ import { getAddress, hashMessage } from "ethers";
 import type { FastifyRequest } from "fastify";
 
 import { Rejection } from "../errors.js";
-import { transaction, type Database } from "../store/database.js";
+import type { Store } from "../store/store.js";
 import type { ApiContext } from "./context.js";
 
 declare module "fastify" {
@@ -55,7 +55,7 @@ export async function authenticateWorker(
   const digest = hashMessage(
     workerRequestMessage(context.scope, { method: request.method, path: request.url, body: request.rawBody ?? "", timestamp }),
   );
-  assertFresh(context.db, worker, digest, timestamp);
+  await assertFresh(context.db, worker, digest, timestamp);
   if (options.mustBeRegistered && !context.pool.isRegistered(worker)) {
     throw new Rejection(
       404,
@@ -67,16 +67,16 @@ export async function authenticateWorker(
   if (options.admit !== undefined) await options.admit(worker);
   // Checked again in the same transaction as the write: a twin of this request may have been
   // accepted while this one waited for the chain.
-  transaction(context.db, () => {
-    assertFresh(context.db, worker, digest, timestamp);
-    rememberSigned(context.db, worker, digest, timestamp);
-    context.db
-      .prepare(
-        "INSERT INTO worker_clocks (worker, last_timestamp) VALUES (?, ?) ON CONFLICT (worker) DO UPDATE SET last_timestamp = excluded.last_timestamp",
-      )
-      .run(worker, timestamp);
+  await context.db.transaction(async () => {
+    await assertFresh(context.db, worker, digest, timestamp);
+    await rememberSigned(context.db, worker, digest, timestamp);
+    await context.db.run(
+      "INSERT INTO worker_clocks (worker, last_timestamp) VALUES (?, ?) ON CONFLICT (worker) DO UPDATE SET last_timestamp = excluded.last_timestamp",
+      worker,
+      timestamp,
+    );
   });
-  if (options.mustBeRegistered) context.pool.touch(worker, Date.now());
+  if (options.mustBeRegistered) await context.pool.touch(worker, Date.now());
   return worker;
 }
 
@@ -85,8 +85,8 @@ export async function authenticateWorker(
  * EIP-191 hash, so another encoding of the same signature is a replay too). Worker and requester
  * requests share it: their messages differ by role, so one can never stand for the other.
  */
-export function refuseReplay(db: Database, signer: string, digest: string): void {
-  if (db.prepare("SELECT 1 FROM seen_messages WHERE worker = ? AND digest = ?").get(signer, digest) !== undefined) {
+export async function refuseReplay(db: Store, signer: string, digest: string): Promise<void> {
+  if ((await db.get("SELECT 1 FROM seen_messages WHERE worker = ? AND digest = ?", signer, digest)) !== undefined) {
     throw new Rejection(
       401,
       "replayed request",
@@ -97,8 +97,9 @@ export function refuseReplay(db: Database, signer: string, digest: string): void
 }
 
 /** Remembers an accepted signed message until its timestamp leaves the window (pruneSeenRequests). */
-export function rememberSigned(db: Database, signer: string, digest: string, timestamp: number): void {
-  db.prepare("INSERT INTO seen_messages (worker, digest, expires_at) VALUES (?, ?, ?)").run(
+export async function rememberSigned(db: Store, signer: string, digest: string, timestamp: number): Promise<void> {
+  await db.run(
+    "INSERT INTO seen_messages (worker, digest, expires_at) VALUES (?, ?, ?)",
     signer,
     digest,
     timestamp + WORKER_REQUEST_MAX_SKEW_MS,
@@ -106,10 +107,9 @@ export function rememberSigned(db: Database, signer: string, digest: string, tim
 }
 
 /** Refuses a request already accepted once (in any encoding), or not later than the worker's last one. */
-function assertFresh(db: Database, worker: string, digest: string, timestamp: number): void {
-  refuseReplay(db, worker, digest);
-  const clock = db.prepare("SELECT last_timestamp FROM worker_clocks WHERE worker = ?").get(worker) as
-    { last_timestamp: number } | undefined;
+async function assertFresh(db: Store, worker: string, digest: string, timestamp: number): Promise<void> {
+  await refuseReplay(db, worker, digest);
+  const clock = await db.get<{ last_timestamp: number }>("SELECT last_timestamp FROM worker_clocks WHERE worker = ?", worker);
   if (clock !== undefined && timestamp <= clock.last_timestamp) {
     throw new Rejection(
       401,
@@ -141,9 +141,9 @@ export const notListed = (worker: string) =>
  * Forgets what can no longer be accepted anyway: seen messages whose timestamp left the window,
  * and clocks older than two windows (a request that old is refused by its timestamp alone).
  */
-export function pruneSeenRequests(db: Database, now = Date.now()): void {
-  transaction(db, () => {
-    db.prepare("DELETE FROM seen_messages WHERE expires_at < ?").run(now);
-    db.prepare("DELETE FROM worker_clocks WHERE last_timestamp < ?").run(now - 2 * WORKER_REQUEST_MAX_SKEW_MS);
+export async function pruneSeenRequests(db: Store, now = Date.now()): Promise<void> {
+  await db.transaction(async () => {
+    await db.run("DELETE FROM seen_messages WHERE expires_at < ?", now);
+    await db.run("DELETE FROM worker_clocks WHERE last_timestamp < ?", now - 2 * WORKER_REQUEST_MAX_SKEW_MS);
   });
 }

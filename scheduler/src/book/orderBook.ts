@@ -25,7 +25,7 @@ import {
 import { Contract, getAddress, type TypedDataDomain } from "ethers";
 
 import { notFound, Rejection, unprocessable } from "../errors.js";
-import type { Database } from "../store/database.js";
+import { jsonText, type Store } from "../store/store.js";
 
 export type OrderStatus = "open" | "filled" | "cancelled";
 
@@ -97,7 +97,7 @@ export class OrderBook {
   private readonly options: OrderBookOptions;
 
   constructor(
-    private readonly db: Database,
+    private readonly db: Store,
     private readonly chain: SunpoolClient,
     private readonly domain: TypedDataDomain,
     /** The workerpool this scheduler serves: the only workerpool orders it lists. */
@@ -128,7 +128,7 @@ export class OrderBook {
       );
     }
     const hash = hashOrder(kind, order);
-    const existing = this.get(hash);
+    const existing = await this.get(hash);
     if (existing !== undefined) return { entry: existing, created: false };
     if (
       kind === "workerpool" &&
@@ -146,7 +146,7 @@ export class OrderBook {
       throw new Rejection(400, "invalid order", "only request orders carry a params document", "Leave params out.", "/params");
     }
     const signer = await this.checkSignature(kind, order, hash, signature);
-    this.checkQuota(signer);
+    await this.checkQuota(signer);
     const consumed = await this.chain.hub.consumed(hash);
     if (consumed >= order.volume) {
       throw unprocessable("the order has no volume left on-chain (filled or cancelled)", "Sign a new order (a new salt).");
@@ -156,21 +156,27 @@ export class OrderBook {
     this.consumedCache.set(hash, { consumed, readAt: Date.now() });
     const publishedAt = new Date().toISOString();
     const asset = (order as unknown as Record<string, string>)[ASSET_FIELD[kind]]!.toLowerCase();
-    this.db
-      .prepare(
-        "INSERT INTO orders (hash, kind, body, signature, signer, params, asset, status, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?) ON CONFLICT (hash) DO NOTHING",
-      )
-      .run(hash, kind, JSON.stringify(orderToJson(order)), signature, signer, params ?? null, asset, publishedAt);
-    return { entry: this.get(hash)!, created: true };
+    await this.db.run(
+      "INSERT INTO orders (hash, kind, body, signature, signer, params, asset, status, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?) ON CONFLICT (hash) DO NOTHING",
+      hash,
+      kind,
+      JSON.stringify(orderToJson(order)),
+      signature,
+      signer,
+      params ?? null,
+      asset,
+      publishedAt,
+    );
+    return { entry: (await this.get(hash))!, created: true };
   }
 
-  get(hash: string): BookEntry | undefined {
-    const row = this.db.prepare("SELECT * FROM orders WHERE hash = ?").get(hash.toLowerCase()) as OrderRow | undefined;
+  async get(hash: string): Promise<BookEntry | undefined> {
+    const row = await this.db.get<OrderRow>("SELECT * FROM orders WHERE hash = ?", hash.toLowerCase());
     return row === undefined ? undefined : toEntry(row);
   }
 
   /** One page of orders, newest first; `next` continues after the last one. */
-  list(query: ListQuery): { entries: BookEntry[]; next?: string } {
+  async list(query: ListQuery): Promise<{ entries: BookEntry[]; next?: string }> {
     const limit = query.limit ?? 20;
     const conditions = ["kind = ?"];
     const values: (string | number)[] = [query.kind];
@@ -187,7 +193,7 @@ export class OrderBook {
       if (wanted === undefined) continue;
       // The asset column holds the field the kind is about; other fields are inside the body.
       if (ASSET_FIELD[query.kind] === field) conditions.push("asset = ?");
-      else conditions.push(`lower(json_extract(body, '$.${field}')) = ?`);
+      else conditions.push(`lower(${jsonText(this.db.dialect, "body", field)}) = ?`);
       values.push(wanted.toLowerCase());
     }
     if (query.cursor !== undefined) {
@@ -204,24 +210,24 @@ export class OrderBook {
       conditions.push("seq < ?");
       values.push(cursor);
     }
-    const rows = this.db
-      .prepare(`SELECT * FROM orders WHERE ${conditions.join(" AND ")} ORDER BY seq DESC LIMIT ?`)
-      .all(...values, limit + 1) as unknown as OrderRow[];
+    const rows = await this.db.all<OrderRow>(
+      `SELECT * FROM orders WHERE ${conditions.join(" AND ")} ORDER BY seq DESC LIMIT ?`,
+      ...values,
+      limit + 1,
+    );
     const entries = rows.slice(0, limit).map(toEntry);
     return rows.length > limit ? { entries, next: entries.at(-1)!.seq.toString() } : { entries };
   }
 
   /** Open orders of one kind, oldest first (the matcher's view). */
-  open<Kind extends OrderKind>(kind: Kind): BookEntry<Kind>[] {
-    const rows = this.db
-      .prepare("SELECT * FROM orders WHERE kind = ? AND status = 'open' ORDER BY seq")
-      .all(kind) as unknown as OrderRow[];
+  async open<Kind extends OrderKind>(kind: Kind): Promise<BookEntry<Kind>[]> {
+    const rows = await this.db.all<OrderRow>("SELECT * FROM orders WHERE kind = ? AND status = 'open' ORDER BY seq", kind);
     return rows.map(toEntry) as BookEntry<Kind>[];
   }
 
   /** Drops an order whose on-chain volume is spent (cancelled or filled). */
   async unpublish(hash: string): Promise<BookEntry> {
-    const entry = this.get(hash);
+    const entry = await this.get(hash);
     if (entry === undefined) throw notFound(`no order ${hash} in this book`);
     this.consumedCache.delete(entry.hash);
     if ((await this.remaining(entry)) > 0n) {
@@ -232,7 +238,7 @@ export class OrderBook {
         "Cancel it on-chain first (the SDK's cancelOrder and `sunpool order cancel` do both).",
       );
     }
-    this.setStatus(entry.hash, "cancelled");
+    await this.setStatus(entry.hash, "cancelled");
     return { ...entry, status: "cancelled" };
   }
 
@@ -264,15 +270,22 @@ export class OrderBook {
    * another book did): which app, dataset and workerpool orders it consumed is not in the event,
    * so the cached volumes of every order of its app, dataset and workerpool are read again.
    */
-  onDealCreated(deal: { dealId: string; app: string; dataset: string; workerpool: string; requestHash: string }): void {
+  async onDealCreated(deal: {
+    dealId: string;
+    app: string;
+    dataset: string;
+    workerpool: string;
+    requestHash: string;
+  }): Promise<void> {
     if (this.appliedDeals.delete(deal.dealId.toLowerCase())) return;
     this.consumedCache.delete(deal.requestHash.toLowerCase());
-    const rows = this.db
-      .prepare(
-        `SELECT hash FROM orders WHERE status = 'open' AND ((kind = 'app' AND asset = ?) OR (kind = 'dataset' AND asset = ?)
+    const rows = await this.db.all<{ hash: string }>(
+      `SELECT hash FROM orders WHERE status = 'open' AND ((kind = 'app' AND asset = ?) OR (kind = 'dataset' AND asset = ?)
            OR (kind = 'workerpool' AND asset = ?))`,
-      )
-      .all(deal.app.toLowerCase(), deal.dataset.toLowerCase(), deal.workerpool.toLowerCase()) as { hash: string }[];
+      deal.app.toLowerCase(),
+      deal.dataset.toLowerCase(),
+      deal.workerpool.toLowerCase(),
+    );
     for (const { hash } of rows) this.consumedCache.delete(hash);
   }
 
@@ -281,20 +294,22 @@ export class OrderBook {
     this.consumedCache.delete(hash.toLowerCase());
   }
 
-  setStatus(hash: string, status: OrderStatus): void {
-    this.db.prepare("UPDATE orders SET status = ? WHERE hash = ? AND status = 'open'").run(status, hash);
+  async setStatus(hash: string, status: OrderStatus): Promise<void> {
+    await this.db.run("UPDATE orders SET status = ? WHERE hash = ? AND status = 'open'", status, hash);
   }
 
-  recordDeal(hash: string, dealId: string): void {
-    this.db
-      .prepare("INSERT INTO order_deals (order_hash, deal_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
-      .run(hash.toLowerCase(), dealId);
+  async recordDeal(hash: string, dealId: string): Promise<void> {
+    await this.db.run(
+      "INSERT INTO order_deals (order_hash, deal_id, seq) SELECT ?, ?, coalesce(max(seq), 0) + 1 FROM order_deals WHERE true ON CONFLICT DO NOTHING",
+      hash.toLowerCase(),
+      dealId,
+    );
   }
 
-  deals(hash: string): string[] {
-    const rows = this.db.prepare("SELECT deal_id FROM order_deals WHERE order_hash = ? ORDER BY rowid").all(hash) as {
+  async deals(hash: string): Promise<string[]> {
+    const rows = await this.db.all<{
       deal_id: string;
-    }[];
+    }>("SELECT deal_id FROM order_deals WHERE order_hash = ? ORDER BY seq", hash);
     return rows.map((row) => row.deal_id);
   }
 
@@ -309,7 +324,7 @@ export class OrderBook {
       ...(entry.params === undefined ? {} : { params: entry.params }),
       status: entry.status === "open" && remaining === 0n ? "filled" : entry.status,
       remaining: remaining.toString(),
-      deals: this.deals(entry.hash),
+      deals: await this.deals(entry.hash),
       publishedAt: entry.publishedAt,
     };
   }
@@ -325,10 +340,10 @@ export class OrderBook {
   }
 
   /** Each signer may keep a bounded number of open orders here (one key cannot fill the book). */
-  private checkQuota(signer: string): void {
-    const { n } = this.db.prepare("SELECT count(*) AS n FROM orders WHERE signer = ? AND status = 'open'").get(signer) as {
+  private async checkQuota(signer: string): Promise<void> {
+    const { n } = (await this.db.get<{
       n: number;
-    };
+    }>("SELECT count(*) AS n FROM orders WHERE signer = ? AND status = 'open'", signer))!;
     if (n < this.options.maxOpenOrdersPerSigner) return;
     throw new Rejection(
       429,
@@ -381,14 +396,16 @@ export class OrderBook {
     now = Date.now(),
     markFilled = false,
   ): Promise<{ order: OrderOfKind[Kind]; remaining: bigint; entry: BookEntry<Kind> }[]> {
-    const rows = this.db
-      .prepare("SELECT * FROM orders WHERE kind = ? AND asset = ? AND status = 'open' ORDER BY seq")
-      .all(kind, asset.toLowerCase()) as unknown as OrderRow[];
+    const rows = await this.db.all<OrderRow>(
+      "SELECT * FROM orders WHERE kind = ? AND asset = ? AND status = 'open' ORDER BY seq",
+      kind,
+      asset.toLowerCase(),
+    );
     const result = [];
     for (const entry of rows.map(toEntry) as BookEntry<Kind>[]) {
       const remaining = await this.remaining(entry, now);
       if (remaining > 0n) result.push({ order: entry.order, remaining, entry });
-      else if (markFilled) this.setStatus(entry.hash, "filled");
+      else if (markFilled) await this.setStatus(entry.hash, "filled");
     }
     return result;
   }

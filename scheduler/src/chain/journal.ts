@@ -5,7 +5,7 @@
 // its value, counters move back by the event's increment, and offers of a task whose deal is
 // removed are parked until the canonical chain brings the deal back. Plain SQL over primary keys,
 // so it works on any store that runs the scheduler's schema.
-import type { Database } from "../store/database.js";
+import type { Store } from "../store/store.js";
 
 /** Rows one event may change: a table, its primary key, and a filter (evaluated before and after). */
 export interface Scope {
@@ -26,10 +26,10 @@ const HELD = new Set(["offered", "running"]);
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** The rows an event's scopes cover now, keyed by table and primary key. */
-function snapshot(db: Database, scopes: readonly Scope[]): Map<string, { scope: Scope; key: string; row: Row }> {
+async function snapshot(db: Store, scopes: readonly Scope[]): Promise<Map<string, { scope: Scope; key: string; row: Row }>> {
   const rows = new Map<string, { scope: Scope; key: string; row: Row }>();
   for (const scope of scopes) {
-    for (const row of db.prepare(`SELECT * FROM ${quote(scope.table)} WHERE ${scope.where}`).all(...scope.args) as Row[]) {
+    for (const row of await db.all<Row>(`SELECT * FROM ${quote(scope.table)} WHERE ${scope.where}`, ...scope.args)) {
       const key = JSON.stringify(scope.key.map((column) => row[column]));
       rows.set(`${scope.table}\u0000${key}`, { scope, key, row });
     }
@@ -40,17 +40,17 @@ function snapshot(db: Database, scopes: readonly Scope[]): Map<string, { scope: 
 const sameRow = (a: Row, b: Row) => Object.keys(a).every((column) => a[column] === b[column]);
 
 /** Runs `body` (one event's effects) and journals the rows it changed under `block`. */
-export function journaled(db: Database, block: number, scopes: readonly Scope[], body: () => void): void {
-  const before = snapshot(db, scopes);
-  body();
-  const after = snapshot(db, scopes);
-  const insert = db.prepare("INSERT INTO chain_undo (block, tbl, key, before, after) VALUES (?, ?, ?, ?, ?)");
+export async function journaled(db: Store, block: number, scopes: readonly Scope[], body: () => Promise<void>): Promise<void> {
+  const before = await snapshot(db, scopes);
+  await body();
+  const after = await snapshot(db, scopes);
   for (const id of new Set([...before.keys(), ...after.keys()])) {
     const old = before.get(id);
     const now = after.get(id);
     if (old !== undefined && now !== undefined && sameRow(old.row, now.row)) continue;
     const { scope, key } = (old ?? now)!;
-    insert.run(
+    await db.run(
+      "INSERT INTO chain_undo (block, tbl, key, before, after) VALUES (?, ?, ?, ?, ?)",
       block,
       scope.table,
       JSON.stringify({ columns: scope.key, values: JSON.parse(key) as unknown[] }),
@@ -73,27 +73,27 @@ export interface Undone {
  * that hold a slot again (their contribution was removed) get a fresh lease: the worker has one
  * lease to show it still holds the task before it goes to another. Call inside a transaction.
  */
-export function undoAfter(db: Database, fork: number, now: number, leaseMs: number): Undone {
-  const entries = db.prepare("SELECT * FROM chain_undo WHERE block > ? ORDER BY seq DESC").all(fork) as {
+export async function undoAfter(db: Store, fork: number, now: number, leaseMs: number): Promise<Undone> {
+  const entries = await db.all<{
     tbl: string;
     key: string;
     before: string | null;
     after: string | null;
-  }[];
+  }>("SELECT * FROM chain_undo WHERE block > ? ORDER BY seq DESC", fork);
   const undone: Undone = { deals: [], changes: entries.length };
   for (const entry of entries) {
     const { columns, values } = JSON.parse(entry.key) as { columns: string[]; values: (string | number)[] };
     const where = columns.map((column) => `${quote(column)} = ?`).join(" AND ");
-    const current = db.prepare(`SELECT * FROM ${quote(entry.tbl)} WHERE ${where}`).get(...values) as Row | undefined;
+    const current = await db.get<Row>(`SELECT * FROM ${quote(entry.tbl)} WHERE ${where}`, ...values);
     const before = entry.before === null ? undefined : (JSON.parse(entry.before) as Row);
     const after = entry.after === null ? undefined : (JSON.parse(entry.after) as Row);
     if (before === undefined) {
       if (current === undefined) continue;
-      if (entry.tbl === "tasks") parkReplicas(db, String(current.task_id));
+      if (entry.tbl === "tasks") await parkReplicas(db, String(current.task_id));
       if (entry.tbl === "deals") {
         // The matcher records its deals from the receipt: that record went with the block too.
-        db.prepare("DELETE FROM order_deals WHERE deal_id = ?").run(String(current.deal_id));
-        db.prepare("UPDATE orders SET status = 'open' WHERE hash = ? AND status = 'filled'").run(String(current.request_hash));
+        await db.run("DELETE FROM order_deals WHERE deal_id = ?", String(current.deal_id));
+        await db.run("UPDATE orders SET status = 'open' WHERE hash = ? AND status = 'filled'", String(current.request_hash));
         const app = JSON.parse(String(current.app)) as { id: string };
         const dataset = current.dataset === null ? undefined : (JSON.parse(String(current.dataset)) as { id: string });
         undone.deals.push({
@@ -103,15 +103,16 @@ export function undoAfter(db: Database, fork: number, now: number, leaseMs: numb
           ...(dataset === undefined ? {} : { dataset: dataset.id }),
         });
       }
-      db.prepare(`DELETE FROM ${quote(entry.tbl)} WHERE ${where}`).run(...values);
+      await db.run(`DELETE FROM ${quote(entry.tbl)} WHERE ${where}`, ...values);
       continue;
     }
     if (current === undefined) {
       if (after !== undefined) continue;
       const names = Object.keys(before);
-      db.prepare(
+      await db.run(
         `INSERT INTO ${quote(entry.tbl)} (${names.map(quote).join(", ")}) VALUES (${names.map(() => "?").join(", ")})`,
-      ).run(...names.map((name) => before[name] ?? null));
+        ...names.map((name) => before[name] ?? null),
+      );
       continue;
     }
     if (after === undefined) continue;
@@ -133,38 +134,44 @@ export function undoAfter(db: Database, fork: number, now: number, leaseMs: numb
       sets.push("lease_until = ?");
       args.push(now + leaseMs);
     }
-    if (sets.length > 0) db.prepare(`UPDATE ${quote(entry.tbl)} SET ${sets.join(", ")} WHERE ${where}`).run(...args, ...values);
+    if (sets.length > 0) await db.run(`UPDATE ${quote(entry.tbl)} SET ${sets.join(", ")} WHERE ${where}`, ...args, ...values);
   }
-  db.prepare("DELETE FROM chain_undo WHERE block > ?").run(fork);
+  await db.run("DELETE FROM chain_undo WHERE block > ?", fork);
   return undone;
 }
 
 /** A task a reorg removes: its offers (what this scheduler alone knows) wait for it to return. */
-function parkReplicas(db: Database, taskId: string): void {
-  const rows = db.prepare("SELECT * FROM replicas WHERE task_id = ?").all(taskId) as Row[];
-  const park = db.prepare(
-    "INSERT INTO reorged_replicas (task_id, worker, row) VALUES (?, ?, ?) ON CONFLICT (task_id, worker) DO UPDATE SET row = excluded.row",
-  );
-  for (const row of rows) park.run(taskId, String(row.worker), JSON.stringify(row));
-  db.prepare("DELETE FROM replicas WHERE task_id = ?").run(taskId);
+async function parkReplicas(db: Store, taskId: string): Promise<void> {
+  const rows = await db.all<Row>("SELECT * FROM replicas WHERE task_id = ?", taskId);
+  for (const row of rows) {
+    await db.run(
+      "INSERT INTO reorged_replicas (task_id, worker, row) VALUES (?, ?, ?) ON CONFLICT (task_id, worker) DO UPDATE SET row = excluded.row",
+      taskId,
+      String(row.worker),
+      JSON.stringify(row),
+    );
+  }
+  await db.run("DELETE FROM replicas WHERE task_id = ?", taskId);
 }
 
 /**
  * A deal is on the chain again: the offers parked when a reorg removed it come back (with a fresh
  * lease when they hold a slot). Returns how many.
  */
-export function restoreParked(db: Database, dealId: string, now: number, leaseMs: number): number {
-  const parked = db
-    .prepare("SELECT p.row FROM reorged_replicas p JOIN tasks t USING (task_id) WHERE t.deal_id = ?")
-    .all(dealId) as { row: string }[];
+export async function restoreParked(db: Store, dealId: string, now: number, leaseMs: number): Promise<number> {
+  const parked = await db.all<{ row: string }>(
+    "SELECT p.row FROM reorged_replicas p JOIN tasks t USING (task_id) WHERE t.deal_id = ?",
+    dealId,
+  );
   for (const { row: text } of parked) {
     const row = JSON.parse(text) as Row;
     if (HELD.has(String(row.state))) row.lease_until = now + leaseMs;
     const names = Object.keys(row);
-    db.prepare(
+    await db.run(
       `INSERT INTO replicas (${names.map(quote).join(", ")}) VALUES (${names.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`,
-    ).run(...names.map((name) => row[name] ?? null));
+      ...names.map((name) => row[name] ?? null),
+    );
   }
-  db.prepare("DELETE FROM reorged_replicas WHERE task_id IN (SELECT task_id FROM tasks WHERE deal_id = ?)").run(dealId);
+  await db.run("DELETE FROM reorged_replicas WHERE task_id IN (SELECT task_id FROM tasks WHERE deal_id = ?)", dealId);
   return parked.length;
 }

@@ -15,7 +15,7 @@ import type { Logger } from "pino";
 
 import type { OrderBook } from "../book/orderBook.js";
 import type { Metrics } from "../metrics.js";
-import { getMeta, setMeta, transaction, type Database } from "../store/database.js";
+import { getMeta, setMeta, type Store } from "../store/store.js";
 import type { DealInfo, Pool } from "../tasks/pool.js";
 import { journaled, restoreParked, undoAfter, type Scope } from "./journal.js";
 
@@ -72,7 +72,7 @@ export class Reconciler {
   private deepest = 0;
 
   constructor(
-    private readonly db: Database,
+    private readonly db: Store,
     private readonly chain: SunpoolClient,
     private readonly pool: Pool,
     private readonly book: OrderBook,
@@ -84,8 +84,9 @@ export class Reconciler {
     this.window = options.reorgWindow ?? DEFAULT_REORG_WINDOW;
   }
 
-  get cursor(): number {
-    return Number(getMeta(this.db, CURSOR) ?? this.options.fromBlock - 1);
+  /** The last block applied. */
+  async cursor(): Promise<number> {
+    return Number((await getMeta(this.db, CURSOR)) ?? this.options.fromBlock - 1);
   }
 
   /** The chain's "now": the later of the head block's timestamp and the wall clock. */
@@ -102,7 +103,7 @@ export class Reconciler {
     const target = await this.target(head);
     let applied = 0;
     try {
-      for (let from = this.cursor + 1; from <= target; from += this.options.chunk) {
+      for (let from = (await this.cursor()) + 1; from <= target; from += this.options.chunk) {
         const to = Math.min(target, from + this.options.chunk - 1);
         applied += await this.applyRange(from, to, head.number);
       }
@@ -112,7 +113,7 @@ export class Reconciler {
       this.log.info({ reason: error.message }, "the chain moved while a range was read; reading it again next pass");
     }
     this.lastSyncMs = Date.now();
-    this.metrics?.chainLag.set(Math.max(0, head.number - this.cursor));
+    this.metrics?.chainLag.set(Math.max(0, head.number - (await this.cursor())));
     return applied;
   }
 
@@ -165,27 +166,30 @@ export class Reconciler {
       throw new ChainMovedError(`block ${to.toString()} was replaced while it was read`);
     // And `end` descends from the block the cursor stands on (a fork since the pass began would
     // otherwise put its blocks on top of ours).
-    const parent = this.hashAt(from - 1);
+    const parent = await this.hashAt(from - 1);
     if (parent !== undefined && (await this.block(from - 1))?.hash !== parent) {
       throw new ChainMovedError(`block ${(from - 1).toString()} was replaced since the pass began`);
     }
     const now = Date.now();
-    transaction(this.db, () => {
-      for (const event of events) this.apply(event.parsed, event.log, deals, now, event.log.blockNumber > unsafe);
-      const remember = this.db.prepare(
-        "INSERT INTO chain_blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash",
-      );
-      for (const [number, hash] of hashes) remember.run(number, hash);
+    await this.db.transaction(async () => {
+      for (const event of events) await this.apply(event.parsed, event.log, deals, now, event.log.blockNumber > unsafe);
+      for (const [number, hash] of hashes) {
+        await this.db.run(
+          "INSERT INTO chain_blocks (number, hash) VALUES (?, ?) ON CONFLICT (number) DO UPDATE SET hash = excluded.hash",
+          number,
+          hash,
+        );
+      }
       // Older blocks are final: their hashes and undo records are no longer needed.
-      this.db.prepare("DELETE FROM chain_blocks WHERE number < ? AND number < ?").run(unsafe, to);
-      this.db.prepare("DELETE FROM chain_undo WHERE block <= ?").run(unsafe);
-      setMeta(this.db, CURSOR, to.toString());
+      await this.db.run("DELETE FROM chain_blocks WHERE number < ? AND number < ?", unsafe, to);
+      await this.db.run("DELETE FROM chain_undo WHERE block <= ?", unsafe);
+      await setMeta(this.db, CURSOR, to.toString());
     });
     // The book's cache of consumed volume follows the same events (after the commit: it is
     // memory, re-read from the chain when in doubt).
     for (const { parsed } of events) {
       if (parsed.name === "DealCreated") {
-        this.book.onDealCreated({
+        await this.book.onDealCreated({
           dealId: parsed.args.dealId as string,
           app: parsed.args.app as string,
           dataset: parsed.args.dataset as string,
@@ -204,17 +208,17 @@ export class Reconciler {
    * the newest kept block that is still canonical and rolls the database back to it.
    */
   private async followFork(): Promise<void> {
-    const cursor = this.cursor;
-    const stored = this.hashAt(cursor);
+    const cursor = await this.cursor();
+    const stored = await this.hashAt(cursor);
     if (stored === undefined) return;
     const current = await this.block(cursor);
     // No block there: the node is behind the one that served the cursor (a load-balanced RPC), or
     // the chain went back and has not grown again yet. Either way, wait until it has a block there.
     if (current === null || current.hash === stored) return;
-    const kept = this.db.prepare("SELECT number, hash FROM chain_blocks WHERE number < ? ORDER BY number DESC").all(cursor) as {
+    const kept = await this.db.all<{
       number: number;
       hash: string;
-    }[];
+    }>("SELECT number, hash FROM chain_blocks WHERE number < ? ORDER BY number DESC", cursor);
     let fork: number | undefined;
     for (const { number, hash } of kept) {
       if ((await this.block(number))?.hash === hash) {
@@ -230,27 +234,27 @@ export class Reconciler {
           "and raise chain.confirmations for this chain",
       );
     }
-    this.rollBack(fork, cursor);
+    await this.rollBack(fork, cursor);
   }
 
-  private hashAt(number: number): string | undefined {
-    const row = this.db.prepare("SELECT hash FROM chain_blocks WHERE number = ?").get(number) as { hash: string } | undefined;
+  private async hashAt(number: number): Promise<string | undefined> {
+    const row = await this.db.get<{ hash: string }>("SELECT hash FROM chain_blocks WHERE number = ?", number);
     return row?.hash;
   }
 
   /** Undoes the blocks after `fork` in one transaction; the next ranges re-apply the canonical ones. */
-  private rollBack(fork: number, cursor: number): void {
+  private async rollBack(fork: number, cursor: number): Promise<void> {
     const now = Date.now();
-    const undone = transaction(this.db, () => {
-      const result = undoAfter(this.db, fork, now, this.pool.leaseMs);
-      this.db.prepare("DELETE FROM chain_blocks WHERE number > ?").run(fork);
-      setMeta(this.db, CURSOR, fork.toString());
+    const undone = await this.db.transaction(async () => {
+      const result = await undoAfter(this.db, fork, now, this.pool.leaseMs);
+      await this.db.run("DELETE FROM chain_blocks WHERE number > ?", fork);
+      await setMeta(this.db, CURSOR, fork.toString());
       return result;
     });
     // Memory that follows the database: the workers' loads, and the volumes the removed deals consumed.
-    this.pool.reloadWorkers();
+    await this.pool.reloadWorkers();
     for (const deal of undone.deals) {
-      this.book.onDealCreated({
+      await this.book.onDealCreated({
         dealId: deal.dealId,
         app: deal.app,
         dataset: deal.dataset ?? "0x" + "0".repeat(64),
@@ -279,7 +283,7 @@ export class Reconciler {
       const terms = await this.chain.hub.deal(dealId);
       const requestHash = (args.requestOrderHash as string).toLowerCase();
       const dataset = args.dataset as string;
-      const params = this.book.get(requestHash)?.params;
+      const params = (await this.book.get(requestHash))?.params;
       const info: DealInfo = {
         dealId,
         requestHash,
@@ -299,11 +303,17 @@ export class Reconciler {
   }
 
   /** Applies one event, journaling the rows it changes under its block (undone if a reorg removes it). */
-  private apply(event: LogDescription, log: Log, deals: Map<string, DealInfo>, now: number, undoable: boolean): void {
+  private async apply(
+    event: LogDescription,
+    log: Log,
+    deals: Map<string, DealInfo>,
+    now: number,
+    undoable: boolean,
+  ): Promise<void> {
     // Blocks deeper than the window are final: nothing to undo, no journal to write.
-    const journal = (scopes: Scope[], body: () => void) => {
-      if (undoable) journaled(this.db, log.blockNumber, scopes, body);
-      else body();
+    const journal = async (scopes: Scope[], body: () => Promise<void>) => {
+      if (undoable) await journaled(this.db, log.blockNumber, scopes, body);
+      else await body();
     };
     const args = event.args;
     if (event.name === "DealCreated") {
@@ -314,10 +324,10 @@ export class Reconciler {
         { table: "tasks", key: ["task_id"], where: "deal_id = ?", args: [deal.dealId] },
         { table: "order_deals", key: ["order_hash", "deal_id"], where: "deal_id = ?", args: [deal.dealId] },
       ];
-      journal(scopes, () => {
-        if (!this.pool.addDeal(deal, now)) return;
-        this.book.recordDeal(deal.requestHash, deal.dealId);
-        const restored = restoreParked(this.db, deal.dealId, now, this.pool.leaseMs);
+      await journal(scopes, async () => {
+        if (!(await this.pool.addDeal(deal, now))) return;
+        await this.book.recordDeal(deal.requestHash, deal.dealId);
+        const restored = await restoreParked(this.db, deal.dealId, now, this.pool.leaseMs);
         this.log.info(
           { dealId: deal.dealId, volume: deal.volume, trust: deal.trust, block: log.blockNumber, restored },
           "deal created",
@@ -327,7 +337,7 @@ export class Reconciler {
     }
     if (event.name === "OrderCancelled") return;
     const taskId = (args.taskId as string).toLowerCase();
-    if (this.pool.task(taskId) === undefined) return;
+    if ((await this.pool.task(taskId)) === undefined) return;
     const worker = typeof args.worker === "string" ? args.worker : "";
     const scopes: Scope[] = [
       { table: "tasks", key: ["task_id"], where: "task_id = ?", args: [taskId] },
@@ -340,37 +350,43 @@ export class Reconciler {
         args: [taskId, worker],
       },
     ];
-    journal(scopes, () => {
-      this.applyTaskEvent(event, taskId, now);
+    await journal(scopes, async () => {
+      await this.applyTaskEvent(event, taskId, now);
     });
   }
 
-  private applyTaskEvent(event: LogDescription, taskId: string, now: number): void {
+  private async applyTaskEvent(event: LogDescription, taskId: string, now: number): Promise<void> {
     const args = event.args;
     switch (event.name) {
       case "TaskStarted":
-        this.pool.onTaskStarted(taskId, Number(args.contributionDeadline), Number(args.finalDeadline));
+        await this.pool.onTaskStarted(taskId, Number(args.contributionDeadline), Number(args.finalDeadline));
         break;
       case "ContributionAccepted":
-        this.pool.onContribution(taskId, args.worker as string, args.commitment as string, now, {
+        await this.pool.onContribution(taskId, args.worker as string, args.commitment as string, now, {
           milliwattHours: Number(args.milliwattHours),
         });
         break;
       case "RevealOpened":
-        this.pool.onRevealOpened(taskId, Number(args.round), Number(args.revealDeadline), now);
+        await this.pool.onRevealOpened(taskId, Number(args.round), Number(args.revealDeadline), now);
         break;
       case "ContributionRevealed":
-        this.pool.onRevealed(taskId, args.worker as string, args.resultDigest as string, locationText(args.resultLocation), now);
+        await this.pool.onRevealed(
+          taskId,
+          args.worker as string,
+          args.resultDigest as string,
+          locationText(args.resultLocation),
+          now,
+        );
         break;
       case "ConsensusReached":
-        this.pool.onConsensus(taskId, args.resultDigest as string);
+        await this.pool.onConsensus(taskId, args.resultDigest as string);
         break;
       case "TaskReopened":
-        this.pool.onReopened(taskId, Number(args.round), now);
+        await this.pool.onReopened(taskId, Number(args.round), now);
         break;
       case "TaskEnded": {
         const outcome = TASK_OUTCOMES[Number(args.outcome)] ?? "none";
-        this.pool.onEnded(taskId, outcome, args.resultDigest as string, now);
+        await this.pool.onEnded(taskId, outcome, args.resultDigest as string, now);
         this.log.info({ taskId, outcome }, "task ended");
         break;
       }

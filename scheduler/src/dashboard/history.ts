@@ -5,7 +5,7 @@
 import type { SunpoolClient } from "@sunpool/sdk";
 
 import type { EnergyOutlook } from "../dispatch/dispatcher.js";
-import { getMeta, transaction, type Database } from "../store/database.js";
+import { getMeta, type Store } from "../store/store.js";
 
 export type WorkerActivity = "working" | "idle" | "sleeping" | "offline";
 
@@ -40,55 +40,66 @@ export class History {
   private readonly last = new Map<string, { at: number; state: WorkerActivity }>();
 
   constructor(
-    private readonly db: Database,
+    private readonly db: Store,
     readonly policy: HistoryPolicy = DEFAULT_HISTORY,
   ) {}
 
   /** Records a heartbeat as a sample when it changes the worker's state or the last one is old enough. */
-  recordHeartbeat(worker: string, outlook: EnergyOutlook, heldTasks: number, farewell: boolean, now: number): void {
+  async recordHeartbeat(
+    worker: string,
+    outlook: EnergyOutlook,
+    heldTasks: number,
+    farewell: boolean,
+    now: number,
+  ): Promise<void> {
     const state = activityOf(outlook, heldTasks, farewell);
-    const previous = this.last.get(worker) ?? this.lastStored(worker);
+    const previous = this.last.get(worker) ?? (await this.lastStored(worker));
     const changed = previous === undefined || previous.state !== state;
     if (!changed && now - previous.at < this.policy.sampleMs) return;
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO worker_samples (worker, at, state, soc, pv_watts, load_watts, awake_seconds, mains, tasks, changed)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        worker,
-        now,
-        state,
-        outlook.stateOfChargePct,
-        outlook.pvWatts,
-        outlook.loadWatts,
-        Math.round(outlook.awakeSeconds),
-        outlook.mainsPowered === true ? 1 : 0,
-        heldTasks,
-        changed ? 1 : 0,
-      );
+    await this.db.run(
+      `INSERT INTO worker_samples (worker, at, state, soc, pv_watts, load_watts, awake_seconds, mains, tasks, changed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (worker, at) DO UPDATE SET state = excluded.state, soc = excluded.soc, pv_watts = excluded.pv_watts,
+           load_watts = excluded.load_watts, awake_seconds = excluded.awake_seconds, mains = excluded.mains,
+           tasks = excluded.tasks, changed = excluded.changed`,
+      worker,
+      now,
+      state,
+      outlook.stateOfChargePct,
+      outlook.pvWatts,
+      outlook.loadWatts,
+      Math.round(outlook.awakeSeconds),
+      outlook.mainsPowered === true ? 1 : 0,
+      heldTasks,
+      changed ? 1 : 0,
+    );
     this.last.set(worker, { at: now, state });
   }
 
-  private lastStored(worker: string): { at: number; state: WorkerActivity } | undefined {
-    const row = this.db.prepare("SELECT at, state FROM worker_samples WHERE worker = ? ORDER BY at DESC LIMIT 1").get(worker) as
-      { at: number; state: WorkerActivity } | undefined;
+  private async lastStored(worker: string): Promise<{ at: number; state: WorkerActivity } | undefined> {
+    const row = await this.db.get<{ at: number; state: WorkerActivity }>(
+      "SELECT at, state FROM worker_samples WHERE worker = ? ORDER BY at DESC LIMIT 1",
+      worker,
+    );
     return row === undefined ? undefined : { at: row.at, state: row.state };
   }
 
   /** Thins samples older than a day to one per bucket (keeping every change of state) and drops the oldest. */
-  prune(now: number): { thinned: number; dropped: number } {
-    return transaction(this.db, () => {
+  async prune(now: number): Promise<{ thinned: number; dropped: number }> {
+    return await this.db.transaction(async () => {
       const keepAfter = now - this.policy.keepMs;
       const dropped =
-        Number(this.db.prepare("DELETE FROM worker_samples WHERE at < ?").run(keepAfter).changes) +
-        Number(this.db.prepare("DELETE FROM energy_receipts WHERE at < ?").run(keepAfter).changes);
-      const thinned = this.db
-        .prepare(
+        Number((await this.db.run("DELETE FROM worker_samples WHERE at < ?", keepAfter)).changes) +
+        Number((await this.db.run("DELETE FROM energy_receipts WHERE at < ?", keepAfter)).changes);
+      const thinned = (
+        await this.db.run(
           `DELETE FROM worker_samples AS s WHERE s.at < ? AND s.changed = 0 AND EXISTS (
-             SELECT 1 FROM worker_samples AS o WHERE o.worker = s.worker AND o.at < s.at AND o.at / CAST(? AS INTEGER) = s.at / CAST(? AS INTEGER))`,
+             SELECT 1 FROM worker_samples AS o WHERE o.worker = s.worker AND o.at < s.at AND o.at / CAST(? AS BIGINT) = s.at / CAST(? AS BIGINT))`,
+          now - this.policy.thinAfterMs,
+          this.policy.thinBucketMs,
+          this.policy.thinBucketMs,
         )
-        .run(now - this.policy.thinAfterMs, this.policy.thinBucketMs, this.policy.thinBucketMs).changes;
+      ).changes;
       return { thinned: Number(thinned), dropped };
     });
   }
@@ -101,38 +112,39 @@ const RECEIPTS_CURSOR = "dashboard.receiptsBlock";
  * cursor kept in `meta`, in ranges of `chunk` blocks. Receipts of other pools' tasks are skipped,
  * so it never reads past the reconciler's cursor: a task is known from its DealCreated on.
  */
-export async function syncReceipts(db: Database, chain: SunpoolClient, fromBlock: number, chunk = 2000): Promise<number> {
-  const reconciled = getMeta(db, "chain.cursor");
+export async function syncReceipts(db: Store, chain: SunpoolClient, fromBlock: number, chunk = 2000): Promise<number> {
+  const reconciled = await getMeta(db, "chain.cursor");
   if (reconciled === undefined) return 0;
   const latest = Number(reconciled);
-  let next = Number(getMeta(db, RECEIPTS_CURSOR) ?? fromBlock);
+  let next = Number((await getMeta(db, RECEIPTS_CURSOR)) ?? fromBlock);
   let added = 0;
   while (next <= latest) {
     const to = Math.min(latest, next + chunk - 1);
     const logs = await chain.hub.queryFilter(chain.hub.filters.ContributionAccepted(), next, to);
-    added += transaction(db, () => {
+    added += await db.transaction(async () => {
       let inserted = 0;
-      const known = db.prepare("SELECT 1 FROM tasks WHERE task_id = ?");
-      const seenAt = db.prepare("SELECT updated_at FROM replicas WHERE task_id = ? AND lower(worker) = lower(?)");
-      const insert = db.prepare(
-        `INSERT OR IGNORE INTO energy_receipts (task_id, worker, milliwatt_hours, solar_share_bps, block, at) VALUES (?, ?, ?, ?, ?, ?)`,
-      );
       for (const log of logs) {
         const taskId = log.args.taskId.toLowerCase();
-        if (known.get(taskId) === undefined) continue;
-        const seen = seenAt.get(taskId, log.args.worker) as { updated_at: number } | undefined;
-        inserted += Number(
-          insert.run(
-            taskId,
-            log.args.worker,
-            Number(log.args.milliwattHours),
-            Number(log.args.solarShareBps),
-            log.blockNumber,
-            seen?.updated_at ?? Date.now(),
-          ).changes,
+        if ((await db.get("SELECT 1 AS known FROM tasks WHERE task_id = ?", taskId)) === undefined) continue;
+        const seen = await db.get<{ updated_at: number }>(
+          "SELECT updated_at FROM replicas WHERE task_id = ? AND lower(worker) = lower(?)",
+          taskId,
+          log.args.worker,
         );
+        const { changes } = await db.run(
+          `INSERT INTO energy_receipts (task_id, worker, milliwatt_hours, solar_share_bps, block, at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+          taskId,
+          log.args.worker,
+          Number(log.args.milliwattHours),
+          Number(log.args.solarShareBps),
+          log.blockNumber,
+          seen?.updated_at ?? Date.now(),
+        );
+        inserted += changes;
       }
-      db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(
+      await db.run(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         RECEIPTS_CURSOR,
         String(to + 1),
       );

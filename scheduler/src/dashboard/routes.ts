@@ -45,16 +45,16 @@ export function dashboardRoutes(app: FastifyInstance, context: ApiContext, optio
   const offlineAfterMs = context.heartbeatSeconds * 3000;
   const hoursOf = (query: unknown) => (query as { hours?: number }).hours ?? 24;
 
-  app.get("/v1/dashboard/pool", { schema: routeSchema("/v1/dashboard/pool", "get") }, (request) => {
+  app.get("/v1/dashboard/pool", { schema: routeSchema("/v1/dashboard/pool", "get") }, async (request) => {
     const now = Date.now();
-    return { ...poolView(context.db, now, offlineAfterMs, windowOf(hoursOf(request.query), now)), pool: context.info() };
+    return { ...(await poolView(context.db, now, offlineAfterMs, windowOf(hoursOf(request.query), now))), pool: context.info() };
   });
 
   const facts = new Map<string, { at: number; value: Promise<WorkerChainFacts> }>();
   const worker = "/v1/dashboard/workers/{address}";
   app.get(fastifyPath(worker), { schema: routeSchema(worker, "get") }, async (request) => {
     const { address } = request.params as { address: string };
-    const stored = findWorker(context.db, address);
+    const stored = await findWorker(context.db, address);
     if (stored === undefined) {
       throw new Rejection(
         404,
@@ -64,7 +64,7 @@ export function dashboardRoutes(app: FastifyInstance, context: ApiContext, optio
       );
     }
     const now = Date.now();
-    const view = workerView(context.db, stored, now, offlineAfterMs, windowOf(hoursOf(request.query), now));
+    const view = await workerView(context.db, stored, now, offlineAfterMs, windowOf(hoursOf(request.query), now));
     const chain = context.chain;
     if (chain === undefined) return view;
     // The page polls: read the chain at most every 15 s per worker (a log scan finds the credits).
@@ -87,7 +87,7 @@ export function dashboardRoutes(app: FastifyInstance, context: ApiContext, optio
   const find = "/v1/dashboard/lookup/{id}";
   app.get(fastifyPath(find), { schema: routeSchema(find, "get") }, async (request) => {
     const { id } = request.params as { id: string };
-    const found = lookup(context.db, id);
+    const found = await lookup(context.db, id);
     if (found === undefined) {
       throw new Rejection(
         404,
@@ -136,11 +136,9 @@ export function dashboardRoutes(app: FastifyInstance, context: ApiContext, optio
       }, options.syncMs ?? 3000)
     : undefined;
   const prune = setInterval(() => {
-    try {
-      history.prune(Date.now());
-    } catch (error) {
+    history.prune(Date.now()).catch((error: unknown) => {
       app.log.warn({ err: error }, "could not prune the dashboard's history; retrying later");
-    }
+    });
   }, options.pruneMs ?? 3600_000);
   sync?.unref();
   prune.unref();

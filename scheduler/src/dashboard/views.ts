@@ -7,7 +7,7 @@ import { formatUnits, getAddress } from "ethers";
 
 import { getTask, type SunpoolClient, type TaskView as ChainTask } from "@sunpool/sdk";
 
-import type { Database } from "../store/database.js";
+import type { Store } from "../store/store.js";
 import { readTaskView } from "../tasks/taskView.js";
 import type { WorkerActivity } from "./history.js";
 
@@ -94,30 +94,23 @@ export function windowOf(hours: number, now: number): Window {
   return { from: now - span, bucketMs: Math.max(60_000, Math.round(span / 48)) };
 }
 
-export function poolView(db: Database, now: number, offlineAfterMs: number, window: Window) {
-  const workers = (db.prepare(`${WORKER_QUERY} ORDER BY w.address`).all() as unknown as WorkerRow[]).map((row) =>
+export async function poolView(db: Store, now: number, offlineAfterMs: number, window: Window) {
+  const workers = (await db.all<WorkerRow>(`${WORKER_QUERY} ORDER BY w.address`)).map((row) =>
     summarize(row, now, offlineAfterMs),
   );
   const byState = { working: 0, idle: 0, sleeping: 0, offline: 0 };
   for (const worker of workers) byState[worker.state] += 1;
-  const tasks = db.prepare("SELECT status, outcome, count(*) AS n FROM tasks GROUP BY status, outcome").all() as {
+  const tasks = await db.all<{
     status: string;
     outcome: string | null;
     n: number;
-  }[];
+  }>("SELECT status, outcome, count(*) AS n FROM tasks GROUP BY status, outcome");
   const counts: Record<string, number> = { waiting: 0, active: 0, revealing: 0 };
   for (const row of tasks) {
     const key = row.status === "ended" ? (row.outcome ?? "ended") : row.status;
     counts[key] = (counts[key] ?? 0) + row.n;
   }
-  const failures = db
-    .prepare(
-      `SELECT r.task_id, t.deal_id, t.idx, r.worker, r.state, r.reason, r.updated_at, t.outcome
-       FROM replicas r JOIN tasks t USING (task_id)
-       WHERE r.state IN ('failed', 'declined', 'lost', 'silent', 'wrong')
-       ORDER BY r.updated_at DESC LIMIT 20`,
-    )
-    .all() as {
+  const failures = await db.all<{
     task_id: string;
     deal_id: string;
     idx: number;
@@ -126,21 +119,26 @@ export function poolView(db: Database, now: number, offlineAfterMs: number, wind
     reason: string | null;
     updated_at: number;
     outcome: string | null;
-  }[];
+  }>(`SELECT r.task_id, t.deal_id, t.idx, r.worker, r.state, r.reason, r.updated_at, t.outcome
+       FROM replicas r JOIN tasks t USING (task_id)
+       WHERE r.state IN ('failed', 'declined', 'lost', 'silent', 'wrong')
+       ORDER BY r.updated_at DESC LIMIT 20`);
   // A task completed when its first replica was marked done (trust 3 marks two).
-  const throughput = db
-    .prepare(
-      `SELECT CAST((done_at - ?) / ? AS INTEGER) AS bucket, count(*) AS n FROM (
-         SELECT task_id, min(updated_at) AS done_at FROM replicas WHERE state = 'done' GROUP BY task_id)
+  const throughput = await db.all<{ bucket: number; n: number }>(
+    `SELECT CAST((done_at - ?) / ? AS INTEGER) AS bucket, count(*) AS n FROM (
+         SELECT task_id, min(updated_at) AS done_at FROM replicas WHERE state = 'done' GROUP BY task_id) AS done
        WHERE done_at >= ? GROUP BY bucket`,
-    )
-    .all(window.from, window.bucketMs, window.from) as { bucket: number; n: number }[];
-  const energy = db
-    .prepare(
-      `SELECT CAST((at - ?) / ? AS INTEGER) AS bucket, count(*) AS n, avg(milliwatt_hours) AS mwh, avg(solar_share_bps) AS solar
+    window.from,
+    window.bucketMs,
+    window.from,
+  );
+  const energy = await db.all<{ bucket: number; n: number; mwh: number; solar: number }>(
+    `SELECT CAST((at - ?) / ? AS INTEGER) AS bucket, count(*) AS n, avg(milliwatt_hours) AS mwh, avg(solar_share_bps) AS solar
        FROM energy_receipts WHERE at >= ? GROUP BY bucket`,
-    )
-    .all(window.from, window.bucketMs, window.from) as { bucket: number; n: number; mwh: number; solar: number }[];
+    window.from,
+    window.bucketMs,
+    window.from,
+  );
   return {
     generatedAt: new Date(now).toISOString(),
     window: { from: new Date(window.from).toISOString(), bucketSeconds: window.bucketMs / 1000 },
@@ -173,20 +171,14 @@ function bucketEnd(window: Window, bucket: number, now: number): string {
 }
 
 /** The stored address of a worker, whatever the case it was typed in; undefined if unknown. */
-export function findWorker(db: Database, address: string): string | undefined {
-  const row = db.prepare("SELECT address FROM workers WHERE lower(address) = lower(?)").get(address) as
-    { address: string } | undefined;
+export async function findWorker(db: Store, address: string): Promise<string | undefined> {
+  const row = await db.get<{ address: string }>("SELECT address FROM workers WHERE lower(address) = lower(?)", address);
   return row?.address;
 }
 
-export function workerView(db: Database, address: string, now: number, offlineAfterMs: number, window: Window) {
-  const row = db.prepare(`${WORKER_QUERY} WHERE w.address = ?`).get(address) as unknown as WorkerRow;
-  const samples = db
-    .prepare(
-      `SELECT at, state, soc, pv_watts, load_watts, awake_seconds, tasks, changed FROM worker_samples
-       WHERE worker = ? AND at >= ? ORDER BY at`,
-    )
-    .all(address, window.from) as {
+export async function workerView(db: Store, address: string, now: number, offlineAfterMs: number, window: Window) {
+  const row = (await db.get<WorkerRow>(`${WORKER_QUERY} WHERE w.address = ?`, address))!;
+  const samples = await db.all<{
     at: number;
     state: WorkerActivity;
     soc: number | null;
@@ -195,13 +187,13 @@ export function workerView(db: Database, address: string, now: number, offlineAf
     awake_seconds: number | null;
     tasks: number;
     changed: number;
-  }[];
-  const tasks = db
-    .prepare(
-      `SELECT r.task_id, t.deal_id, t.idx, r.state, r.reason, r.offered_at, r.updated_at, t.outcome
-       FROM replicas r JOIN tasks t USING (task_id) WHERE r.worker = ? ORDER BY r.offered_at DESC LIMIT 50`,
-    )
-    .all(address) as {
+  }>(
+    `SELECT at, state, soc, pv_watts, load_watts, awake_seconds, tasks, changed FROM worker_samples
+       WHERE worker = ? AND at >= ? ORDER BY at`,
+    address,
+    window.from,
+  );
+  const tasks = await db.all<{
     task_id: string;
     deal_id: string;
     idx: number;
@@ -210,17 +202,19 @@ export function workerView(db: Database, address: string, now: number, offlineAf
     offered_at: number;
     updated_at: number;
     outcome: string | null;
-  }[];
-  const receipts = db
-    .prepare(
-      "SELECT task_id, milliwatt_hours, solar_share_bps, at FROM energy_receipts WHERE lower(worker) = lower(?) ORDER BY at DESC LIMIT 50",
-    )
-    .all(address) as { task_id: string; milliwatt_hours: number; solar_share_bps: number; at: number }[];
-  const totals = db
-    .prepare(
-      "SELECT count(*) AS n, coalesce(sum(milliwatt_hours), 0) AS mwh, coalesce(avg(solar_share_bps), 0) AS solar FROM energy_receipts WHERE lower(worker) = lower(?)",
-    )
-    .get(address) as { n: number; mwh: number; solar: number };
+  }>(
+    `SELECT r.task_id, t.deal_id, t.idx, r.state, r.reason, r.offered_at, r.updated_at, t.outcome
+       FROM replicas r JOIN tasks t USING (task_id) WHERE r.worker = ? ORDER BY r.offered_at DESC LIMIT 50`,
+    address,
+  );
+  const receipts = await db.all<{ task_id: string; milliwatt_hours: number; solar_share_bps: number; at: number }>(
+    "SELECT task_id, milliwatt_hours, solar_share_bps, at FROM energy_receipts WHERE lower(worker) = lower(?) ORDER BY at DESC LIMIT 50",
+    address,
+  );
+  const totals = (await db.get<{ n: number; mwh: number; solar: number }>(
+    "SELECT count(*) AS n, coalesce(sum(milliwatt_hours), 0) AS mwh, coalesce(avg(solar_share_bps), 0) AS solar FROM energy_receipts WHERE lower(worker) = lower(?)",
+    address,
+  ))!;
   return {
     generatedAt: new Date(now).toISOString(),
     window: { from: new Date(window.from).toISOString(), bucketSeconds: window.bucketMs / 1000 },
@@ -302,39 +296,38 @@ interface DealRow {
 }
 
 /** What an id names among this pool's records: a task, a deal, or a request (matched or not). */
-export function lookup(
-  db: Database,
+export async function lookup(
+  db: Store,
   id: string,
-): { kind: "task" | "deal" | "request"; deals: DealRow[]; requestStatus?: string } | undefined {
+): Promise<{ kind: "task" | "deal" | "request"; deals: DealRow[]; requestStatus?: string } | undefined> {
   const key = id.toLowerCase();
-  const task = db.prepare("SELECT deal_id FROM tasks WHERE task_id = ?").get(key) as { deal_id: string } | undefined;
-  if (task !== undefined) return { kind: "task", deals: [dealRow(db, task.deal_id)!] };
-  const deal = dealRow(db, key);
+  const task = await db.get<{ deal_id: string }>("SELECT deal_id FROM tasks WHERE task_id = ?", key);
+  if (task !== undefined) return { kind: "task", deals: [(await dealRow(db, task.deal_id))!] };
+  const deal = await dealRow(db, key);
   if (deal !== undefined) return { kind: "deal", deals: [deal] };
-  const deals = db.prepare("SELECT * FROM deals WHERE lower(request_hash) = ? ORDER BY block").all(key) as unknown as DealRow[];
-  const order = db.prepare("SELECT status FROM orders WHERE lower(hash) = ? AND kind = 'request'").get(key) as
-    { status: string } | undefined;
+  const deals = await db.all<DealRow>("SELECT * FROM deals WHERE lower(request_hash) = ? ORDER BY block", key);
+  const order = await db.get<{ status: string }>("SELECT status FROM orders WHERE lower(hash) = ? AND kind = 'request'", key);
   if (deals.length === 0 && order === undefined) return undefined;
   return { kind: "request", deals, ...(order === undefined ? {} : { requestStatus: order.status }) };
 }
 
-function dealRow(db: Database, dealId: string): DealRow | undefined {
-  return db.prepare("SELECT * FROM deals WHERE deal_id = ?").get(dealId) as DealRow | undefined;
+async function dealRow(db: Store, dealId: string): Promise<DealRow | undefined> {
+  return await db.get<DealRow>("SELECT * FROM deals WHERE deal_id = ?", dealId);
 }
 
 /** Ended tasks never change on-chain: their chain view is read once. */
 const endedTasks = new Map<string, ChainTask>();
 
 /** A deal's tasks as the pool saw them (replicas, reasons) and as the chain settled them (receipts, result). */
-export async function dealView(db: Database, deal: DealRow, chain: SunpoolClient | undefined) {
+export async function dealView(db: Store, deal: DealRow, chain: SunpoolClient | undefined) {
   const app = JSON.parse(deal.app) as { id?: string; name?: string };
   const dataset = deal.dataset === null ? undefined : (JSON.parse(deal.dataset) as { id?: string; name?: string });
-  const taskIds = db.prepare("SELECT task_id FROM tasks WHERE deal_id = ? ORDER BY idx").all(deal.deal_id) as {
+  const taskIds = await db.all<{
     task_id: string;
-  }[];
+  }>("SELECT task_id FROM tasks WHERE deal_id = ? ORDER BY idx", deal.deal_id);
   const tasks = await Promise.all(
     taskIds.map(async ({ task_id }) => {
-      const view = readTaskView(db, task_id)!;
+      const view = (await readTaskView(db, task_id))!;
       const replicas = view.replicas.map((replica) => {
         const shown = { ...replica };
         delete shown.logTail;

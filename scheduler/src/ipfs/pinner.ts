@@ -9,7 +9,7 @@ import { ENCRYPTED_RESULT_FILE, InvalidInputError, resultDigest, type ResultFile
 import { resultCid, type IpfsNode } from "@sunpool/sdk/node";
 
 import { Rejection } from "../errors.js";
-import type { Database } from "../store/database.js";
+import type { Store } from "../store/store.js";
 
 export interface PinnerOptions {
   maxBytes: number;
@@ -19,7 +19,7 @@ export interface PinnerOptions {
 export class Pinner {
   constructor(
     readonly node: IpfsNode,
-    private readonly db: Database,
+    private readonly db: Store,
     private readonly options: PinnerOptions,
   ) {}
 
@@ -28,8 +28,8 @@ export class Pinner {
     return this.options.maxBytes;
   }
 
-  isPinned(cid: string): boolean {
-    return this.db.prepare("SELECT 1 FROM pins WHERE cid = ?").get(cid) !== undefined;
+  async isPinned(cid: string): Promise<boolean> {
+    return (await this.db.get("SELECT 1 FROM pins WHERE cid = ?", cid)) !== undefined;
   }
 
   /**
@@ -61,7 +61,7 @@ export class Pinner {
         "/cid",
       );
     }
-    const existing = this.db.prepare("SELECT bytes FROM pins WHERE cid = ?").get(cid) as { bytes: number } | undefined;
+    const existing = await this.db.get<{ bytes: number }>("SELECT bytes FROM pins WHERE cid = ?", cid);
     if (existing !== undefined) return existing.bytes;
     const added = await this.node.addFiles(files);
     // Both sides run the same importer settings; a difference would be a bug here, not the worker's.
@@ -70,7 +70,7 @@ export class Pinner {
       maxBytes: this.options.maxBytes,
       signal: AbortSignal.timeout(this.options.timeoutMs),
     });
-    this.record(cid, bytes, worker);
+    await this.record(cid, bytes, worker);
     return bytes;
   }
 
@@ -114,7 +114,7 @@ export class Pinner {
 
   /** Fetches the content from `providers` and pins it; returns its size in bytes. */
   async ensurePinned(cid: string, providers: readonly string[], worker: string): Promise<number> {
-    const existing = this.db.prepare("SELECT bytes FROM pins WHERE cid = ?").get(cid) as { bytes: number } | undefined;
+    const existing = await this.db.get<{ bytes: number }>("SELECT bytes FROM pins WHERE cid = ?", cid);
     if (existing !== undefined) return existing.bytes;
     await this.node.connect(providers);
     let bytes: number;
@@ -145,13 +145,17 @@ export class Pinner {
         "/cid",
       );
     }
-    this.record(cid, bytes, worker);
+    await this.record(cid, bytes, worker);
     return bytes;
   }
 
-  private record(cid: string, bytes: number, worker: string): void {
-    this.db
-      .prepare("INSERT INTO pins (cid, bytes, worker, pinned_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-      .run(cid, bytes, worker, new Date().toISOString());
+  private async record(cid: string, bytes: number, worker: string): Promise<void> {
+    await this.db.run(
+      "INSERT INTO pins (cid, bytes, worker, pinned_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      cid,
+      bytes,
+      worker,
+      new Date().toISOString(),
+    );
   }
 }

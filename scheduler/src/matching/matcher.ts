@@ -9,13 +9,13 @@ import type { Logger } from "pino";
 
 import type { BookEntry, OrderBook } from "../book/orderBook.js";
 import { TransactionReverted, type TransactionSender } from "../chain/transactions.js";
-import type { Database } from "../store/database.js";
+import type { Store } from "../store/store.js";
 
 const RETRY_MS = 30_000;
 
 export class Matcher {
   constructor(
-    private readonly db: Database,
+    private readonly db: Store,
     private readonly chain: SunpoolClient,
     private readonly book: OrderBook,
     private readonly sender: TransactionSender,
@@ -25,14 +25,14 @@ export class Matcher {
   ) {}
 
   /** Makes every waiting request eligible again (a new order may fill it). */
-  wake(): void {
-    this.db.prepare("UPDATE orders SET retry_at = 0 WHERE kind = 'request' AND status = 'open'").run();
+  async wake(): Promise<void> {
+    await this.db.run("UPDATE orders SET retry_at = 0 WHERE kind = 'request' AND status = 'open'");
   }
 
   async matchOpenRequests(now = Date.now()): Promise<number> {
     let deals = 0;
-    for (const request of this.book.open("request")) {
-      const row = this.db.prepare("SELECT retry_at FROM orders WHERE hash = ?").get(request.hash) as { retry_at: number };
+    for (const request of await this.book.open("request")) {
+      const row = (await this.db.get<{ retry_at: number }>("SELECT retry_at FROM orders WHERE hash = ?", request.hash))!;
       if (row.retry_at > now) continue;
       // A request may need several deals (volume beyond one workerpool order's remaining).
       for (let round = 0; round < 16; round++) {
@@ -47,7 +47,7 @@ export class Matcher {
   private async matchOnce(request: BookEntry<"request">, now: number): Promise<"matched" | "filled" | "waiting"> {
     const remaining = await this.book.remaining(request, now);
     if (remaining === 0n) {
-      this.book.setStatus(request.hash, "filled");
+      await this.book.setStatus(request.hash, "filled");
       return "filled";
     }
     const intent = request.order;
@@ -61,7 +61,11 @@ export class Matcher {
     if (app.best === undefined || pool.best === undefined || (dataset !== undefined && dataset.best === undefined)) {
       const reasons = [...app.reasons, ...(dataset?.reasons ?? []), ...pool.reasons];
       const missing = app.best === undefined ? "app" : pool.best === undefined ? "workerpool" : "dataset";
-      this.postpone(request.hash, now, `no ${missing} order fills it${reasons.length > 0 ? `: ${reasons.join("; ")}` : ""}`);
+      await this.postpone(
+        request.hash,
+        now,
+        `no ${missing} order fills it${reasons.length > 0 ? `: ${reasons.join("; ")}` : ""}`,
+      );
       return "waiting";
     }
     const entries = [request, app.best.entry, pool.best.entry, ...(dataset?.best ? [dataset.best.entry] : [])];
@@ -90,19 +94,19 @@ export class Matcher {
           entries.map((entry) => entry.hash),
           parsed.args.volume as bigint,
         );
-        for (const entry of entries) this.book.recordDeal(entry.hash, dealId);
+        for (const entry of entries) await this.book.recordDeal(entry.hash, dealId);
         this.log.info({ request: request.hash, dealId }, "request matched");
       }
       return "matched";
     } catch (error) {
       if (!(error instanceof TransactionReverted)) throw error;
-      this.postpone(request.hash, now, error.message);
+      await this.postpone(request.hash, now, error.message);
       return "waiting";
     }
   }
 
-  private postpone(hash: string, now: number, reason: string): void {
-    this.db.prepare("UPDATE orders SET retry_at = ?, last_error = ? WHERE hash = ?").run(now + RETRY_MS, reason, hash);
+  private async postpone(hash: string, now: number, reason: string): Promise<void> {
+    await this.db.run("UPDATE orders SET retry_at = ?, last_error = ? WHERE hash = ?", now + RETRY_MS, reason, hash);
     this.log.debug({ request: hash, reason }, "request not matched yet");
   }
 }

@@ -21,8 +21,13 @@ export interface AssignmentJson {
   lease?: { id: string; leaseSeconds: number };
 }
 
-export function nextAssignment(pool: Pool, worker: string, ipfsPeers: string[], now: number): AssignmentJson | undefined {
-  const next = pool.nextFor(worker, now);
+export async function nextAssignment(
+  pool: Pool,
+  worker: string,
+  ipfsPeers: string[],
+  now: number,
+): Promise<AssignmentJson | undefined> {
+  const next = await pool.nextFor(worker, now);
   if (next === undefined) return undefined;
   const { replica, task, deal } = next;
   const reveal = replica.state === "reveal";

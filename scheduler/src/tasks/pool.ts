@@ -22,7 +22,7 @@ import {
   type TaskEnergy,
   workersUnableToFinish,
 } from "../dispatch/harvest.js";
-import { transaction, type Database } from "../store/database.js";
+import type { Store } from "../store/store.js";
 import { DEFAULT_PROBATION, type ProbationCaps } from "./admission.js";
 
 export type TaskStatus = "waiting" | "active" | "revealing" | "ended";
@@ -175,8 +175,8 @@ export class Pool {
   /** Each worker's last heartbeat (ms) since this process started. */
   private readonly heardAt = new Map<string, number>();
 
-  constructor(
-    private readonly db: Database,
+  private constructor(
+    private readonly db: Store,
     dispatcher: Dispatcher,
     options: PoolOptions = {},
   ) {
@@ -184,37 +184,40 @@ export class Pool {
     this.limits = options.limits ?? { admitted: () => true, probation: DEFAULT_PROBATION };
     this.failAfter = options.failAfter ?? 2;
     this.leaseMs = options.leaseMs ?? 45_000;
-    this.loadWorkers();
+  }
+
+  /** The pool of a store, with the dispatcher's view of every worker loaded from it. */
+  static async open(db: Store, dispatcher: Dispatcher, options: PoolOptions = {}): Promise<Pool> {
+    const pool = new Pool(db, dispatcher, options);
+    await pool.loadWorkers();
+    return pool;
   }
 
   // ---- workers
 
-  register(registration: WorkerRegistration, now: number): { registeredAt: string } {
+  async register(registration: WorkerRegistration, now: number): Promise<{ registeredAt: string }> {
     const registeredAt = new Date(now).toISOString();
-    this.db
-      .prepare(
-        `INSERT INTO workers (address, platforms, cores, memory_mib, slots, board, version, ipfs_peers, registered_at, last_seen)
+    await this.db.run(
+      `INSERT INTO workers (address, platforms, cores, memory_mib, slots, board, version, ipfs_peers, registered_at, last_seen)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (address) DO UPDATE SET platforms = excluded.platforms, cores = excluded.cores,
            memory_mib = excluded.memory_mib, slots = excluded.slots, board = excluded.board,
            version = excluded.version, ipfs_peers = excluded.ipfs_peers, last_seen = excluded.last_seen`,
-      )
-      .run(
-        registration.address,
-        JSON.stringify(registration.platforms),
-        registration.cores,
-        registration.memoryMiB,
-        registration.slots,
-        registration.board ?? null,
-        registration.version ?? null,
-        JSON.stringify(registration.ipfsPeers),
-        registeredAt,
-        now,
-      );
-    this.loadWorkers(registration.address);
-    const row = this.db.prepare("SELECT registered_at FROM workers WHERE address = ?").get(registration.address) as {
+      registration.address,
+      JSON.stringify(registration.platforms),
+      registration.cores,
+      registration.memoryMiB,
+      registration.slots,
+      registration.board ?? null,
+      registration.version ?? null,
+      JSON.stringify(registration.ipfsPeers),
+      registeredAt,
+      now,
+    );
+    await this.loadWorkers(registration.address);
+    const row = (await this.db.get<{
       registered_at: string;
-    };
+    }>("SELECT registered_at FROM workers WHERE address = ?", registration.address))!;
     return { registeredAt: row.registered_at };
   }
 
@@ -229,14 +232,14 @@ export class Pool {
    * the worker's slots. A farewell takes the worker offline now and hands on what it had not
    * acknowledged, without blame: it said so.
    */
-  heartbeat(
+  async heartbeat(
     address: string,
     outlook: EnergyOutlook,
     now: number,
     held?: readonly HeldTask[],
     farewell = false,
-  ): { revoked: string[] } {
-    this.db.prepare("UPDATE workers SET last_seen = ?, outlook = ? WHERE address = ?").run(now, JSON.stringify(outlook), address);
+  ): Promise<{ revoked: string[] }> {
+    await this.db.run("UPDATE workers SET last_seen = ?, outlook = ? WHERE address = ?", now, JSON.stringify(outlook), address);
     this.heardAt.set(address, now);
     const worker = this.dispatcher.workers.get(address);
     if (worker !== undefined) {
@@ -246,22 +249,23 @@ export class Pool {
     }
     const revoked: string[] = [];
     let foreign = 0;
-    transaction(this.db, () => {
+    await this.db.transaction(async () => {
       for (const { taskId, lease } of held ?? []) {
-        const replica = this.replica(taskId, address);
+        const replica = await this.replica(taskId, address);
         if (replica === undefined) foreign += 1;
         else if (DROPPED.includes(replica.state)) revoked.push(replica.task_id);
         else if (BUSY.includes(replica.state) && (lease === undefined || replica.lease === null || lease === replica.lease)) {
-          this.renewLease(replica.task_id, address, now);
+          await this.renewLease(replica.task_id, address, now);
         }
       }
       if (farewell) {
         const listed = new Set((held ?? []).map((task) => task.taskId.toLowerCase()));
-        const dropped = this.db
-          .prepare("SELECT task_id FROM replicas WHERE worker = ? AND state IN ('offered', 'running')")
-          .all(address) as { task_id: string }[];
+        const dropped = await this.db.all<{ task_id: string }>(
+          "SELECT task_id FROM replicas WHERE worker = ? AND state IN ('offered', 'running')",
+          address,
+        );
         for (const { task_id } of dropped.filter((row) => !listed.has(row.task_id))) {
-          this.setReplicaState(task_id, address, "lost", now, "the worker stopped before starting it", BUSY);
+          await this.setReplicaState(task_id, address, "lost", now, "the worker stopped before starting it", BUSY);
         }
       }
     });
@@ -270,13 +274,15 @@ export class Pool {
   }
 
   /** Acknowledges an offer (its worker started it or listed it) and extends its lease by one. */
-  renewLease(taskId: string, worker: string, now: number): void {
-    this.db
-      .prepare(
-        `UPDATE replicas SET state = 'running', lease_until = ?, updated_at = CASE state WHEN 'offered' THEN ? ELSE updated_at END
+  async renewLease(taskId: string, worker: string, now: number): Promise<void> {
+    await this.db.run(
+      `UPDATE replicas SET state = 'running', lease_until = ?, updated_at = CASE state WHEN 'offered' THEN ? ELSE updated_at END
          WHERE task_id = ? AND worker = ? AND state IN ('offered', 'running')`,
-      )
-      .run(now + this.leaseMs, now, taskId.toLowerCase(), worker);
+      now + this.leaseMs,
+      now,
+      taskId.toLowerCase(),
+      worker,
+    );
   }
 
   private countForeign(address: string, count: number): void {
@@ -290,17 +296,16 @@ export class Pool {
   }
 
   /** Seen now (any signed request counts as a sign of life). */
-  touch(address: string, now: number): void {
+  async touch(address: string, now: number): Promise<void> {
     const worker = this.dispatcher.workers.get(address);
     if (worker === undefined) return;
     worker.lastSeenMs = now;
     this.dispatcher.upsert(worker);
-    this.db.prepare("UPDATE workers SET last_seen = ? WHERE address = ?").run(now, address);
+    await this.db.run("UPDATE workers SET last_seen = ? WHERE address = ?", now, address);
   }
 
-  workerPeers(address: string): string[] {
-    const row = this.db.prepare("SELECT ipfs_peers FROM workers WHERE address = ?").get(address) as
-      { ipfs_peers: string } | undefined;
+  async workerPeers(address: string): Promise<string[]> {
+    const row = await this.db.get<{ ipfs_peers: string }>("SELECT ipfs_peers FROM workers WHERE address = ?", address);
     return row === undefined ? [] : (JSON.parse(row.ipfs_peers) as string[]);
   }
 
@@ -308,31 +313,31 @@ export class Pool {
    * Offers not acknowledged, and leases not renewed, within one lease are lost (against the
    * worker's record): their tasks go to other workers. Returns the tasks handed on.
    */
-  expireLeases(now: number): string[] {
-    const expired = this.db
-      .prepare(
-        `SELECT task_id, worker, state FROM replicas
+  async expireLeases(now: number): Promise<string[]> {
+    const expired = await this.db.all<{ task_id: string; worker: string; state: ReplicaState }>(
+      `SELECT task_id, worker, state FROM replicas
          WHERE state IN ('offered', 'running') AND coalesce(lease_until, updated_at + ?) < ?`,
-      )
-      .all(this.leaseMs, now) as { task_id: string; worker: string; state: ReplicaState }[];
-    transaction(this.db, () => {
+      this.leaseMs,
+      now,
+    );
+    await this.db.transaction(async () => {
       for (const { task_id, worker, state } of expired) {
         const why = state === "offered" ? "the offer was not acknowledged within its lease" : "the lease was not renewed";
-        this.loseReplica(task_id, worker, now, why);
+        await this.loseReplica(task_id, worker, now, why);
       }
     });
     return expired.map((row) => row.task_id);
   }
 
   /** A replica its worker will not finish: it counts against the worker's record. */
-  private loseReplica(taskId: string, worker: string, now: number, reason: string): void {
-    this.setReplicaState(taskId, worker, "lost", now, reason, BUSY);
-    this.recordOutcome(worker, "bad");
+  private async loseReplica(taskId: string, worker: string, now: number, reason: string): Promise<void> {
+    await this.setReplicaState(taskId, worker, "lost", now, reason, BUSY);
+    await this.recordOutcome(worker, "bad");
   }
 
   /** Counts a task toward a worker's record with this pool (its dispatch weight). */
-  private recordOutcome(worker: string, outcome: "good" | "bad"): void {
-    this.db.prepare(`UPDATE workers SET ${outcome} = ${outcome} + 1 WHERE address = ?`).run(worker);
+  private async recordOutcome(worker: string, outcome: "good" | "bad"): Promise<void> {
+    await this.db.run(`UPDATE workers SET ${outcome} = ${outcome} + 1 WHERE address = ?`, worker);
     const state = this.dispatcher.workers.get(worker);
     if (state === undefined) return;
     state[outcome] += 1;
@@ -361,14 +366,12 @@ export class Pool {
   }
 
   /** Rebuilds the dispatcher's view of every worker from the database (after a chain rollback). */
-  reloadWorkers(): void {
-    this.loadWorkers();
+  async reloadWorkers(): Promise<void> {
+    await this.loadWorkers();
   }
 
-  private loadWorkers(only?: string): void {
-    const rows = this.db
-      .prepare(`SELECT * FROM workers ${only === undefined ? "" : "WHERE address = ?"}`)
-      .all(...(only === undefined ? [] : [only])) as {
+  private async loadWorkers(only?: string): Promise<void> {
+    const rows = await this.db.all<{
       address: string;
       platforms: string;
       cores: number;
@@ -378,11 +381,12 @@ export class Pool {
       outlook: string | null;
       good: number;
       bad: number;
-    }[];
+    }>(`SELECT * FROM workers ${only === undefined ? "" : "WHERE address = ?"}`, ...(only === undefined ? [] : [only]));
     for (const row of rows) {
-      const busy = this.db
-        .prepare(`SELECT count(*) AS n FROM replicas WHERE worker = ? AND state IN ('offered', 'running')`)
-        .get(row.address) as { n: number };
+      const busy = (await this.db.get<{ n: number }>(
+        `SELECT count(*) AS n FROM replicas WHERE worker = ? AND state IN ('offered', 'running')`,
+        row.address,
+      ))!;
       const previous = this.dispatcher.workers.get(row.address);
       const state: WorkerState = {
         address: row.address,
@@ -404,64 +408,74 @@ export class Pool {
 
   // ---- deals and tasks (driven by chain events; called inside the reconciler's transaction)
 
-  addDeal(deal: DealInfo, now: number): boolean {
-    const inserted = this.db
-      .prepare(
-        `INSERT INTO deals (deal_id, request_hash, requester, trust, category, volume, start_deadline, app, dataset, params, block)
+  async addDeal(deal: DealInfo, now: number): Promise<boolean> {
+    const inserted = await this.db.run(
+      `INSERT INTO deals (deal_id, request_hash, requester, trust, category, volume, start_deadline, app, dataset, params, block)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .run(
-        deal.dealId,
-        deal.requestHash,
-        deal.requester,
-        deal.trust,
-        deal.category,
-        deal.volume,
-        deal.startDeadline,
-        JSON.stringify(deal.app),
-        deal.dataset === undefined ? null : JSON.stringify(deal.dataset),
-        deal.params ?? null,
-        deal.block,
-      );
-    if (inserted.changes === 0) return false;
-    const insertTask = this.db.prepare(
-      "INSERT INTO tasks (task_id, deal_id, idx, status, deadline, queued_at) VALUES (?, ?, ?, 'waiting', ?, ?)",
+      deal.dealId,
+      deal.requestHash,
+      deal.requester,
+      deal.trust,
+      deal.category,
+      deal.volume,
+      deal.startDeadline,
+      JSON.stringify(deal.app),
+      deal.dataset === undefined ? null : JSON.stringify(deal.dataset),
+      deal.params ?? null,
+      deal.block,
     );
+    if (inserted.changes === 0) return false;
     for (let index = 0; index < deal.volume; index++) {
-      insertTask.run(computeTaskId(deal.dealId, index), deal.dealId, index, deal.startDeadline, now);
+      await this.db.run(
+        "INSERT INTO tasks (task_id, deal_id, idx, status, deadline, queued_at) VALUES (?, ?, ?, 'waiting', ?, ?)",
+        computeTaskId(deal.dealId, index),
+        deal.dealId,
+        index,
+        deal.startDeadline,
+        now,
+      );
     }
     return true;
   }
 
   /** Attaches the params document to deals that were matched before the book knew it. */
-  attachParams(requestHash: string, params: string): void {
-    this.db
-      .prepare("UPDATE deals SET params = ? WHERE request_hash = ? AND params IS NULL")
-      .run(params, requestHash.toLowerCase());
+  async attachParams(requestHash: string, params: string): Promise<void> {
+    await this.db.run("UPDATE deals SET params = ? WHERE request_hash = ? AND params IS NULL", params, requestHash.toLowerCase());
   }
 
-  task(taskId: string): TaskRow | undefined {
-    return this.db.prepare("SELECT * FROM tasks WHERE task_id = ?").get(taskId.toLowerCase()) as TaskRow | undefined;
+  async task(taskId: string): Promise<TaskRow | undefined> {
+    return await this.db.get<TaskRow>("SELECT * FROM tasks WHERE task_id = ?", taskId.toLowerCase());
   }
 
-  onTaskStarted(taskId: string, contributionDeadline: number, finalDeadline: number): void {
-    this.db
-      .prepare(
-        "UPDATE tasks SET status = 'active', deadline = ?, contribution_deadline = ?, final_deadline = ? WHERE task_id = ? AND status = 'waiting'",
-      )
-      .run(contributionDeadline, contributionDeadline, finalDeadline, taskId);
+  async onTaskStarted(taskId: string, contributionDeadline: number, finalDeadline: number): Promise<void> {
+    await this.db.run(
+      "UPDATE tasks SET status = 'active', deadline = ?, contribution_deadline = ?, final_deadline = ? WHERE task_id = ? AND status = 'waiting'",
+      contributionDeadline,
+      contributionDeadline,
+      finalDeadline,
+      taskId,
+    );
   }
 
   /** ContributionAccepted: a commitment of the task's current round (trust 1: the result digest). */
-  onContribution(taskId: string, worker: string, commitment: string, now: number, energy?: { milliwattHours: number }): void {
-    if (energy !== undefined) this.learnFromReceipt(taskId, worker, energy.milliwattHours, now);
-    const { n } = this.db.prepare("SELECT count(*) AS n FROM contributions WHERE task_id = ?").get(taskId) as { n: number };
-    this.db
-      .prepare(
-        "INSERT INTO contributions (task_id, seq, worker, commitment, round) SELECT ?, ?, ?, ?, round FROM tasks WHERE task_id = ?",
-      )
-      .run(taskId, n, worker, commitment, taskId);
-    this.upsertReplica(taskId, worker, "contributed", now);
+  async onContribution(
+    taskId: string,
+    worker: string,
+    commitment: string,
+    now: number,
+    energy?: { milliwattHours: number },
+  ): Promise<void> {
+    if (energy !== undefined) await this.learnFromReceipt(taskId, worker, energy.milliwattHours, now);
+    const { n } = (await this.db.get<{ n: number }>("SELECT count(*) AS n FROM contributions WHERE task_id = ?", taskId))!;
+    await this.db.run(
+      "INSERT INTO contributions (task_id, seq, worker, commitment, round) SELECT ?, CAST(? AS BIGINT), ?, ?, round FROM tasks WHERE task_id = ?",
+      taskId,
+      n,
+      worker,
+      commitment,
+      taskId,
+    );
+    await this.upsertReplica(taskId, worker, "contributed", now);
   }
 
   /**
@@ -471,45 +485,58 @@ export class Pool {
    * worker's acknowledgement of the offer (the replica turned running) to the contribution on-chain.
    * A contribution without a running replica here (a restored database) teaches nothing.
    */
-  private learnFromReceipt(taskId: string, worker: string, milliwattHours: number, now: number): void {
-    const replica = this.replica(taskId, worker);
+  private async learnFromReceipt(taskId: string, worker: string, milliwattHours: number, now: number): Promise<void> {
+    const replica = await this.replica(taskId, worker);
     if (replica?.state !== "running") return;
-    const row = this.db.prepare("SELECT d.app FROM tasks t JOIN deals d USING (deal_id) WHERE t.task_id = ?").get(taskId) as
-      { app: string } | undefined;
+    const row = await this.db.get<{ app: string }>(
+      "SELECT d.app FROM tasks t JOIN deals d USING (deal_id) WHERE t.task_id = ?",
+      taskId,
+    );
     if (row === undefined) return;
     const appId = (JSON.parse(row.app) as App).id.toLowerCase();
-    const estimates = this.db
-      .prepare("SELECT worker, runs, seconds, watt_hours AS wattHours FROM worker_app_energy WHERE app = ?")
-      .all(appId) as unknown as (AppEnergy & { worker: string })[];
+    // "wattHours" quoted: PostgreSQL folds an unquoted alias to lower case.
+    const estimates = await this.db.all<AppEnergy & { worker: string }>(
+      'SELECT worker, runs, seconds, watt_hours AS "wattHours" FROM worker_app_energy WHERE app = ?',
+      appId,
+    );
     const key = worker.toLowerCase();
     const mine = learnAppEnergy(
       estimates.find((estimate) => estimate.worker === key),
       { seconds: Math.max(0, now - replica.updated_at) / 1000, wattHours: milliwattHours / 1000 },
     );
-    this.db
-      .prepare(
-        `INSERT INTO worker_app_energy (app, worker, runs, seconds, watt_hours, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (app, worker) DO UPDATE SET runs = excluded.runs, seconds = excluded.seconds,
-           watt_hours = excluded.watt_hours, updated_at = excluded.updated_at`,
-      )
-      .run(appId, key, mine.runs, mine.seconds, mine.wattHours, now);
+    await this.db.run(
+      `INSERT INTO worker_app_energy (app, worker, runs, seconds, watt_hours, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (app, worker) DO UPDATE SET runs = excluded.runs, seconds = excluded.seconds,
+         watt_hours = excluded.watt_hours, updated_at = excluded.updated_at`,
+      appId,
+      key,
+      mine.runs,
+      mine.seconds,
+      mine.wattHours,
+      now,
+    );
     const learned = appEnergyAcrossWorkers([...estimates.filter((estimate) => estimate.worker !== key), mine])!;
-    this.db
-      .prepare(
-        `INSERT INTO app_energy (app, runs, seconds, watt_hours, updated_at) VALUES (?, ?, ?, ?, ?)
+    await this.db.run(
+      `INSERT INTO app_energy (app, runs, seconds, watt_hours, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (app) DO UPDATE SET runs = excluded.runs, seconds = excluded.seconds,
            watt_hours = excluded.watt_hours, updated_at = excluded.updated_at`,
-      )
-      .run(appId, learned.runs, learned.seconds, learned.wattHours, now);
+      appId,
+      learned.runs,
+      learned.seconds,
+      learned.wattHours,
+      now,
+    );
     this.appEnergies.set(appId, learned);
   }
 
   /** What the pool learned of an app's energy per task from receipts (undefined: nothing yet). */
-  appEnergy(appId: string): AppEnergy | undefined {
+  async appEnergy(appId: string): Promise<AppEnergy | undefined> {
     const key = appId.toLowerCase();
     if (!this.appEnergies.has(key)) {
-      const row = this.db.prepare("SELECT runs, seconds, watt_hours FROM app_energy WHERE app = ?").get(key) as
-        { runs: number; seconds: number; watt_hours: number } | undefined;
+      const row = await this.db.get<{ runs: number; seconds: number; watt_hours: number }>(
+        "SELECT runs, seconds, watt_hours FROM app_energy WHERE app = ?",
+        key,
+      );
       this.appEnergies.set(
         key,
         row === undefined ? undefined : { runs: row.runs, seconds: row.seconds, wattHours: row.watt_hours },
@@ -519,43 +546,54 @@ export class Pool {
   }
 
   /** RevealOpened: the round's window closed; its contributors owe a reveal by `revealDeadline`. */
-  onRevealOpened(taskId: string, round: number, revealDeadline: number, now: number): void {
-    this.db
-      .prepare("UPDATE tasks SET status = 'revealing', round = ?, deadline = ? WHERE task_id = ?")
-      .run(round, revealDeadline, taskId);
-    const members = this.db
-      .prepare("SELECT worker FROM contributions WHERE task_id = ? AND round = ? AND digest IS NULL")
-      .all(taskId, round) as { worker: string }[];
-    for (const { worker } of members) this.setReplicaState(taskId, worker, "reveal", now, undefined, ["contributed"]);
+  async onRevealOpened(taskId: string, round: number, revealDeadline: number, now: number): Promise<void> {
+    await this.db.run(
+      "UPDATE tasks SET status = 'revealing', round = ?, deadline = ? WHERE task_id = ?",
+      round,
+      revealDeadline,
+      taskId,
+    );
+    const members = await this.db.all<{ worker: string }>(
+      "SELECT worker FROM contributions WHERE task_id = ? AND round = ? AND digest IS NULL",
+      taskId,
+      round,
+    );
+    for (const { worker } of members) await this.setReplicaState(taskId, worker, "reveal", now, undefined, ["contributed"]);
     // Not told yet (see PULLABLE): the lease the offer held is over.
-    this.db.prepare("UPDATE replicas SET lease_until = NULL WHERE task_id = ? AND state = 'reveal'").run(taskId);
+    await this.db.run("UPDATE replicas SET lease_until = NULL WHERE task_id = ? AND state = 'reveal'", taskId);
   }
 
   /** ContributionRevealed: the digest and the result's location, bound on-chain to the revealer. */
-  onRevealed(taskId: string, worker: string, digest: string, location: string, now: number): void {
-    this.db
-      .prepare("UPDATE contributions SET digest = ?, location = ? WHERE task_id = ? AND worker = ?")
-      .run(digest.toLowerCase(), location, taskId, worker);
-    this.upsertReplica(taskId, worker, "revealed", now);
+  async onRevealed(taskId: string, worker: string, digest: string, location: string, now: number): Promise<void> {
+    await this.db.run(
+      "UPDATE contributions SET digest = ?, location = ? WHERE task_id = ? AND worker = ?",
+      digest.toLowerCase(),
+      location,
+      taskId,
+      worker,
+    );
+    await this.upsertReplica(taskId, worker, "revealed", now);
   }
 
   /** ConsensusReached: the task is decided; settlement pins and finalizes it. */
-  onConsensus(taskId: string, digest: string): void {
-    this.db.prepare("UPDATE tasks SET decided = 1, result_digest = ? WHERE task_id = ?").run(digest.toLowerCase(), taskId);
+  async onConsensus(taskId: string, digest: string): Promise<void> {
+    await this.db.run("UPDATE tasks SET decided = 1, result_digest = ? WHERE task_id = ?", digest.toLowerCase(), taskId);
   }
 
   /** TaskReopened: no consensus in the last round; a new round accepts contributions. */
-  onReopened(taskId: string, round: number, now: number): void {
-    this.db
-      .prepare(
-        "UPDATE tasks SET status = 'active', round = ?, deadline = coalesce(contribution_deadline, final_deadline, deadline) WHERE task_id = ?",
-      )
-      .run(round, taskId);
-    const silent = this.db
-      .prepare("SELECT worker FROM contributions WHERE task_id = ? AND round < ? AND digest IS NULL")
-      .all(taskId, round) as { worker: string }[];
+  async onReopened(taskId: string, round: number, now: number): Promise<void> {
+    await this.db.run(
+      "UPDATE tasks SET status = 'active', round = ?, deadline = coalesce(contribution_deadline, final_deadline, deadline) WHERE task_id = ?",
+      round,
+      taskId,
+    );
+    const silent = await this.db.all<{ worker: string }>(
+      "SELECT worker FROM contributions WHERE task_id = ? AND round < ? AND digest IS NULL",
+      taskId,
+      round,
+    );
     for (const { worker } of silent) {
-      this.setReplicaState(taskId, worker, "silent", now, "did not reveal in time", ["contributed", "reveal"]);
+      await this.setReplicaState(taskId, worker, "silent", now, "did not reveal in time", ["contributed", "reveal"]);
     }
   }
 
@@ -565,57 +603,58 @@ export class Pool {
    * the task up while others completed it count against theirs. AppFailed: the failures were the
    * app's, not the workers'. Other outcomes: whatever was in flight is lost, nobody's fault.
    */
-  onEnded(taskId: string, outcome: string, digest: string | undefined, now: number): void {
-    this.db.prepare("UPDATE tasks SET status = 'ended', outcome = ? WHERE task_id = ?").run(outcome, taskId);
+  async onEnded(taskId: string, outcome: string, digest: string | undefined, now: number): Promise<void> {
+    await this.db.run("UPDATE tasks SET status = 'ended', outcome = ? WHERE task_id = ?", outcome, taskId);
     // Trust 1: the submission's commitment is the result digest itself.
-    const submitted = this.trust(taskId) <= 1;
+    const submitted = (await this.trust(taskId)) <= 1;
     const revealed = new Map(
       (
-        this.db.prepare("SELECT worker, commitment, digest FROM contributions WHERE task_id = ?").all(taskId) as {
+        await this.db.all<{
           worker: string;
           commitment: string;
           digest: string | null;
-        }[]
+        }>("SELECT worker, commitment, digest FROM contributions WHERE task_id = ?", taskId)
       ).map((row) => [row.worker, row.digest ?? (submitted ? row.commitment.toLowerCase() : null)]),
     );
     const consensus = digest?.toLowerCase();
-    for (const replica of this.replicas(taskId)) {
+    for (const replica of await this.replicas(taskId)) {
       const contributed = revealed.has(replica.worker);
       const vote = revealed.get(replica.worker);
       if (outcome === "completed" && contributed) {
         if (vote !== null && vote === consensus) {
-          this.setReplicaState(taskId, replica.worker, "done", now);
-          this.recordOutcome(replica.worker, "good");
+          await this.setReplicaState(taskId, replica.worker, "done", now);
+          await this.recordOutcome(replica.worker, "good");
         } else if (vote === null) {
-          this.setReplicaState(taskId, replica.worker, "silent", now, "did not reveal");
-          this.recordOutcome(replica.worker, "bad");
+          await this.setReplicaState(taskId, replica.worker, "silent", now, "did not reveal");
+          await this.recordOutcome(replica.worker, "bad");
         } else {
-          this.setReplicaState(taskId, replica.worker, "wrong", now, "revealed a result other than the consensus");
-          this.recordOutcome(replica.worker, "bad");
+          await this.setReplicaState(taskId, replica.worker, "wrong", now, "revealed a result other than the consensus");
+          await this.recordOutcome(replica.worker, "bad");
         }
       } else if (replica.state === "failed") {
-        if (outcome === "completed") this.recordOutcome(replica.worker, "bad");
+        if (outcome === "completed") await this.recordOutcome(replica.worker, "bad");
       } else if (LIVE.includes(replica.state)) {
-        this.setReplicaState(taskId, replica.worker, "lost", now, `task ended: ${outcome}`);
+        await this.setReplicaState(taskId, replica.worker, "lost", now, `task ended: ${outcome}`);
       }
     }
   }
 
-  private trust(taskId: string): number {
-    const row = this.db.prepare("SELECT d.trust FROM tasks t JOIN deals d USING (deal_id) WHERE t.task_id = ?").get(taskId) as
-      { trust: number } | undefined;
+  private async trust(taskId: string): Promise<number> {
+    const row = await this.db.get<{ trust: number }>(
+      "SELECT d.trust FROM tasks t JOIN deals d USING (deal_id) WHERE t.task_id = ?",
+      taskId,
+    );
     return row?.trust ?? 0;
   }
 
   // ---- replicas
 
-  replicas(taskId: string): ReplicaRow[] {
-    return this.db.prepare("SELECT * FROM replicas WHERE task_id = ? ORDER BY offered_at").all(taskId) as unknown as ReplicaRow[];
+  async replicas(taskId: string): Promise<ReplicaRow[]> {
+    return await this.db.all<ReplicaRow>("SELECT * FROM replicas WHERE task_id = ? ORDER BY offered_at", taskId);
   }
 
-  replica(taskId: string, worker: string): ReplicaRow | undefined {
-    return this.db.prepare("SELECT * FROM replicas WHERE task_id = ? AND worker = ?").get(taskId.toLowerCase(), worker) as
-      ReplicaRow | undefined;
+  async replica(taskId: string, worker: string): Promise<ReplicaRow | undefined> {
+    return await this.db.get<ReplicaRow>("SELECT * FROM replicas WHERE task_id = ? AND worker = ?", taskId.toLowerCase(), worker);
   }
 
   /**
@@ -624,33 +663,38 @@ export class Pool {
    * awaits confirmations, so pulls meanwhile get its offers (or wait); if the chain still shows no
    * reveal when the lease runs out, it is told again.
    */
-  nextFor(worker: string, now: number): { replica: ReplicaRow; task: TaskRow; deal: DealRow } | undefined {
-    const replica = this.db
-      .prepare(
-        `SELECT r.* FROM replicas r JOIN tasks t USING (task_id) WHERE r.worker = ? AND ${PULLABLE}
+  async nextFor(worker: string, now: number): Promise<{ replica: ReplicaRow; task: TaskRow; deal: DealRow } | undefined> {
+    const replica = await this.db.get<ReplicaRow>(
+      `SELECT r.* FROM replicas r JOIN tasks t USING (task_id) WHERE r.worker = ? AND ${PULLABLE}
          ORDER BY r.state = 'reveal' DESC, t.deadline, r.offered_at LIMIT 1`,
-      )
-      .get(worker, now) as ReplicaRow | undefined;
+      worker,
+      now,
+    );
     if (replica === undefined) return undefined;
     if (replica.state === "reveal") {
-      this.db
-        .prepare("UPDATE replicas SET lease_until = ? WHERE task_id = ? AND worker = ?")
-        .run(now + this.leaseMs, replica.task_id, worker);
+      await this.db.run(
+        "UPDATE replicas SET lease_until = ? WHERE task_id = ? AND worker = ?",
+        now + this.leaseMs,
+        replica.task_id,
+        worker,
+      );
     }
-    const task = this.task(replica.task_id)!;
-    return { replica, task, deal: this.deal(task.deal_id)! };
+    const task = (await this.task(replica.task_id))!;
+    return { replica, task, deal: (await this.deal(task.deal_id))! };
   }
 
   /** How many actions the worker's pulls would hand out now (nextFor, one after the other). */
-  pendingFor(worker: string, now: number): number {
-    const { n } = this.db
-      .prepare(`SELECT count(*) AS n FROM replicas r JOIN tasks t USING (task_id) WHERE r.worker = ? AND ${PULLABLE}`)
-      .get(worker, now) as { n: number };
+  async pendingFor(worker: string, now: number): Promise<number> {
+    const { n } = (await this.db.get<{ n: number }>(
+      `SELECT count(*) AS n FROM replicas r JOIN tasks t USING (task_id) WHERE r.worker = ? AND ${PULLABLE}`,
+      worker,
+      now,
+    ))!;
     return n;
   }
 
-  deal(dealId: string): DealRow | undefined {
-    return this.db.prepare("SELECT * FROM deals WHERE deal_id = ?").get(dealId) as DealRow | undefined;
+  async deal(dealId: string): Promise<DealRow | undefined> {
+    return await this.db.get<DealRow>("SELECT * FROM deals WHERE deal_id = ?", dealId);
   }
 
   /**
@@ -661,7 +705,7 @@ export class Pool {
    * Anything else changes no state: contributions, reveals and result locations are read from the
    * chain. Returns the state.
    */
-  report(
+  async report(
     taskId: string,
     worker: string,
     report: {
@@ -674,65 +718,70 @@ export class Pool {
       energySplit?: { pvWh: number; batteryWh: number; mainsWh: number };
     },
     now: number,
-  ): ReplicaState {
-    const replica = this.replica(taskId, worker)!;
-    if (report.state === "running") this.renewLease(replica.task_id, worker, now);
+  ): Promise<ReplicaState> {
+    const replica = (await this.replica(taskId, worker))!;
+    if (report.state === "running") await this.renewLease(replica.task_id, worker, now);
     const next: ReplicaState =
       report.state === "failed" && BUSY.includes(replica.state)
         ? report.cause === "worker"
           ? "declined"
           : "failed"
-        : (this.replica(taskId, worker)?.state ?? replica.state);
+        : ((await this.replica(taskId, worker))?.state ?? replica.state);
     const split = report.energySplit;
-    this.db
-      .prepare(
-        `UPDATE replicas SET state = ?, updated_at = ?, reason = coalesce(?, reason), log_tail = coalesce(?, log_tail),
+    await this.db.run(
+      `UPDATE replicas SET state = ?, updated_at = ?, reason = coalesce(?, reason), log_tail = coalesce(?, log_tail),
            pv_wh = coalesce(?, pv_wh), battery_wh = coalesce(?, battery_wh), mains_wh = coalesce(?, mains_wh)
          WHERE task_id = ? AND worker = ?`,
-      )
-      .run(
-        next,
-        now,
-        report.reason ?? null,
-        report.logTail ?? null,
-        split?.pvWh ?? null,
-        split?.batteryWh ?? null,
-        split?.mainsWh ?? null,
-        replica.task_id,
-        worker,
-      );
+      next,
+      now,
+      report.reason ?? null,
+      report.logTail ?? null,
+      split?.pvWh ?? null,
+      split?.batteryWh ?? null,
+      split?.mainsWh ?? null,
+      replica.task_id,
+      worker,
+    );
     if (BUSY.includes(replica.state) && !BUSY.includes(next)) this.dispatcher.release(worker);
     return next;
   }
 
-  private upsertReplica(taskId: string, worker: string, state: ReplicaState, now: number): void {
-    const existing = this.replica(taskId, worker);
+  private async upsertReplica(taskId: string, worker: string, state: ReplicaState, now: number): Promise<void> {
+    const existing = await this.replica(taskId, worker);
     if (existing === undefined) {
       // A contribution from a worker we did not offer the task to in this database (e.g. the
       // offer was made before a restore): record it so finalize and claim see every contributor.
-      this.db
-        .prepare(
-          "INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at) VALUES (?, ?, ?, '0x', ?, ?)",
-        )
-        .run(taskId, worker, state, now, now);
+      await this.db.run(
+        "INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at) VALUES (?, ?, ?, '0x', ?, ?)",
+        taskId,
+        worker,
+        state,
+        now,
+        now,
+      );
       return;
     }
-    this.setReplicaState(taskId, worker, state, now);
+    await this.setReplicaState(taskId, worker, state, now);
   }
 
-  private setReplicaState(
+  private async setReplicaState(
     taskId: string,
     worker: string,
     state: ReplicaState,
     now: number,
     reason?: string,
     onlyFrom?: readonly ReplicaState[],
-  ): void {
-    const existing = this.replica(taskId, worker);
+  ): Promise<void> {
+    const existing = await this.replica(taskId, worker);
     if (existing === undefined || (onlyFrom !== undefined && !onlyFrom.includes(existing.state))) return;
-    this.db
-      .prepare("UPDATE replicas SET state = ?, updated_at = ?, reason = coalesce(?, reason) WHERE task_id = ? AND worker = ?")
-      .run(state, now, reason ?? null, taskId, worker);
+    await this.db.run(
+      "UPDATE replicas SET state = ?, updated_at = ?, reason = coalesce(?, reason) WHERE task_id = ? AND worker = ?",
+      state,
+      now,
+      reason ?? null,
+      taskId,
+      worker,
+    );
     if (BUSY.includes(existing.state) && !BUSY.includes(state)) this.dispatcher.release(worker);
   }
 
@@ -742,22 +791,23 @@ export class Pool {
    * Decides the replicas to offer now, earliest deadline first. The caller signs an authorization
    * for each and commits them with `recordOffers`.
    */
-  planOffers(now: number, chainNow: number, limit = 1000): { taskId: string; worker: string; queuedAt: number }[] {
-    const tasks = this.db
-      .prepare(
-        `SELECT t.*, d.trust, d.app, d.params FROM tasks t JOIN deals d USING (deal_id)
+  async planOffers(now: number, chainNow: number, limit = 1000): Promise<{ taskId: string; worker: string; queuedAt: number }[]> {
+    const tasks = await this.db.all<TaskRow & { trust: number; app: string }>(
+      `SELECT t.*, d.trust, d.app, d.params FROM tasks t JOIN deals d USING (deal_id)
          WHERE t.status IN ('waiting', 'active') AND d.params IS NOT NULL AND t.deadline > ? AND t.declined IS NULL
          ORDER BY t.deadline, t.queued_at, t.idx LIMIT ?`,
-      )
-      .all(chainNow, limit) as unknown as (TaskRow & { trust: number; app: string })[];
+      chainNow,
+      limit,
+    );
     const plan: { taskId: string; worker: string; queuedAt: number }[] = [];
     let declineChecks = 0;
     for (const task of tasks) {
-      const replicas = this.replicas(task.task_id);
+      const replicas = await this.replicas(task.task_id);
       const live = replicas.filter((replica) => LIVE.includes(replica.state));
-      const { n: contributions } = this.db
-        .prepare("SELECT count(*) AS n FROM contributions WHERE task_id = ?")
-        .get(task.task_id) as { n: number };
+      const { n: contributions } = (await this.db.get<{ n: number }>(
+        "SELECT count(*) AS n FROM contributions WHERE task_id = ?",
+        task.task_id,
+      ))!;
       // The app failed on enough workers and worked on none: settlement ends the task as
       // AppFailed, nobody else tries.
       const failures = replicas.filter((replica) => replica.state === "failed").length;
@@ -774,7 +824,7 @@ export class Pool {
       const app = JSON.parse(task.app) as App;
       // The app's learned run time once receipts taught it, else what its owner declared: the
       // worker's outlook must keep it awake that long (with the dispatcher's margin).
-      const energy = taskEnergy(app.resources.expectedSeconds, this.appEnergy(app.id));
+      const energy = taskEnergy(app.resources.expectedSeconds, await this.appEnergy(app.id));
       const needs: TaskNeeds = {
         platforms: app.platforms.reduce((mask, platform) => mask | PLATFORM_BITS[platform], 0),
         memoryMiB: app.resources.memoryMiB,
@@ -782,7 +832,7 @@ export class Pool {
         expectedSeconds: energy.seconds,
         exclude: new Set([
           ...replicas.filter((replica) => !this.mayOfferAgain(replica)).map((replica) => replica.worker),
-          ...this.contributors(task.task_id),
+          ...(await this.contributors(task.task_id)),
         ]),
       };
       const untouched = task.status === "waiting" && live.length === 0 && contributions === 0;
@@ -804,8 +854,8 @@ export class Pool {
         if (now - (this.declineChecked.get(task.task_id) ?? -Infinity) < DECLINE_CHECK_MS && !tooLate) continue;
         declineChecks++;
         this.declineChecked.set(task.task_id, now);
-        const reason = this.declineReason(needs, energy, secondsLeft, tooLate, this.appEnergy(app.id)?.runs ?? 0, now);
-        if (reason !== undefined) this.decline(task.task_id, reason, now);
+        const reason = this.declineReason(needs, energy, secondsLeft, tooLate, (await this.appEnergy(app.id))?.runs ?? 0, now);
+        if (reason !== undefined) await this.decline(task.task_id, reason, now);
       }
     }
     return plan;
@@ -873,10 +923,13 @@ export class Pool {
    * Gives a task up before anyone ran it: dispatch skips it and settlement ends it on-chain with
    * fail(SchedulerGaveUp), which refunds the requester now rather than at the deadline.
    */
-  decline(taskId: string, reason: string, now: number): void {
-    this.db
-      .prepare("UPDATE tasks SET declined = ?, declined_at = ? WHERE task_id = ? AND status = 'waiting' AND declined IS NULL")
-      .run(reason, now, taskId.toLowerCase());
+  async decline(taskId: string, reason: string, now: number): Promise<void> {
+    await this.db.run(
+      "UPDATE tasks SET declined = ?, declined_at = ? WHERE task_id = ? AND status = 'waiting' AND declined IS NULL",
+      reason,
+      now,
+      taskId.toLowerCase(),
+    );
     this.declineChecked.delete(taskId.toLowerCase());
   }
 
@@ -890,19 +943,17 @@ export class Pool {
    * to a worker whose replica was lost replaces that replica (mayOfferAgain); any other replica of
    * the worker's stays as it is.
    */
-  recordOffers(offers: readonly Offer[], now: number): void {
-    transaction(this.db, () => {
-      const insert = this.db.prepare(
-        `INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at, lease, lease_until)
-         VALUES (?, ?, 'offered', ?, ?, ?, ?, ?)
-         ON CONFLICT (task_id, worker) DO UPDATE SET state = 'offered', authorization = excluded.authorization,
-           offered_at = excluded.offered_at, updated_at = excluded.updated_at, lease = excluded.lease,
-           lease_until = excluded.lease_until, location = NULL, reason = NULL, log_tail = NULL,
-           pv_wh = NULL, battery_wh = NULL, mains_wh = NULL
-         WHERE replicas.state = 'lost'`,
-      );
+  async recordOffers(offers: readonly Offer[], now: number): Promise<void> {
+    await this.db.transaction(async () => {
       for (const offer of offers) {
-        insert.run(
+        await this.db.run(
+          `INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at, lease, lease_until)
+           VALUES (?, ?, 'offered', ?, ?, ?, ?, ?)
+           ON CONFLICT (task_id, worker) DO UPDATE SET state = 'offered', authorization = excluded.authorization,
+             offered_at = excluded.offered_at, updated_at = excluded.updated_at, lease = excluded.lease,
+             lease_until = excluded.lease_until, location = NULL, reason = NULL, log_tail = NULL,
+             pv_wh = NULL, battery_wh = NULL, mains_wh = NULL
+           WHERE replicas.state = 'lost'`,
           offer.taskId,
           offer.worker,
           offer.authorization,
@@ -917,10 +968,10 @@ export class Pool {
 
   // ---- settlement views
 
-  contributors(taskId: string): string[] {
-    const rows = this.db.prepare("SELECT worker FROM contributions WHERE task_id = ? ORDER BY seq").all(taskId) as {
+  async contributors(taskId: string): Promise<string[]> {
+    const rows = await this.db.all<{
       worker: string;
-    }[];
+    }>("SELECT worker FROM contributions WHERE task_id = ? ORDER BY seq", taskId);
     return rows.map((row) => row.worker);
   }
 
@@ -929,50 +980,54 @@ export class Pool {
    * deadline), the others past their final deadline (refund), and those to end early: the app
    * failed on `failAfter` distinct workers, or every contribution slot was used without consensus.
    */
-  tasksToSettle(chainNow: number): (TaskRow & { trust: number; failures: number; contributions: number })[] {
-    return this.db
-      .prepare(
-        `SELECT * FROM (
+  async tasksToSettle(chainNow: number): Promise<(TaskRow & { trust: number; failures: number; contributions: number })[]> {
+    return await this.db.all<
+      TaskRow & {
+        trust: number;
+        failures: number;
+        contributions: number;
+      }
+    >(
+      `SELECT * FROM (
            SELECT t.*, d.trust,
              (SELECT count(*) FROM replicas r WHERE r.task_id = t.task_id AND r.state = 'failed') AS failures,
              (SELECT count(*) FROM contributions c WHERE c.task_id = t.task_id) AS contributions
-           FROM tasks t JOIN deals d USING (deal_id) WHERE t.status != 'ended')
+           FROM tasks t JOIN deals d USING (deal_id) WHERE t.status != 'ended') AS open
          WHERE status = 'revealing' OR coalesce(final_deadline, deadline) <= ? OR (failures >= ? AND contributions = 0)
            OR (status = 'active' AND contributions >= ?) OR (status = 'waiting' AND declined IS NOT NULL)
          ORDER BY deal_id, idx`,
-      )
-      .all(chainNow, this.failAfter, MAX_CONTRIBUTIONS) as unknown as (TaskRow & {
-      trust: number;
-      failures: number;
-      contributions: number;
-    })[];
+      chainNow,
+      this.failAfter,
+      MAX_CONTRIBUTIONS,
+    );
   }
 
   /**
    * Where the revealers of `digest` published the result, in contribution order: read from their
    * ContributionRevealed events (bound on-chain to each revealer), never from a worker's report.
    */
-  revealedLocations(taskId: string, digest: string): { worker: string; location: string }[] {
-    return this.db
-      .prepare(
-        "SELECT worker, location FROM contributions WHERE task_id = ? AND digest = ? AND location IS NOT NULL ORDER BY seq",
-      )
-      .all(taskId, digest.toLowerCase()) as { worker: string; location: string }[];
+  async revealedLocations(taskId: string, digest: string): Promise<{ worker: string; location: string }[]> {
+    return await this.db.all<{ worker: string; location: string }>(
+      "SELECT worker, location FROM contributions WHERE task_id = ? AND digest = ? AND location IS NOT NULL ORDER BY seq",
+      taskId,
+      digest.toLowerCase(),
+    );
   }
 
   /** Workers that reported the task failed (hints; `failAfter` distinct ones are the basis for AppFailed). */
-  failures(taskId: string): { worker: string; reason: string | null }[] {
-    return this.db
-      .prepare("SELECT worker, reason FROM replicas WHERE task_id = ? AND state = 'failed' ORDER BY updated_at")
-      .all(taskId) as { worker: string; reason: string | null }[];
+  async failures(taskId: string): Promise<{ worker: string; reason: string | null }[]> {
+    return await this.db.all<{ worker: string; reason: string | null }>(
+      "SELECT worker, reason FROM replicas WHERE task_id = ? AND state = 'failed' ORDER BY updated_at",
+      taskId,
+    );
   }
 
-  counts(): Record<TaskStatus, number> & { completed: number; expired: number } {
-    const rows = this.db.prepare("SELECT status, outcome, count(*) AS n FROM tasks GROUP BY status, outcome").all() as {
+  async counts(): Promise<Record<TaskStatus, number> & { completed: number; expired: number }> {
+    const rows = await this.db.all<{
       status: TaskStatus;
       outcome: string | null;
       n: number;
-    }[];
+    }>("SELECT status, outcome, count(*) AS n FROM tasks GROUP BY status, outcome");
     const counts = { waiting: 0, active: 0, revealing: 0, ended: 0, completed: 0, expired: 0 };
     for (const row of rows) {
       counts[row.status] += row.n;

@@ -33,7 +33,7 @@ export class Settlement {
   ) {}
 
   async settle(chainNow: number): Promise<void> {
-    const tasks = this.pool.tasksToSettle(chainNow);
+    const tasks = await this.pool.tasksToSettle(chainNow);
     const unstarted = new Map<string, number[]>();
     for (const task of tasks) {
       try {
@@ -76,7 +76,7 @@ export class Settlement {
     if (state.status !== REVEALING) return; // the events saying what happened are on their way
     if (state.decided) return this.finalize(task, state.bestDigest);
     if (chainNow <= Number(state.revealDeadline)) return; // reveals are running
-    const contributors = this.pool.contributors(task.task_id);
+    const contributors = await this.pool.contributors(task.task_id);
     // The revealed results may hold consensus without every member having revealed: the hub
     // says so by accepting a finalize (a dry run; the location is not looked at).
     const holds =
@@ -98,7 +98,7 @@ export class Settlement {
    * contribution order until one's location can be pinned and serves the consensus result.
    */
   private async finalize(task: SettleRow, digest: string): Promise<void> {
-    const candidates = this.pool.revealedLocations(task.task_id, digest);
+    const candidates = await this.pool.revealedLocations(task.task_id, digest);
     if (candidates.length === 0) {
       this.log.debug({ taskId: task.task_id }, "decided, but no reveal of the consensus read yet");
       return;
@@ -106,7 +106,7 @@ export class Settlement {
     let location: string | undefined;
     for (const candidate of candidates) {
       try {
-        await this.pinner.ensurePinned(candidate.location, this.pool.workerPeers(candidate.worker), candidate.worker);
+        await this.pinner.ensurePinned(candidate.location, await this.pool.workerPeers(candidate.worker), candidate.worker);
         // A member of the consensus may still have revealed a location that serves something
         // else: finalize only content that hashes to the digest (encrypted: cannot tell).
         if ((await this.pinner.matchesDigest(candidate.location, digest)) === false) {
@@ -128,24 +128,31 @@ export class Settlement {
     if (location === undefined) return; // retried on the next pass
     const chosen = location;
     await this.tolerate(`finalize ${task.task_id}`, () =>
-      this.sender.send("finalize", () =>
-        this.chain.hub.finalize(task.deal_id, task.idx, toUtf8Bytes(chosen), this.pool.contributors(task.task_id)),
+      this.sender.send("finalize", async () =>
+        this.chain.hub.finalize(task.deal_id, task.idx, toUtf8Bytes(chosen), await this.pool.contributors(task.task_id)),
       ),
     );
   }
 
   private async fail(task: SettleRow, reason: (typeof FAILURE)[keyof typeof FAILURE]): Promise<void> {
     if (reason === FAILURE.appFailed) {
-      this.log.info({ taskId: task.task_id, failures: this.pool.failures(task.task_id) }, "the app failed on several workers");
+      this.log.info(
+        { taskId: task.task_id, failures: await this.pool.failures(task.task_id) },
+        "the app failed on several workers",
+      );
     }
     await this.tolerate(`fail ${task.task_id}`, () =>
-      this.sender.send("fail", () => this.chain.hub.fail(task.deal_id, task.idx, reason, this.pool.contributors(task.task_id))),
+      this.sender.send("fail", async () =>
+        this.chain.hub.fail(task.deal_id, task.idx, reason, await this.pool.contributors(task.task_id)),
+      ),
     );
   }
 
   private async claim(task: TaskRow): Promise<void> {
     await this.tolerate(`claim ${task.task_id}`, () =>
-      this.sender.send("claim", () => this.chain.hub.claim(task.deal_id, task.idx, this.pool.contributors(task.task_id))),
+      this.sender.send("claim", async () =>
+        this.chain.hub.claim(task.deal_id, task.idx, await this.pool.contributors(task.task_id)),
+      ),
     );
   }
 

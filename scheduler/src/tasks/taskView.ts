@@ -3,7 +3,7 @@
 // whether a caller may see them is the route's decision.
 import { getAddress } from "ethers";
 
-import type { Database } from "../store/database.js";
+import type { Store } from "../store/store.js";
 
 export interface ReplicaView {
   worker: string;
@@ -69,25 +69,24 @@ interface ReplicaRow {
 }
 
 /** The task with its replicas, or undefined if this pool has no such task. */
-export function readTaskView(db: Database, taskId: string): TaskView | undefined {
+export async function readTaskView(db: Store, taskId: string): Promise<TaskView | undefined> {
   const id = taskId.toLowerCase();
-  const task = db
-    .prepare(
-      `SELECT t.task_id, t.deal_id, t.idx, t.status, t.outcome, t.deadline, t.final_deadline, t.round, t.result_digest,
+  const task = await db.get<TaskRow>(
+    `SELECT t.task_id, t.deal_id, t.idx, t.status, t.outcome, t.deadline, t.final_deadline, t.round, t.result_digest,
               t.declined, t.declined_at, d.requester, d.trust
        FROM tasks t JOIN deals d USING (deal_id) WHERE t.task_id = ?`,
-    )
-    .get(id) as TaskRow | undefined;
+    id,
+  );
   if (task === undefined) return undefined;
-  const contributions = db
-    .prepare("SELECT commitment, digest, location FROM contributions WHERE task_id = ? ORDER BY seq")
-    .all(id) as unknown as ContributionRow[];
-  const replicas = db
-    .prepare(
-      `SELECT worker, state, reason, log_tail, pv_wh, battery_wh, mains_wh, offered_at, updated_at
+  const contributions = await db.all<ContributionRow>(
+    "SELECT commitment, digest, location FROM contributions WHERE task_id = ? ORDER BY seq",
+    id,
+  );
+  const replicas = await db.all<ReplicaRow>(
+    `SELECT worker, state, reason, log_tail, pv_wh, battery_wh, mains_wh, offered_at, updated_at
        FROM replicas WHERE task_id = ? ORDER BY offered_at, worker`,
-    )
-    .all(id) as unknown as ReplicaRow[];
+    id,
+  );
   const result = resultOf(task, contributions);
   return {
     taskId: task.task_id,

@@ -16,6 +16,7 @@ import { createIpfsNode, type IpfsNode } from "../../../sdk/src/node/ipfs.js";
 import { createAppOrder, createWorkerpoolOrder } from "../../../sdk/src/orders/build.js";
 import { createSchedulerClient } from "../../../sdk/src/scheduler/client.js";
 import { startScheduler, type Scheduler, type SchedulerOptions } from "../../../scheduler/src/index.js";
+import { testStore } from "../../helpers/postgres.js";
 import { startProtocolWorker, type ProtocolWorker, type TestApp } from "../../helpers/protocolWorker.js";
 import { startChain, type TestChain } from "./chain.js";
 
@@ -64,14 +65,21 @@ export interface MarketScheduler {
   stop(): Promise<void>;
 }
 
-/** A scheduler for `workerpoolId`, run by account 3, on a fresh database in a temporary folder. */
+/**
+ * A scheduler for `workerpoolId`, run by account 3, on a fresh database in a temporary folder (SQLite
+ * there, or its own PostgreSQL schema with SUNPOOL_TEST_STORE=postgres; the same folder again is
+ * the same database).
+ */
 export async function startPoolScheduler(chain: TestChain, workerpoolId: string, options: Partial<SchedulerOptions> = {}) {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "sunpool-scheduler-"));
+  const store = options.store ?? (await testStore(dataDir));
   return startScheduler({
     deployment: chain.deployment,
     rpcUrl: chain.rpcUrl,
     signer: chain.wallet(3).connect(null),
     workerpool: workerpoolId,
-    dataDir: mkdtempSync(join(tmpdir(), "sunpool-scheduler-")),
+    dataDir,
+    ...(store === undefined ? {} : { store }),
     port: 0,
     pollSeconds: 0.2,
     heartbeatSeconds: 1,

@@ -12,7 +12,7 @@ export function orderRoutes(app: FastifyInstance, context: ApiContext): void {
   app.get("/v1/info", { schema: routeSchema("/v1/info", "get") }, () => context.info());
 
   app.get("/v1/orders", { schema: routeSchema("/v1/orders", "get") }, async (request) => {
-    const page = context.book.list(request.query as ListQuery);
+    const page = await context.book.list(request.query as ListQuery);
     const orders = await Promise.all(page.entries.map((entry) => context.book.toJson(entry)));
     return page.next === undefined ? { orders } : { orders, next: page.next };
   });
@@ -22,7 +22,7 @@ export function orderRoutes(app: FastifyInstance, context: ApiContext): void {
     const { entry, created } = await context.book.publish(body);
     if (created) {
       // A deal may already exist for this request (matched by the requester itself).
-      if (entry.params !== undefined) context.pool.attachParams(entry.hash, entry.params);
+      if (entry.params !== undefined) await context.pool.attachParams(entry.hash, entry.params);
       context.kick("order");
     }
     return reply.code(created ? 201 : 200).send(await context.book.toJson(entry));
@@ -31,7 +31,7 @@ export function orderRoutes(app: FastifyInstance, context: ApiContext): void {
   const one = "/v1/orders/{hash}";
   app.get(fastifyPath(one), { schema: routeSchema(one, "get") }, async (request) => {
     const { hash } = request.params as { hash: string };
-    const entry = context.book.get(hash);
+    const entry = await context.book.get(hash);
     if (entry === undefined) throw notFoundOrder(hash);
     return context.book.toJson(entry);
   });

@@ -12,9 +12,9 @@ import { identifyRequester } from "../requesterAuth.js";
 
 export function taskRoutes(app: FastifyInstance, context: ApiContext): void {
   const one = "/v1/tasks/{taskId}";
-  app.get(fastifyPath(one), { schema: routeSchema(one, "get") }, (request) => {
+  app.get(fastifyPath(one), { schema: routeSchema(one, "get") }, async (request) => {
     const { taskId } = request.params as { taskId: string };
-    const view = readTaskView(context.db, taskId);
+    const view = await readTaskView(context.db, taskId);
     if (view === undefined) {
       throw new Rejection(
         404,
@@ -23,7 +23,7 @@ export function taskRoutes(app: FastifyInstance, context: ApiContext): void {
         "Check the id (sunpool run prints it; the SDK's computeTaskId(dealId, index) gives it) and ask the scheduler of the deal's workerpool: a pool knows its own tasks only, from the deal's creation on.",
       );
     }
-    const caller = identifyRequester(context, request);
+    const caller = await identifyRequester(context, request);
     const isRequester = caller !== undefined && caller === view.requester;
     const withheld = !isRequester && view.replicas.some((replica) => replica.logTail !== undefined);
     const replicas = isRequester ? view.replicas : view.replicas.map((replica) => withoutLogTail(replica));

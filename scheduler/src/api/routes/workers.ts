@@ -23,7 +23,7 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
       ipfsPeers?: string[];
     };
     const registration: WorkerRegistration = { ...body, address, slots: body.slots ?? 1, ipfsPeers: body.ipfsPeers ?? [] };
-    const { registeredAt } = context.pool.register(registration, Date.now());
+    const { registeredAt } = await context.pool.register(registration, Date.now());
     context.kick("worker");
     return {
       address,
@@ -50,13 +50,13 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
     // `running` is what agents sent before leases: the same list without lease ids.
     const held = body.tasks ?? body.running?.map((taskId) => ({ taskId }));
     const now = Date.now();
-    const { revoked } = context.pool.heartbeat(worker, body.outlook, now, held, body.farewell === true);
-    context.history.recordHeartbeat(worker, body.outlook, held?.length ?? 0, body.farewell === true, now);
+    const { revoked } = await context.pool.heartbeat(worker, body.outlook, now, held, body.farewell === true);
+    await context.history.recordHeartbeat(worker, body.outlook, held?.length ?? 0, body.farewell === true, now);
     context.kick("worker");
     return {
       heartbeatSeconds: context.heartbeatSeconds,
       leaseSeconds: context.pool.leaseMs / 1000,
-      pending: context.pool.pendingFor(worker, now),
+      pending: await context.pool.pendingFor(worker, now),
       revoked,
     };
   });
@@ -64,12 +64,12 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
   app.post("/v1/workers/assignments", { schema: routeSchema("/v1/workers/assignments", "post") }, async (request, reply) => {
     const worker = await authenticateWorker(context, request, { mustBeRegistered: true });
     const { waitSeconds = 0 } = request.query as { waitSeconds?: number };
-    let assignment = context.assignmentFor(worker);
+    let assignment = await context.assignmentFor(worker);
     if (assignment === undefined && waitSeconds > 0) {
       const closed = new AbortController();
       request.raw.once("close", () => closed.abort());
       await context.waitForAssignment(worker, waitSeconds * 1000, closed.signal);
-      assignment = context.assignmentFor(worker);
+      assignment = await context.assignmentFor(worker);
     }
     if (assignment === undefined) return reply.code(204).send();
     return assignment;
@@ -82,7 +82,7 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
     const worker = await authenticateWorker(context, request, { mustBeRegistered: true });
     const { taskId } = request.params as { taskId: string };
     const body = request.body as Parameters<ApiContext["pool"]["report"]>[2] & { lease?: string };
-    const replica = context.pool.replica(taskId, worker);
+    const replica = await context.pool.replica(taskId, worker);
     if (replica === undefined) {
       throw new Rejection(
         404,
@@ -99,7 +99,9 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
         "The offer was withdrawn (its lease expired) and the task went to another worker: drop it.",
       );
     }
-    const state = context.pool.report(taskId.toLowerCase(), worker, body, Date.now());
+    // One transaction: the replica read and rewritten by the report is not changed meanwhile (a lease
+    // expiring in the scheduling pass would otherwise free the worker's slot twice).
+    const state = await context.db.transaction(() => context.pool.report(taskId.toLowerCase(), worker, body, Date.now()));
     context.kick("report");
     return { taskId: taskId.toLowerCase(), state };
   });
@@ -111,7 +113,7 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
       admit: (address) => admit(context, address),
     });
     const body = request.body as { cid: string; providers?: string[] };
-    const providers = [...(body.providers ?? []), ...context.pool.workerPeers(worker)];
+    const providers = [...(body.providers ?? []), ...(await context.pool.workerPeers(worker))];
     const bytes = await context.pinner.ensurePinned(body.cid, providers, worker);
     return { cid: body.cid, bytes };
   });
