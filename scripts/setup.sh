@@ -24,6 +24,14 @@ log "installing dependencies"
 npm install --no-audit --no-fund
 
 node24=$(find node_modules/node/node_modules -maxdepth 1 -name 'node-linux-*' 2>/dev/null | head -n 1 || true)
+if [ -z "$node24" ] && [ -d node_modules/node ]; then
+  # Run again over an existing tree, npm prunes the runtime package (binary and headers) nested in
+  # `node`: install `node` afresh, so the headers the addons build against are there.
+  log "reinstalling the Node 24 runtime package (npm pruned it on this second install)"
+  rm -rf node_modules/node
+  npm install --no-audit --no-fund
+  node24=$(find node_modules/node/node_modules -maxdepth 1 -name 'node-linux-*' 2>/dev/null | head -n 1 || true)
+fi
 if [ -z "$node24" ] || [ ! -x node_modules/.bin/node ]; then
   echo "[setup] error: the Node 24 runtime (npm package 'node') did not install; check npm's output above." >&2
   exit 1

@@ -205,10 +205,10 @@ describe("scheduler: offer leases", function () {
     // Down: no heartbeat, no pull. The lease runs out and the pool takes the task back.
     await until(
       "the lease to run out",
-      () => (scheduler.pool.replica(first.taskId, hand.address)!.state === "lost" ? true : undefined),
+      async () => ((await scheduler.pool.replica(first.taskId, hand.address))!.state === "lost" ? true : undefined),
       LEASE_MS + 10_000,
     );
-    expect(record(hand.address).bad).to.equal(1);
+    expect((await record(hand.address)).bad).to.equal(1);
     // Nothing is offered while the worker may still think it holds the old offer.
     expect(await pullAssignment(hand.api, { waitSeconds: 0 })).to.equal(undefined);
 
@@ -218,11 +218,11 @@ describe("scheduler: offer leases", function () {
     expect([again.action, again.taskId]).to.deep.equal(["run", first.taskId]);
     expect(again.lease!.id).to.not.equal(first.lease!.id);
     // One replica per worker and task: the old lease renews nothing and acknowledges nothing.
-    expect(scheduler.pool.replicas(first.taskId).map((replica) => [replica.worker, replica.state])).to.deep.equal([
+    expect((await scheduler.pool.replicas(first.taskId)).map((replica) => [replica.worker, replica.state])).to.deep.equal([
       [hand.address, "offered"],
     ]);
     await sendHeartbeat(hand.api, { outlook: OUTLOOK, tasks: held });
-    expect(scheduler.pool.replica(first.taskId, hand.address)!.state).to.equal("offered");
+    expect((await scheduler.pool.replica(first.taskId, hand.address))!.state).to.equal("offered");
     const stale = await reportTask(hand.api, first.taskId, { state: "running", lease: first.lease!.id }).catch(
       (error: unknown) => error,
     );

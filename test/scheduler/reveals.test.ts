@@ -155,8 +155,8 @@ describe("scheduler: owed reveals", function () {
   }
 
   function untilOwed(pool: Scheduler, vote: Vote, worker: HandWorker) {
-    return until("the round to reveal", () =>
-      pool.pool.replica(vote.assignment.taskId, worker.address)?.state === "reveal" ? true : undefined,
+    return until("the round to reveal", async () =>
+      (await pool.pool.replica(vote.assignment.taskId, worker.address))?.state === "reveal" ? true : undefined,
     );
   }
 
@@ -182,8 +182,8 @@ describe("scheduler: owed reveals", function () {
 
     // Another task is offered to it meanwhile, and counted as pending until it is pulled.
     void request(book, ["runnable meanwhile"]).catch(() => undefined);
-    await until("the second offer", () =>
-      pool.db.prepare("SELECT 1 FROM replicas WHERE worker = ? AND state = 'offered'").get(hand.address) === undefined
+    await until("the second offer", async () =>
+      (await pool.db.get("SELECT 1 FROM replicas WHERE worker = ? AND state = 'offered'", hand.address)) === undefined
         ? undefined
         : true,
     );
@@ -206,8 +206,8 @@ describe("scheduler: owed reveals", function () {
     const [task] = (await owed).tasks;
     expect(task!.outcome).to.equal("completed");
     expect(task!.resultDigest).to.equal(vote.digest);
-    await until("the pool to read the reveal", () =>
-      pool.pool.replica(assignment.taskId, hand.address)?.state === "done" ? true : undefined,
+    await until("the pool to read the reveal", async () =>
+      (await pool.pool.replica(assignment.taskId, hand.address))?.state === "done" ? true : undefined,
     );
     expect(await pullAssignment(hand.api, { waitSeconds: 0 })).to.equal(undefined);
   });
@@ -228,7 +228,7 @@ describe("scheduler: owed reveals", function () {
     const { scheduler: second } = await scheduler(false);
     const back = await handWorker(second.url, WORKERS[1]!);
     await untilOwed(second, vote, back);
-    expect(second.pool.deal(assignment.dealId)!.params).to.equal(null);
+    expect((await second.pool.deal(assignment.dealId))!.params).to.equal(null);
 
     const told = await until("the reveal to be told", () => pullAssignment(back.api, { waitSeconds: 1 }), 15_000);
     expect([told.action, told.taskId]).to.deep.equal(["reveal", assignment.taskId]);
@@ -238,11 +238,11 @@ describe("scheduler: owed reveals", function () {
     const [task] = (await outcome).tasks;
     expect(task!.outcome).to.equal("completed");
     expect(task!.resultDigest).to.equal(vote.digest);
-    const ended = await until("the pool to end the task", () => {
-      const row = second.pool.task(assignment.taskId);
+    const ended = await until("the pool to end the task", async () => {
+      const row = await second.pool.task(assignment.taskId);
       return row?.status === "ended" ? row : undefined;
     });
     expect(ended.outcome).to.equal("completed");
-    expect(second.pool.replica(assignment.taskId, back.address)!.state).to.equal("done");
+    expect((await second.pool.replica(assignment.taskId, back.address))!.state).to.equal("done");
   });
 });

@@ -83,8 +83,8 @@ describe("worker agent: kill -9 at each step, then restart", function () {
     }
 
     if (downUntilLost !== undefined) {
-      await until("the pool to take the task back", () =>
-        downUntilLost.pool.replica(cut!.taskId, address)?.state === "lost" ? true : undefined,
+      await until("the pool to take the task back", async () =>
+        (await downUntilLost.pool.replica(cut!.taskId, address))?.state === "lost" ? true : undefined,
       );
     }
 
