@@ -104,7 +104,7 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     const fresh = await startPoolScheduler(market.chain, market.workerpoolId, { pauseMatching: true, confirmations: 0 });
     try {
       await fresh.tick();
-      return chainState(fresh.db);
+      return await chainState(fresh.db);
     } finally {
       await fresh.stop();
     }
