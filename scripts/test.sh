@@ -4,13 +4,13 @@
 #   engine     test:engine     everything that runs task containers or a devnet (one at a time: they
 #                              share the Docker engine and the machine's ports)
 #   parts      test:parts      SDK, scheduler and worker logic on in-process chains (no containers)
-#   contracts  lint, gas:check, test:contracts (CPU: coverage on the in-process chain, own build folders)
+#   contracts  lint, gas:check, test:contracts (CPU: coverage on the in-process chain, own build
+#              folders), then test:postgres: the scheduler's suites again on PostgreSQL
+#              (scripts/postgres.sh starts the server), placed here to even out the lanes
 # The engine lane's output is shown as it runs; the others are held back and printed after it, whole.
 # V8 records the engine's and parts' coverage in every process they start; each part's line coverage
 # is then held to its floor. The firmware image test runs last: it waits for the Pi image's base,
 # which .ci/run starts first. SUNPOOL_TEST_SERIAL=1 runs the lanes one after the other.
-# After the parts, the parts lane runs the scheduler's suites again on PostgreSQL (test:postgres;
-# scripts/postgres.sh starts the server).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
 
@@ -22,11 +22,11 @@ timed() {
   return "$status"
 }
 engine() { NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:engine; }
-parts() {
-  NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:parts &&
+parts() { NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:parts; }
+contracts() {
+  timed npm run lint && timed npm run gas:check && timed npm run test:contracts &&
     NODE_V8_COVERAGE="$PWD/build/coverage/v8" timed npm run test:postgres
 }
-contracts() { timed npm run lint && timed npm run gas:check && timed npm run test:contracts; }
 
 timed npm run build || exit
 rm -rf build/coverage/v8 build/coverage/parts

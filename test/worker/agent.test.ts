@@ -210,10 +210,7 @@ describe("worker agent: tasks end to end", function () {
       // The split by source is journaled with the receipt and reaches the requester through the
       // pool's task view (the report follows the submission: wait for it).
       const { taskId } = outcome.tasks[0]!;
-      const view = await until("the worker's energy split in the pool's task view", async () => {
-        const pool = await getPoolTask(createSchedulerClient({ url: scheduler.url }), { taskId });
-        return pool.replicas.some((replica) => replica.energySplit !== undefined) ? pool : undefined;
-      });
+      const view = await splitInTaskView(scheduler.url, worker, taskId);
       expect(view.replicas.map((replica) => replica.worker)).to.deep.equal([worker.agent.address]);
       const split = view.replicas[0]!.energySplit!;
       const journaled = worker.journal.get(taskId)!;
@@ -251,10 +248,7 @@ describe("worker agent: tasks end to end", function () {
       workers.push(worker);
       const outcome = await run(await market.client(1), { scheduler: book, app: appId, params: { args: ["sleep", "1"] } });
       const { taskId } = outcome.tasks[0]!;
-      const view = await until("the worker's energy split in the pool's task view", async () => {
-        const pool = await getPoolTask(createSchedulerClient({ url: scheduler.url }), { taskId });
-        return pool.replicas.some((replica) => replica.energySplit !== undefined) ? pool : undefined;
-      });
+      const view = await splitInTaskView(scheduler.url, worker, taskId);
       expect(proxy.dropped()).to.equal(1);
       expect(view.replicas[0]!.energySplit).to.deep.equal(worker.journal.get(taskId)!.energySplit);
     } finally {
@@ -367,4 +361,29 @@ async function proxyDroppingFirst(target: string, matches: (path: string, body: 
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The pool's task view once it shows the worker's energy split. The report carrying it follows the
+ * submission, and one the scheduler does not answer is retried after its own timeout (35 s): the
+ * wait allows that. A failure says what the worker journaled, to tell a split never sent from one lost.
+ */
+async function splitInTaskView(url: string, worker: RunningWorker, taskId: string) {
+  try {
+    return await until(
+      "the worker's energy split in the pool's task view",
+      async () => {
+        const pool = await getPoolTask(createSchedulerClient({ url }), { taskId });
+        return pool.replicas.some((replica) => replica.energySplit !== undefined) ? pool : undefined;
+      },
+      90_000,
+      250,
+    );
+  } catch (error) {
+    const journaled = worker.journal.get(taskId);
+    throw new Error(
+      `${(error as Error).message}; the worker journaled step ${String(journaled?.step)}, split ${JSON.stringify(journaled?.energySplit)}`,
+      { cause: error },
+    );
+  }
 }

@@ -108,6 +108,8 @@ export async function runTask(docker: Docker, task: ExecutorTask, options: RunTa
     const timer = setTimeout(() => stop("timeout"), timeoutMs);
     const onAbort = () => stop("aborted");
     signal?.addEventListener("abort", onAbort, { once: true });
+    // Aborted while the container was being created or started: the event has fired already.
+    if (signal?.aborted === true) onAbort();
     const watching = new AbortController();
     const watcher = (async () => {
       const interval = options.outputPollMs ?? 500;
