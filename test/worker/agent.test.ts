@@ -180,17 +180,23 @@ describe("worker agent: tasks end to end", function () {
     }
   });
 
+  /** An agent on a solar board (solarBoard), its load following its tasks, talking to `url`. */
+  async function startSolarWorker(url: string, { sim, board }: ReturnType<typeof solarBoard>) {
+    const worker = await startTestWorker(market, url, WORKERS[2]!, {
+      board,
+      config: { board: { kind: "simulated", battery: { capacityAh: 6 } } },
+      simulatedLoad: (busy) => sim.setLoad(busy ? "busy" : "idle"),
+    });
+    workers.push(worker);
+    return worker;
+  }
+
   it("a solar worker on the simulated board sends its outlook with each heartbeat, meters the task's energy and reports its split", async function () {
     const { sim, board } = solarBoard(() => sim.halt());
     const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
     try {
       const book = await publishPoolOrders(market, scheduler.url, appId, 1);
-      const worker = await startTestWorker(market, scheduler.url, WORKERS[2]!, {
-        board,
-        config: { board: { kind: "simulated", battery: { capacityAh: 6 } } },
-        simulatedLoad: (busy) => sim.setLoad(busy ? "busy" : "idle"),
-      });
-      workers.push(worker);
+      const worker = await startSolarWorker(scheduler.url, { sim, board });
       const row = (await scheduler.db.get("SELECT outlook FROM workers WHERE address = ?", worker.agent.address)) as {
         outlook: string;
       };
@@ -240,12 +246,7 @@ describe("worker agent: tasks end to end", function () {
     );
     try {
       const book = await publishPoolOrders(market, scheduler.url, appId, 1);
-      const worker = await startTestWorker(market, proxy.url, WORKERS[2]!, {
-        board,
-        config: { board: { kind: "simulated", battery: { capacityAh: 6 } } },
-        simulatedLoad: (busy) => sim.setLoad(busy ? "busy" : "idle"),
-      });
-      workers.push(worker);
+      const worker = await startSolarWorker(proxy.url, { sim, board });
       const outcome = await run(await market.client(1), { scheduler: book, app: appId, params: { args: ["sleep", "1"] } });
       const { taskId } = outcome.tasks[0]!;
       const view = await splitInTaskView(scheduler.url, worker, taskId);

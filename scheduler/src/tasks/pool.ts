@@ -314,25 +314,35 @@ export class Pool {
    * worker's record): their tasks go to other workers. Returns the tasks handed on.
    */
   async expireLeases(now: number): Promise<string[]> {
+    const expiredWhere = "state IN ('offered', 'running') AND coalesce(lease_until, updated_at + ?) < ?";
     const expired = await this.db.all<{ task_id: string; worker: string; state: ReplicaState }>(
-      `SELECT task_id, worker, state FROM replicas
-         WHERE state IN ('offered', 'running') AND coalesce(lease_until, updated_at + ?) < ?`,
+      `SELECT task_id, worker, state FROM replicas WHERE ${expiredWhere}`,
       this.leaseMs,
       now,
     );
+    const lost: string[] = [];
     await this.db.transaction(async () => {
       for (const { task_id, worker, state } of expired) {
         const why = state === "offered" ? "the offer was not acknowledged within its lease" : "the lease was not renewed";
-        await this.loseReplica(task_id, worker, now, why);
+        // Lost only if still expired: a heartbeat may renew the lease, or the chain show the
+        // contribution, between the read above and this write (the worker is not blamed then).
+        const { changes } = await this.db.run(
+          `UPDATE replicas SET state = 'lost', updated_at = ?, reason = coalesce(?, reason)
+             WHERE task_id = ? AND worker = ? AND ${expiredWhere}`,
+          now,
+          why,
+          task_id,
+          worker,
+          this.leaseMs,
+          now,
+        );
+        if (changes === 0) continue;
+        this.dispatcher.release(worker);
+        await this.recordOutcome(worker, "bad");
+        lost.push(task_id);
       }
     });
-    return expired.map((row) => row.task_id);
-  }
-
-  /** A replica its worker will not finish: it counts against the worker's record. */
-  private async loseReplica(taskId: string, worker: string, now: number, reason: string): Promise<void> {
-    await this.setReplicaState(taskId, worker, "lost", now, reason, BUSY);
-    await this.recordOutcome(worker, "bad");
+    return lost;
   }
 
   /** Counts a task toward a worker's record with this pool (its dispatch weight). */
@@ -672,12 +682,16 @@ export class Pool {
     );
     if (replica === undefined) return undefined;
     if (replica.state === "reveal") {
-      await this.db.run(
-        "UPDATE replicas SET lease_until = ? WHERE task_id = ? AND worker = ?",
+      // Told by whichever of two pulls at once claims it; the other is told nothing now.
+      const { changes } = await this.db.run(
+        `UPDATE replicas SET lease_until = ? WHERE task_id = ? AND worker = ? AND state = 'reveal'
+           AND coalesce(lease_until, 0) <= ?`,
         now + this.leaseMs,
         replica.task_id,
         worker,
+        now,
       );
+      if (changes === 0) return undefined;
     }
     const task = (await this.task(replica.task_id))!;
     return { replica, task, deal: (await this.deal(task.deal_id))! };

@@ -67,6 +67,7 @@ export function createWorkerApiClient(parameters: CreateWorkerApiClientParameter
     for (let resent = 0; ; resent++) {
       const response = await baseFetch(await sign(request.clone()), init);
       if (resent === STALE_RESENDS || !(await refusedAsStale(response))) return response;
+      await response.body?.cancel(); // refused before anything was done: only the fresh signature is sent
     }
   };
   return createSchedulerClient({

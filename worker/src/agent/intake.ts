@@ -56,7 +56,7 @@ export function createIntake(options: IntakeOptions): Intake {
     const now = Math.floor(options.now() / 1000);
     if (again) {
       if (!journal.retake(assignment, now)) return;
-      options.withdrawals.forget(assignment.taskId);
+      options.withdrawals.take(assignment.taskId); // the old withdrawal no longer applies
       log.info({ taskId: assignment.taskId }, "the pool offered a withdrawn task again: taking it anew");
     } else {
       journal.accept(assignment, now);

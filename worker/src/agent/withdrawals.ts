@@ -16,14 +16,9 @@ export class Withdrawals {
     this.#running.get(taskId)?.abort(new Error("the pool withdrew the offer"));
   }
 
-  /** True once for a withdrawn task (the caller drops it). */
+  /** True once for a withdrawn task: the caller drops it, or took a new offer of it. */
   take(taskId: string): boolean {
     return this.#withdrawn.delete(taskId);
-  }
-
-  /** A new offer of the task was taken: the old withdrawal no longer applies. */
-  forget(taskId: string): void {
-    this.#withdrawn.delete(taskId);
   }
 
   /** A signal aborted if the task's offer is withdrawn while `step` runs. */
