@@ -34,6 +34,7 @@ import {
   startPoolScheduler,
   type TestMarket,
 } from "../sdk/helpers/market.js";
+import { until } from "../helpers/wait.js";
 
 const OUTLOOK = { stateOfChargePct: 80, pvWatts: 6, loadWatts: 4, awakeSeconds: 36_000 };
 const REGISTRATION = { platforms: ["linux/amd64" as const], cores: 4, memoryMiB: 4096, slots: 1, ipfsPeers: [] };
@@ -151,11 +152,8 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     return {
       client,
       async pull(): Promise<Assignment> {
-        for (let i = 0; i < 100; i++) {
-          const assignment = await pullAssignment(client, { waitSeconds: 1 });
-          if (assignment !== undefined) return assignment;
-        }
-        throw new Error("no assignment came");
+        // Each pull is a one-second long poll: no pause between them.
+        return until("an assignment", () => pullAssignment(client, { waitSeconds: 1 }), 100_000, 0);
       },
     };
   }
@@ -300,9 +298,11 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     // Matching again on the canonical chain makes the same deal (its id is the request's hash and
     // consumed volume): the offer comes back with its authorization and lease id.
     running = await scheduler({ dataDir });
-    for (let i = 0; i < 50 && (await hub.deal(dealId)).requester !== market.chain.wallet(1).address; i++) {
+    await until("the deal made again on the canonical chain", async () => {
+      if ((await hub.deal(dealId)).requester === market.chain.wallet(1).address) return true;
       await running.tick();
-    }
+      return undefined;
+    });
     await running.tick();
     const back = (await running.db.get<{
       worker: string;
