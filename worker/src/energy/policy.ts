@@ -184,8 +184,8 @@ export function reserveAtEnd(config: EnergyPolicyConfig, atMs: number, forecast:
  * task ending within each of the next `hours` hours must leave, the larger of the hour's two ends.
  */
 export function endReserveByHour(config: EnergyPolicyConfig, nowMs: number, forecast: PvForecast, hours: number): number[] {
-  const at = (hour: number) => reserveAtEnd(config, nowMs + hour * 3_600_000, forecast);
-  return Array.from({ length: hours }, (_, hour) => Math.max(at(hour), at(hour + 1)));
+  const bounds = Array.from({ length: hours + 1 }, (_, hour) => reserveAtEnd(config, nowMs + hour * 3_600_000, forecast));
+  return bounds.slice(0, hours).map((reserve, hour) => Math.max(reserve, bounds[hour + 1]!));
 }
 
 /**
