@@ -218,6 +218,14 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     ]);
     expect((await replica(market.chain.wallet(10)))!.state).to.equal("contributed");
     expect(running.pool.dispatcher.workers.get(market.chain.wallet(10).address)!.active).to.equal(0);
+    // X's energy receipt taught the pool the app's energy.
+    const learned = async () => ({
+      workers: (
+        await running.db.all<{ worker: string; runs: number }>("SELECT worker, runs FROM worker_app_energy ORDER BY worker")
+      ).map(({ worker, runs }) => [worker, runs]),
+      app: (await running.pool.appEnergy(market.appId))?.runs,
+    });
+    expect(await learned()).to.deep.equal({ workers: [[market.chain.wallet(10).address.toLowerCase(), 1]], app: 1 });
 
     // The canonical chain: those three blocks never happened; Y contributes instead, and the
     // chain grows past where the scheduler was.
@@ -243,6 +251,8 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     expect(await metric(running.url, "sunpool_scheduler_chain_reorgs_total")).to.equal(1);
     expect(await metric(running.url, "sunpool_scheduler_chain_reorg_deepest_blocks")).to.equal(3);
     expect(await metric(running.url, "sunpool_scheduler_chain_lag_blocks")).to.equal(0);
+    // The removed receipt no longer counts: only Y's, in the store and in what the pool plans with.
+    expect(await learned()).to.deep.equal({ workers: [[market.chain.wallet(11).address.toLowerCase(), 1]], app: 1 });
 
     // The pool carries on from the canonical state: X contributes on this chain, after Y.
     await contribute(10, offerX);

@@ -375,8 +375,12 @@ export class Pool {
     this.dispatcher.upsert(state);
   }
 
-  /** Rebuilds the dispatcher's view of every worker from the database (after a chain rollback). */
-  async reloadWorkers(): Promise<void> {
+  /**
+   * After a chain rollback: rebuilds the dispatcher's view of every worker from the database, and
+   * forgets the app energies read from it (a removed receipt is no longer in them).
+   */
+  async reloadAfterRollback(): Promise<void> {
+    this.appEnergies.clear();
     await this.loadWorkers();
   }
 
