@@ -362,8 +362,9 @@ async function proxyDroppingFirst(target: string, matches: (path: string, body: 
 
 /**
  * The pool's task view once it shows the worker's energy split. The report carrying it follows the
- * submission, and one the scheduler does not answer is retried after its own timeout (35 s): the
- * wait allows that. A failure says what the worker journaled, to tell a split never sent from one lost.
+ * submission, and one the scheduler does not answer is retried after its own timeout (35 s), three
+ * times in all (REPORT_ATTEMPTS): the wait covers all three (107 s). A failure says what the worker
+ * journaled, to tell a split never sent from one lost.
  */
 async function splitInTaskView(url: string, worker: RunningWorker, taskId: string) {
   try {
@@ -373,7 +374,7 @@ async function splitInTaskView(url: string, worker: RunningWorker, taskId: strin
         const pool = await getPoolTask(createSchedulerClient({ url }), { taskId });
         return pool.replicas.some((replica) => replica.energySplit !== undefined) ? pool : undefined;
       },
-      90_000,
+      150_000,
       250,
     );
   } catch (error) {
