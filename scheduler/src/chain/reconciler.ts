@@ -340,7 +340,7 @@ export class Reconciler {
     if ((await this.pool.task(taskId)) === undefined) return;
     const worker = typeof args.worker === "string" ? args.worker : "";
     const scopes: Scope[] = [
-      ...(event.name === "ContributionAccepted" ? this.energyScopes(taskId) : []),
+      ...(event.name === "ContributionAccepted" ? this.energyScopes(taskId, worker) : []),
       { table: "tasks", key: ["task_id"], where: "task_id = ?", args: [taskId] },
       { table: "contributions", key: ["task_id", "seq"], where: "task_id = ?", args: [taskId] },
       { table: "replicas", key: ["task_id", "worker"], where: "task_id = ?", args: [taskId] },
@@ -356,12 +356,20 @@ export class Reconciler {
     });
   }
 
-  /** A contribution's energy receipt teaches the task's app: its estimates, undone with the receipt. */
-  private energyScopes(taskId: string): Scope[] {
+  /**
+   * A contribution's energy receipt teaches the task's app: the app's estimate and the contributor's
+   * own (worker_app_energy keys workers in lower case), undone with the receipt.
+   */
+  private energyScopes(taskId: string, worker: string): Scope[] {
     const app = `(SELECT lower(${jsonText(this.db.dialect, "d.app", "id")}) FROM tasks t JOIN deals d USING (deal_id) WHERE t.task_id = ?)`;
     return [
       { table: "app_energy", key: ["app"], where: `app = ${app}`, args: [taskId] },
-      { table: "worker_app_energy", key: ["app", "worker"], where: `app = ${app}`, args: [taskId] },
+      {
+        table: "worker_app_energy",
+        key: ["app", "worker"],
+        where: `app = ${app} AND worker = ?`,
+        args: [taskId, worker.toLowerCase()],
+      },
     ];
   }
 
