@@ -53,3 +53,37 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
   };
 }
+
+/**
+ * The same proxy in a process of its own (`node test/helpers/tcpProxy.ts <host> <port>`: prints
+ * its port; SIGUSR1 cuts the line), so that a busy test process does not slow the line it proxies.
+ */
+export async function startTcpProxyProcess(targetHost: string, targetPort: number): Promise<TcpProxy> {
+  const { spawn } = await import("node:child_process");
+  const { createInterface } = await import("node:readline");
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, targetHost, targetPort.toString()], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once("line", (line) => resolve(Number(line)));
+    child.once("exit", (code) => reject(new Error(`the TCP proxy process exited (${String(code)})`)));
+  });
+  return {
+    port,
+    cut() {
+      child.kill("SIGUSR1");
+    },
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+if (process.argv[1] === new URL(import.meta.url).pathname) {
+  const proxy = await startTcpProxy(process.argv[2]!, Number(process.argv[3]));
+  process.on("SIGUSR1", () => proxy.cut());
+  console.log(proxy.port);
+}

@@ -49,6 +49,11 @@ export class TransactionSender {
       }
       try {
         const response = await build();
+        // Every transaction this process broadcast, with when: replicas' logs show who sent what.
+        this.log.info(
+          { event: "transaction-sent", label, hash: response.hash, nonce: response.nonce, at: Date.now() },
+          "transaction sent",
+        );
         const receipt = await response.wait();
         if (receipt === null) throw new Error(`no receipt for ${response.hash}`);
         this.metrics.transactions.inc({ kind: label, result: "mined" });
