@@ -221,6 +221,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       pollMs,
       heartbeatSeconds,
       mayAct: () => lease === undefined || lease.isLeader(SEND_MARGIN_MS),
+      replica: lease !== undefined,
     });
   registerStateGauges(metrics, {
     workers: async () => (part === undefined ? { online: 0, offline: 0, busy: 0 } : (await poolStatus(part)).workers),
@@ -418,6 +419,11 @@ interface LeaderPartOptions {
   heartbeatSeconds: number;
   /** Whether this replica may still send transactions (the lease, with a margin). */
   mayAct(): boolean;
+  /**
+   * One of several replicas on PostgreSQL: the API serves as soon as the pool is loaded, while the
+   * first pass runs (on SQLite the first pass ends before the API listens, as it always has).
+   */
+  replica: boolean;
 }
 
 /**
@@ -457,6 +463,7 @@ async function startLeaderPart(parts: LeaderPartOptions): Promise<LeaderPart> {
   const pinner = new Pinner(ipfs, db, {
     maxBytes: options.maxPinBytes ?? 64 * 1024 * 1024,
     timeoutMs: (options.pinTimeoutSeconds ?? 60) * 1000,
+    sharedStore: parts.replica,
   });
   const reconciler = new Reconciler(
     db,
@@ -550,7 +557,8 @@ async function startLeaderPart(parts: LeaderPartOptions): Promise<LeaderPart> {
     },
   };
   const passesHealth = () => context.health();
-  await tick();
+  if (parts.replica) void tick();
+  else await tick();
   const api: FastifyInstance = await createApi(context, log, { rateLimitPerMinute: options.rateLimitPerMinute ?? 6000 });
   await api.ready();
   const onBlock = () => kick();

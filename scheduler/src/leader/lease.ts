@@ -13,9 +13,9 @@
 // TCP keepalive notices a partitioned client (minutes by default), and the holder cannot tell from
 // its side when the server has let go; with the row both sides count the same 1.5 s.
 //
-// Writes of the leader's scheduler go through `fence` (leader/fencedStore.ts): in the same
-// transaction, the row is read FOR SHARE with our holder and epoch, so a deposed leader's late
-// write is refused, and no other replica can take the row while such a transaction is open.
+// Writes of the leader's scheduler go through `fence` (leader/fencedStore.ts): at the end of the
+// same transaction, the row is read FOR SHARE with our holder and epoch, so a deposed leader's late
+// write is refused, and no other replica can take the row between the fence and the COMMIT.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 
@@ -158,6 +158,7 @@ export class LeaderLease {
       max: 1,
       connectionTimeoutMillis: this.leaseMs,
       query_timeout: this.leaseMs,
+      statement_timeout: this.leaseMs,
       keepAlive: true,
     });
     this.pool.on("error", () => undefined);
@@ -198,8 +199,8 @@ export class LeaderLease {
   }
 
   /**
-   * The fence for a leader's write: call inside the write's transaction on `db`. The row is read
-   * FOR SHARE, so no other replica takes the lease before this transaction ends.
+   * The fence for a leader's write: call inside the write's transaction on `db`, last. The row is
+   * read FOR SHARE, so no other replica takes the lease before this transaction ends.
    */
   async fence(db: Store): Promise<void> {
     if (!this.isLeader()) throw new NotLeaderError(`replica ${this.holder} no longer leads: its write is refused`);
