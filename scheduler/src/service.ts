@@ -154,6 +154,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   // follower forwards them to the leader the lease row names, or answers 503 when none leads.
   let part: LeaderPart | undefined;
   let lease: LeaderLease | undefined;
+  let starting = true;
   const server = createServer((request, response) => {
     if (part !== undefined && (lease === undefined || lease.isLeader())) {
       part.api.routing(request, response);
@@ -222,6 +223,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       heartbeatSeconds,
       mayAct: () => lease === undefined || lease.isLeader(SEND_MARGIN_MS),
       replica: lease !== undefined,
+      // A replica taking over serves at once; one starting waits for its first pass, as on SQLite.
+      firstPassFirst: lease === undefined || starting,
     });
   registerStateGauges(metrics, {
     workers: async () => (part === undefined ? { online: 0, offline: 0, busy: 0 } : (await poolStatus(part)).workers),
@@ -317,6 +320,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     lock.release();
     throw error;
   }
+  starting = false;
   log.info(
     { url, workerpool: options.workerpool, scheduler: schedulerAddress, ipfs: info.ipfsPeers, role: lease?.role ?? "leader" },
     "scheduler started",
@@ -419,11 +423,13 @@ interface LeaderPartOptions {
   heartbeatSeconds: number;
   /** Whether this replica may still send transactions (the lease, with a margin). */
   mayAct(): boolean;
-  /**
-   * One of several replicas on PostgreSQL: the API serves as soon as the pool is loaded, while the
-   * first pass runs (on SQLite the first pass ends before the API listens, as it always has).
-   */
+  /** The store is shared by replicas (PostgreSQL), each with its own IPFS node. */
   replica: boolean;
+  /**
+   * Whether the first pass ends before the API serves (at start, as always); a replica taking over
+   * from another serves as soon as the pool is loaded, while its first pass runs.
+   */
+  firstPassFirst: boolean;
 }
 
 /**
@@ -557,8 +563,8 @@ async function startLeaderPart(parts: LeaderPartOptions): Promise<LeaderPart> {
     },
   };
   const passesHealth = () => context.health();
-  if (parts.replica) void tick();
-  else await tick();
+  if (parts.firstPassFirst) await tick();
+  else void tick();
   const api: FastifyInstance = await createApi(context, log, { rateLimitPerMinute: options.rateLimitPerMinute ?? 6000 });
   await api.ready();
   const onBlock = () => kick();
