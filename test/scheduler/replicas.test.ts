@@ -336,6 +336,26 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
     expect(workers.flatMap((worker) => worker.errors)).to.deep.equal([]);
   });
 
+  it("a leader stopped cleanly (SIGTERM) gives the lease up at once: the follower leads before the lease would have expired", async function () {
+    const store = await postgresSchemaUrl(join(folder, "handover"));
+    const a = await startReplica("a", store);
+    await until("a to lead", () => leads(a));
+    const b = await startReplica("b", store);
+    await until("b to know a leads", async () => ((await health(b))?.status === 200 ? true : undefined));
+    const exited = new Promise<number | null>((resolve) => a.child.once("exit", resolve));
+    a.child.kill("SIGTERM");
+    expect(await exited).to.equal(0);
+    await until("b to lead", () => leads(b));
+    const term = (await terms(store)).at(-1)!;
+    expect(term.replica).to.equal("b");
+    // Released: a's lease ended before its term (last renewal + 1.5 s) was up, and b's began after.
+    expect(term.previous_expires_at! - term.previous_renewed_at!).to.be.below(1500);
+    expect(term.acquired_at).to.be.at.least(term.previous_expires_at!);
+    console.log(
+      `[replicas] SIGTERM: b took the lease ${(term.acquired_at - term.previous_expires_at!).toString()} ms after a released it`,
+    );
+  });
+
   it("a leader cut off from the database stops leading before the other replica takes over, then sends nothing and answers 503", async function () {
     const store = await postgresSchemaUrl(join(folder, "partition"));
     const server = new URL(store);
