@@ -28,6 +28,12 @@ const NO_BARE_WAITS = [
     selector: "ForStatement[test=null]",
     message: "Wait with until() from test/helpers/wait.ts: it is bounded and names what never came.",
   },
+  {
+    // A counted loop that pauses and falls through when its count runs out: the assertion after it
+    // then fails with nothing said about what never came (or passes on a state never reached).
+    selector: "ForStatement[test.type='LogicalExpression'] CallExpression[callee.name=/^(setTimeout|sleep)$/]",
+    message: "Wait with until() from test/helpers/wait.ts: it is bounded and names what never came.",
+  },
 ];
 
 export default tseslint.config(

@@ -8,7 +8,8 @@
 // (they are slow to encrypt and always hold the same test keys); --reset clears them too.
 //
 // --lan moves the chain, the scheduler and a read-only copy of the registry to the machine's LAN
-// address (devnet/lan.ts), for a Pi on the same network; loopback stays the default.
+// address (devnet/lan.ts), for a Pi on the same network; loopback stays the default. --postgres
+// keeps the scheduler's state in a local PostgreSQL server instead of SQLite (devnet/postgres.ts).
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -28,6 +29,7 @@ import {
   takeLanFlag,
 } from "./lan.ts";
 import { DEMO_APPS, devnetWallet, publishOrders, pushDemoImages, ROLE_INDEX, schedulerIpfsRepo, setUpMarket } from "./market.ts";
+import { DEVNET_SCHEMA, freshDevnetDatabase } from "./postgres.ts";
 import { checkPortFree, startService, waitForHttp, type Service } from "./processes.ts";
 import { WORKER_BOARDS } from "./workers.ts";
 
@@ -43,8 +45,8 @@ const [major] = process.versions.node.split(".").map(Number);
 if ((major ?? 0) < 24)
   fail(`Node ${process.versions.node} is too old: run through npm (npm run devnet), which uses the project's Node 24.`);
 
-const USAGE = "npm run devnet -- [--workers N] [--dishonest K] [--arm64 K] [--reset] [--lan [address]]";
-let flags: { workers?: string; dishonest: string; arm64: string; reset: boolean; help: boolean };
+const USAGE = "npm run devnet -- [--workers N] [--dishonest K] [--arm64 K] [--reset] [--lan [address]] [--postgres]";
+let flags: { workers?: string; dishonest: string; arm64: string; reset: boolean; postgres: boolean; help: boolean };
 let lanFlag: string | undefined;
 try {
   const taken = takeLanFlag(process.argv.slice(2));
@@ -56,6 +58,7 @@ try {
       dishonest: { type: "string", default: "0" },
       arm64: { type: "string", default: "0" },
       reset: { type: "boolean", default: false },
+      postgres: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   }).values;
@@ -73,6 +76,8 @@ if (flags.help) {
   --lan [addr]  listen on this machine's LAN address instead of 127.0.0.1 (the first private IPv4 address
                 of an interface that is up, or addr), so that a Pi joins with the sunpool.yaml it writes
                 (docs/worker-owner.md). Everyone on the LAN can then use the chain's funded dev keys.
+  --postgres    the scheduler keeps its state in PostgreSQL (bash scripts/postgres.sh ensure: installs it the
+                first time, as root) instead of SQLite in .devnet/run/scheduler
 
 Environment: SUNPOOL_DEVNET_PORT (chain, default 8545), SUNPOOL_DEVNET_SCHEDULER_PORT (default 7300).
 State and logs: .devnet/ (docs/devnet.md).`);
@@ -180,6 +185,7 @@ try {
     LAN_REGISTRY === undefined ? pushed : serveImagesOnLan(pushed, LAN_REGISTRY),
   );
   const keystores = writeKeystores(workerCount);
+  const database = flags.postgres ? freshDevnetDatabase(ROOT) : undefined;
   await waitForHttp(chain, RPC_URL, 60_000, rpcRequest("eth_chainId"));
   await build;
   // A new node is a new chain 31337: Ignition's journal of the previous devnet describes contracts
@@ -216,6 +222,7 @@ try {
     workerpool: market.workerpoolId,
     keystore: keys.scheduler,
     dataDir: schedulerDir,
+    ...(database === undefined ? {} : { store: { postgres: await database } }),
     listen: { host: HOST, port: SCHEDULER_PORT },
     // A Pi fetches datasets from the scheduler's IPFS node: on the LAN, it listens there too.
     ...(LAN_REGISTRY === undefined ? {} : { ipfs: { listen: [`/ip4/${HOST}/tcp/0`] } }),
@@ -286,6 +293,8 @@ try {
     },
     requesterConfig,
     password: PASSWORD,
+    // The scheduler's store: its PostgreSQL URL (no password on the local server), else SQLite.
+    store: database === undefined ? { sqlite: join(schedulerDir, "scheduler.sqlite") } : { postgres: await database },
     ...(LAN_REGISTRY === undefined
       ? {}
       : { lan: { address: HOST, registry: LAN_REGISTRY, piOwnerFile: join(STATE, "pi/sunpool.yaml") } }),
@@ -466,6 +475,7 @@ function printReady(
     apps: Record<string, { id: string; datasetId?: string }>;
     accounts: { requester: string; workers: string[] };
     lan?: { address: string; registry: string; piOwnerFile: string };
+    store: { sqlite: string } | { postgres: string };
   },
   seconds: number,
 ): void {
@@ -474,7 +484,7 @@ function printReady(
   console.log(`
 devnet ready in ${seconds.toFixed(1)} s
   chain       ${summary.rpcUrl} (chain id 31337; hub ${summary.deployment.hub})
-  scheduler   ${summary.schedulerUrl} (workerpool ${summary.workerpool})
+  scheduler   ${summary.schedulerUrl} (workerpool ${summary.workerpool}; state in ${"postgres" in summary.store ? `PostgreSQL, ${summary.store.postgres.split("?")[0]!} schema ${DEVNET_SCHEMA}` : "SQLite"})
   dashboard   ${summary.schedulerUrl}/ (pool, workers, tasks: open it in a browser)
   registry    http://${summary.lan?.registry ?? REGISTRY} (demo images for linux/amd64 and linux/arm64${summary.lan === undefined ? "" : "; read-only"})
   workers     ${WORKER_BOARDS.slice(0, summary.accounts.workers.length)

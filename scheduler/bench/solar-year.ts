@@ -29,6 +29,7 @@ import { cellVolts } from "../../worker/src/boardFactory.js";
 import { PvForecast, slotOf } from "../../worker/src/energy/forecast.js";
 import {
   awakeSeconds,
+  endReserveByHour,
   decideIdle,
   decideStart,
   DEFAULT_ENERGY_POLICY,
@@ -269,6 +270,7 @@ function simulate(pv: Float64Array, def: PolicyDef): Figures {
       floorPct: worker.policy.floor * 100,
       idleWatts: worker.policy.idleWatts,
       pvForecastWatts: hourly,
+      endReservePct: endReserveByHour(worker.policy, nowMs, forecast, 24).map((reserve) => reserve * 100),
     };
   };
 

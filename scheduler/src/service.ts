@@ -507,6 +507,7 @@ async function startLeaderPart(parts: LeaderPartOptions): Promise<LeaderPart> {
   const dispatch = async (now: number) => {
     const plan = await pool.planOffers(now, reconciler.now());
     if (plan.length === 0) return;
+    let recorded: number;
     try {
       const offers = [];
       for (const item of plan) {
@@ -515,14 +516,14 @@ async function startLeaderPart(parts: LeaderPartOptions): Promise<LeaderPart> {
           authorization: await signTaskAuthorization(options.signer, chain.domain, item.taskId, item.worker),
         });
       }
-      await pool.recordOffers(offers, Date.now());
+      recorded = await pool.recordOffers(offers, Date.now());
     } catch (error) {
       pool.cancelPlan(plan);
       throw error;
     }
     for (const item of plan) metrics.assignmentLatency.observe(Math.max(0, (Date.now() - item.queuedAt) / 1000));
-    metrics.offers.inc(plan.length);
-    log.debug({ offers: plan.length }, "offered tasks");
+    metrics.offers.inc(recorded);
+    log.debug({ offers: recorded }, "offered tasks");
   };
   const passes = new SingleFlight(pass, (error) => log.error({ err: error }, "scheduling pass failed; retrying on the next one"));
   const tick = () => passes.run();

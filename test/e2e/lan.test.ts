@@ -4,12 +4,13 @@
 // address". Every request goes to that address, from inside the namespace as a Pi's would, or to
 // loopback; nothing leaves the machine.
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { NetworkInterfaceInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
 import { expect } from "chai";
+import pg from "pg";
 
 import {
   chooseLanAddress,
@@ -202,7 +203,12 @@ describe("devnet --lan: a Pi's view of a laptop's devnet", function () {
       args: ["--lan", LAN.laptop, "--workers", "1"],
     });
     await refused.exited;
-    devnet = startDevnet({ chainPort: CHAIN_PORT, schedulerPort: SCHEDULER_PORT, args: ["--workers", "0", "--lan", LAN.laptop] });
+    // The laptop's pool as an operator would run it for others: its state in PostgreSQL.
+    devnet = startDevnet({
+      chainPort: CHAIN_PORT,
+      schedulerPort: SCHEDULER_PORT,
+      args: ["--workers", "0", "--lan", LAN.laptop, "--postgres"],
+    });
     await waitForDevnet(devnet);
     info = devnet.info() as typeof info;
   });
@@ -234,6 +240,26 @@ describe("devnet --lan: a Pi's view of a laptop's devnet", function () {
     });
     expect(info.rpcUrl).to.equal(`http://${LAN.laptop}:${CHAIN_PORT.toString()}`);
     expect(info.schedulerUrl).to.equal(`http://${LAN.laptop}:${SCHEDULER_PORT.toString()}`);
+  });
+
+  it("with --postgres, the scheduler keeps its state in the local PostgreSQL server, not in SQLite", async function () {
+    const store = (devnet!.info() as DevnetInfo & { store: { postgres?: string; sqlite?: string } }).store;
+    expect(store.postgres).to.match(
+      /^postgres:\/\/sunpool@127\.0\.0\.1:\d+\/sunpool\?options=-c%20search_path%3Dsunpool_devnet$/,
+    );
+    expect(devnet!.output()).to.match(
+      /state in PostgreSQL, postgres:\/\/sunpool@127\.0\.0\.1:\d+\/sunpool schema sunpool_devnet/,
+    );
+    const client = new pg.Client({ connectionString: store.postgres });
+    await client.connect();
+    try {
+      // The devnet published the pool's and the apps' orders through the scheduler: they are rows there.
+      const { rows } = await client.query<{ kind: string }>("SELECT DISTINCT kind FROM orders ORDER BY kind");
+      expect(rows.map((row) => row.kind)).to.include.members(["app", "workerpool"]);
+    } finally {
+      await client.end();
+    }
+    expect(existsSync(join(devnet!.state, "run/scheduler/scheduler.sqlite")), "no SQLite file").to.equal(false);
   });
 
   it("serves the chain, the scheduler and its IPFS node on the LAN address, not on loopback", async function () {

@@ -36,6 +36,7 @@ import {
   startPoolScheduler,
   type TestMarket,
 } from "../sdk/helpers/market.js";
+import { sleep, until } from "../helpers/wait.js";
 
 const NO_MARGIN = { margin: 1, chargeEfficiency: 0.9, startStepSeconds: 900 };
 
@@ -140,7 +141,6 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
   let ipfs: IpfsNode;
   let requester: SunpoolClient;
   let workers: ProtocolWorker[] = [];
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   before(async function () {
     market = await startMarket();
@@ -215,15 +215,13 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
 
   /** The task as the pool shows it, once the pool has seen it end (its logs come after the requester's view). */
   async function viewOnceEnded(taskId: string) {
-    for (let i = 0; i < 100; i++) {
+    return until(`the pool to see task ${taskId} end`, async () => {
       const view = (await (await fetch(`${scheduler.url}/v1/tasks/${taskId}`)).json()) as {
         outcome?: string;
         declined?: { reason: string; at: string };
       };
-      if (view.outcome !== undefined) return view;
-      await sleep(100);
-    }
-    throw new Error(`the pool never saw task ${taskId} end`);
+      return view.outcome === undefined ? undefined : view;
+    });
   }
 
   it("does not offer a task to a worker that cannot finish it on harvested energy; another worker completes it", async function () {
@@ -231,11 +229,10 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
     const dusk = await worker(6, { stateOfChargePct: 21, pvWatts: 0, loadWatts: 3, awakeSeconds: 80 });
     const outcome = request(["after sunset"]);
     // Many scheduling passes (every 0.2 s) with the task waiting and dusk idle and online.
-    let deals = 0;
-    for (let i = 0; i < 100 && deals === 0; i++) {
-      deals = (await scheduler.db.get<{ n: number }>("SELECT count(*) AS n FROM tasks"))!.n;
-      await sleep(100);
-    }
+    await until("the deal's task in the pool", async () => {
+      const { n } = (await scheduler.db.get<{ n: number }>("SELECT count(*) AS n FROM tasks"))!;
+      return n > 0 ? n : undefined;
+    });
     await sleep(2000);
     expect(await openReplicasOf(dusk.address)).to.equal(0);
     const sunny = await worker(7, { stateOfChargePct: 70, pvWatts: 12, loadWatts: 4, awakeSeconds: 36_000 });
@@ -255,7 +252,7 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
     const storedRuns = async () =>
       (await scheduler.db.get<{ runs: number }>("SELECT runs FROM app_energy WHERE app = ?", market.appId.toLowerCase()))?.runs ??
       0;
-    for (let i = 0; i < 100 && (await storedRuns()) < 3; i++) await sleep(100);
+    await until("the third receipt committed to the store", async () => ((await storedRuns()) >= 3 ? true : undefined));
     const learned = (await scheduler.pool.appEnergy(market.appId))!;
     // The protocol worker's receipts are 1200 + index mWh (index 0 here: one task per deal).
     expect(learned.runs).to.equal(3);
@@ -316,7 +313,7 @@ describe("scheduler: forecast-driven admission on a real chain", function () {
   it("declines a task whose remaining time is shorter than its run time, whoever is online", async function () {
     let dealId: string | undefined;
     const outcome = request(["too late"], (id) => (dealId = id));
-    for (let i = 0; i < 200 && dealId === undefined; i++) await sleep(50);
+    await until("the request's deal", () => dealId, 30_000, 50);
     // No worker yet; the chain's clock moves to 60 s before the start deadline (10 x 300 s).
     await market.chain.increaseTime(10 * 300 - 60);
     const [task] = (await outcome).tasks;

@@ -123,15 +123,13 @@ describe("scheduler: offer leases", function () {
 
   /** Waits until `worker` holds an offer of some task and returns the task's id. */
   async function offeredTo(worker: string): Promise<string> {
-    for (let i = 0; i < 200; i++) {
-      const row = await scheduler.db.get<{ task_id: string }>(
-        "SELECT task_id FROM replicas WHERE worker = ? AND state = 'offered'",
-        worker,
-      );
-      if (row !== undefined) return row.task_id;
-      await sleep(50);
-    }
-    throw new Error(`no offer reached ${worker}`);
+    const row = await until(
+      `an offer to reach ${worker}`,
+      () => scheduler.db.get<{ task_id: string }>("SELECT task_id FROM replicas WHERE worker = ? AND state = 'offered'", worker),
+      30_000,
+      50,
+    );
+    return row.task_id;
   }
 
   const record = async (worker: string) =>

@@ -34,6 +34,7 @@ import {
   startPoolScheduler,
   type TestMarket,
 } from "../sdk/helpers/market.js";
+import { until } from "../helpers/wait.js";
 
 const OUTLOOK = { stateOfChargePct: 80, pvWatts: 6, loadWatts: 4, awakeSeconds: 36_000 };
 const REGISTRATION = { platforms: ["linux/amd64" as const], cores: 4, memoryMiB: 4096, slots: 1, ipfsPeers: [] };
@@ -151,11 +152,8 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     return {
       client,
       async pull(): Promise<Assignment> {
-        for (let i = 0; i < 100; i++) {
-          const assignment = await pullAssignment(client, { waitSeconds: 1 });
-          if (assignment !== undefined) return assignment;
-        }
-        throw new Error("no assignment came");
+        // Each pull is a one-second long poll: no pause between them.
+        return until("an assignment", () => pullAssignment(client, { waitSeconds: 1 }), 100_000, 0);
       },
     };
   }
@@ -220,6 +218,14 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     ]);
     expect((await replica(market.chain.wallet(10)))!.state).to.equal("contributed");
     expect(running.pool.dispatcher.workers.get(market.chain.wallet(10).address)!.active).to.equal(0);
+    // X's energy receipt taught the pool the app's energy.
+    const learned = async () => ({
+      workers: (
+        await running.db.all<{ worker: string; runs: number }>("SELECT worker, runs FROM worker_app_energy ORDER BY worker")
+      ).map(({ worker, runs }) => [worker, runs]),
+      app: (await running.pool.appEnergy(market.appId))?.runs,
+    });
+    expect(await learned()).to.deep.equal({ workers: [[market.chain.wallet(10).address.toLowerCase(), 1]], app: 1 });
 
     // The canonical chain: those three blocks never happened; Y contributes instead, and the
     // chain grows past where the scheduler was.
@@ -245,6 +251,8 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     expect(await metric(running.url, "sunpool_scheduler_chain_reorgs_total")).to.equal(1);
     expect(await metric(running.url, "sunpool_scheduler_chain_reorg_deepest_blocks")).to.equal(3);
     expect(await metric(running.url, "sunpool_scheduler_chain_lag_blocks")).to.equal(0);
+    // The removed receipt no longer counts: only Y's, in the store and in what the pool plans with.
+    expect(await learned()).to.deep.equal({ workers: [[market.chain.wallet(11).address.toLowerCase(), 1]], app: 1 });
 
     // The pool carries on from the canonical state: X contributes on this chain, after Y.
     await contribute(10, offerX);
@@ -300,9 +308,11 @@ describe("scheduler: a chain follower that survives reorganisations (issue 17)",
     // Matching again on the canonical chain makes the same deal (its id is the request's hash and
     // consumed volume): the offer comes back with its authorization and lease id.
     running = await scheduler({ dataDir });
-    for (let i = 0; i < 50 && (await hub.deal(dealId)).requester !== market.chain.wallet(1).address; i++) {
+    await until("the deal made again on the canonical chain", async () => {
+      if ((await hub.deal(dealId)).requester === market.chain.wallet(1).address) return true;
       await running.tick();
-    }
+      return undefined;
+    });
     await running.tick();
     const back = (await running.db.get<{
       worker: string;

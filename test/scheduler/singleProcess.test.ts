@@ -13,6 +13,7 @@ import { writeKeystore } from "../../sdk/src/node/keystore.js";
 import { DataDirLockedError } from "../../scheduler/src/store/sqlite.js";
 import { freePort } from "../sdk/helpers/chain.js";
 import { startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
+import { until } from "../helpers/wait.js";
 
 const CLI = new URL("../../scheduler/dist/cli.js", import.meta.url).pathname;
 const PASSWORD = "single-process-test";
@@ -76,11 +77,10 @@ describe("scheduler: one process per SQLite data folder (issue 17)", function ()
   async function healthy(url: string, running: ReturnType<typeof start>): Promise<void> {
     let exited = false;
     void running.exited.then(() => (exited = true));
-    for (let i = 0; i < 300 && !exited; i++) {
-      if ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`the scheduler at ${url} did not become healthy: ${running.stderr()}`);
+    await until(`the scheduler at ${url} to answer /healthz`, async () => {
+      if (exited) throw new Error(`the scheduler at ${url} exited before it was healthy: ${running.stderr()}`);
+      return (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true ? true : undefined;
+    });
   }
 
   it("a second scheduler on the same data folder refuses to start and names the folder and the holder's PID", async function () {

@@ -69,6 +69,7 @@ import {
   SUN,
   type TestMarket,
 } from "../sdk/helpers/market.js";
+import { until } from "../helpers/wait.js";
 
 interface Problem {
   title: string;
@@ -174,12 +175,10 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
 
   /** Runs scheduling passes until `done` holds. */
   async function passes(running: Scheduler, done: () => boolean | Promise<boolean>, what: string) {
-    for (let i = 0; i < 100; i++) {
+    await until(what, async () => {
       await running.tick();
-      if (await done()) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`timed out waiting for ${what}`);
+      return (await done()) ? true : undefined;
+    });
   }
 
   /** Registers a worker by hand (signed HTTP) and sends one heartbeat; returns the response of the registration. */
@@ -338,45 +337,48 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
       expect(await offersByWorker(running.db)).to.deep.equal({ [boaster.address]: DEFAULT_PROBATION.slots });
     });
 
-    it("the caps lift once the worker has its record with the pool", async function () {
+    /** A pool on its own store (no chain, no API) with one registered 64-slot worker and one deal's worth of fields. */
+    async function lonePool(probationSlots = 1) {
       const folder = mkdtempSync(join(tmpdir(), "sunpool-probation-"));
       const db = await openStore((await testStore(folder)) ?? { sqlite: join(folder, "pool.sqlite") });
+      const pool = await Pool.open(db, new Dispatcher(DEFAULT_POLICY), {
+        limits: { admitted: () => true, probation: { ...DEFAULT_PROBATION, tasks: 1, slots: probationSlots } },
+      });
+      const worker = Wallet.createRandom().address;
+      await pool.register(
+        { address: worker, platforms: ["linux/amd64"], cores: 64, memoryMiB: 65_536, slots: 64, ipfsPeers: [] },
+        1,
+      );
+      await pool.heartbeat(worker, OUTLOOK, 1);
+      const deal = (n: number) => ({
+        dealId: `0x${n.toString(16).padStart(2, "0").repeat(32)}`,
+        requestHash: `0x${(n + 128).toString(16).repeat(32)}`,
+        requester: worker,
+        trust: 1,
+        category: 0,
+        volume: 1,
+        startDeadline: 2_000_000_000,
+        app: {
+          id: market.appId,
+          owner: worker,
+          name: "echo",
+          image: "127.0.0.1:5000/echo",
+          imageDigest: `sha256:${"ab".repeat(32)}`,
+          platforms: ["linux/amd64" as const],
+          deterministic: true,
+          resources: { memoryMiB: 256, cpuMillicores: 1000, expectedSeconds: 60, maxOutputMiB: 16, network: false },
+        },
+        params: "{}",
+        block: 1,
+      });
+      return { db, pool, worker, deal };
+    }
+
+    it("the caps lift once the worker has its record with the pool", async function () {
+      const { db, pool, worker, deal } = await lonePool();
       try {
-        const pool = await Pool.open(db, new Dispatcher(DEFAULT_POLICY), {
-          limits: { admitted: () => true, probation: { ...DEFAULT_PROBATION, tasks: 1 } },
-        });
-        const worker = Wallet.createRandom().address;
-        await pool.register(
-          { address: worker, platforms: ["linux/amd64"], cores: 64, memoryMiB: 65_536, slots: 64, ipfsPeers: [] },
-          1,
-        );
-        await pool.heartbeat(worker, OUTLOOK, 1);
         expect(pool.dispatcher.workers.get(worker)!.slots).to.equal(1);
-        const dealId = `0x${"d1".repeat(32)}`;
-        await pool.addDeal(
-          {
-            dealId,
-            requestHash: `0x${"e1".repeat(32)}`,
-            requester: worker,
-            trust: 1,
-            category: 0,
-            volume: 1,
-            startDeadline: 2_000_000_000,
-            app: {
-              id: market.appId,
-              owner: worker,
-              name: "echo",
-              image: "127.0.0.1:5000/echo",
-              imageDigest: `sha256:${"ab".repeat(32)}`,
-              platforms: ["linux/amd64"],
-              deterministic: true,
-              resources: { memoryMiB: 256, cpuMillicores: 1000, expectedSeconds: 60, maxOutputMiB: 16, network: false },
-            },
-            params: "{}",
-            block: 1,
-          },
-          1,
-        );
+        await pool.addDeal(deal(1), 1);
         const [offer] = await pool.planOffers(2, 1);
         await pool.recordOffers([{ taskId: offer!.taskId, worker, authorization: "0x" }], 2);
         const digest = `0x${"ad".repeat(32)}`;
@@ -384,6 +386,26 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
         await pool.onEnded(offer!.taskId, "completed", digest, 4);
         const state = pool.dispatcher.workers.get(worker)!;
         expect([state.good, state.slots, state.cores, state.unproven]).to.deep.equal([1, 64, 64, undefined]);
+      } finally {
+        await db.close();
+      }
+    });
+
+    it("an offer that cannot be recorded (its replica exists) gives the slot planned for it back", async function () {
+      const { db, pool, worker, deal } = await lonePool(2);
+      try {
+        await pool.addDeal(deal(2), 1);
+        // Two plans of one task for this worker before either is written (the replica row is what
+        // excludes a worker): the second offer is not recorded, and the slot it held is free again.
+        const [first] = await pool.planOffers(2, 1);
+        const [second] = await pool.planOffers(2, 1);
+        expect(second).to.deep.include({ taskId: first!.taskId, worker });
+        const state = pool.dispatcher.workers.get(worker)!;
+        expect(state.active).to.equal(2);
+        expect(await pool.recordOffers([{ taskId: first!.taskId, worker, authorization: "0x" }], 2)).to.equal(1);
+        expect(await pool.recordOffers([{ taskId: second!.taskId, worker, authorization: "0x" }], 2)).to.equal(0);
+        expect(state.active).to.equal(1);
+        expect(await pool.replicas(first!.taskId)).to.have.length(1);
       } finally {
         await db.close();
       }
@@ -492,22 +514,15 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
       return {
         client,
         async pull(): Promise<Assignment> {
-          for (let i = 0; i < 200; i++) {
-            const assignment = await pullAssignment(client, { waitSeconds: 1 });
-            if (assignment !== undefined) return assignment;
-          }
-          throw new Error("no assignment came");
+          // Each pull is a one-second long poll: no pause between them.
+          return until("an assignment", () => pullAssignment(client, { waitSeconds: 1 }), 200_000, 0);
         },
       };
     }
 
     async function untilTask(taskId: string, check: (task: { status: bigint; revealCount: bigint }) => boolean) {
       const hub = (await market.client(0)).hub;
-      for (let i = 0; i < 600; i++) {
-        if (check(await hub.task(taskId))) return;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      throw new Error(`timed out waiting on task ${taskId}`);
+      await until(`task ${taskId} on chain`, async () => (check(await hub.task(taskId)) ? true : undefined), 60_000);
     }
 
     interface Vote {
@@ -651,22 +666,32 @@ describe("scheduler: the chain is the source of truth (issue 14)", function () {
           "SELECT t.* FROM tasks t JOIN deals d USING (deal_id) WHERE d.params IS NOT NULL",
         );
       const hub = (await market.client(0)).hub;
-      for (let step = 0; step < 300 && (await task())?.status !== "ended"; step++) {
-        await running.tick();
-        const offered = await running.db.all<{ worker: string }>("SELECT worker FROM replicas WHERE state = 'offered'");
-        for (const { worker } of offered) {
-          const { hand, index } = workers.get(worker)!;
-          pending.set(worker, await contributeAs(index, await hand.pull(), keccak256(toUtf8Bytes(`my own opinion: ${worker}`))));
-        }
-        const current = await task();
-        if (current !== undefined && (await hub.task(current.task_id)).status === 2n) {
-          for (const [worker, vote] of pending) {
-            await revealAs(vote);
-            pending.delete(worker);
+      // Each step: a pass, every offer contributed to, every pending vote revealed once the round allows.
+      await until(
+        "the task to end without consensus",
+        async () => {
+          if ((await task())?.status === "ended") return true;
+          await running.tick();
+          const offered = await running.db.all<{ worker: string }>("SELECT worker FROM replicas WHERE state = 'offered'");
+          for (const { worker } of offered) {
+            const { hand, index } = workers.get(worker)!;
+            pending.set(
+              worker,
+              await contributeAs(index, await hand.pull(), keccak256(toUtf8Bytes(`my own opinion: ${worker}`))),
+            );
           }
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+          const current = await task();
+          if (current !== undefined && (await hub.task(current.task_id)).status === 2n) {
+            for (const [worker, vote] of pending) {
+              await revealAs(vote);
+              pending.delete(worker);
+            }
+          }
+          return undefined;
+        },
+        120_000,
+        50,
+      );
       const ended = (await task())!;
       expect(ended.outcome).to.equal("no-consensus");
       expect(await hub.taskOutcome(ended.deal_id, ended.idx)).to.equal(NO_CONSENSUS);

@@ -16,6 +16,7 @@ import { MIGRATIONS } from "../../scheduler/src/store/migrations.js";
 import { openStore, type Store, type StoreConfig } from "../../scheduler/src/store/store.js";
 import { postgresSchemaUrl } from "../helpers/postgres.js";
 import { freePort } from "../sdk/helpers/chain.js";
+import { startMarket } from "../sdk/helpers/market.js";
 
 const BACKENDS: { name: string; config: () => Promise<StoreConfig> }[] = [
   { name: "SQLite", config: () => Promise.resolve({ sqlite: join(mkdtempSync(join(tmpdir(), "sunpool-store-")), "s.sqlite") }) },
@@ -194,6 +195,25 @@ for (const backend of BACKENDS) {
   });
 }
 
+/** A PostgreSQL server of its own (scripts/postgres.sh on a free port), so stopping it disturbs no one. */
+async function privatePostgres() {
+  const dir = mkdtempSync(join(tmpdir(), "sunpool-pg-stop-"));
+  chmodSync(dir, 0o755); // as root the cluster belongs to `postgres`, which must reach it
+  const env = { ...process.env, SUNPOOL_POSTGRES_DIR: dir, SUNPOOL_POSTGRES_PORT: (await freePort()).toString() };
+  const script = async (command: string) =>
+    (await promisify(execFile)("bash", ["scripts/postgres.sh", command], { env, timeout: 120_000 })).stdout.trim();
+  const url = await script("ensure");
+  return {
+    url,
+    stop: () => script("stop"),
+    start: () => script("ensure"),
+    async remove() {
+      await script("stop");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe("scheduler store: both backends", function () {
   it("have the same tables with the same columns, from the one list of migrations", function () {
     // Filled by each backend's first test (this suite runs after both).
@@ -203,28 +223,46 @@ describe("scheduler store: both backends", function () {
 
   it("a PostgreSQL server that stops: queries fail with StoreUnreachableError, and work again once it is back", async function () {
     this.timeout(180_000);
-    // A server of its own (scripts/postgres.sh on a free port), so stopping it disturbs no one.
-    const dir = mkdtempSync(join(tmpdir(), "sunpool-pg-stop-"));
-    chmodSync(dir, 0o755); // as root the cluster belongs to `postgres`, which must reach it
-    const env = { ...process.env, SUNPOOL_POSTGRES_DIR: dir, SUNPOOL_POSTGRES_PORT: (await freePort()).toString() };
-    const script = async (command: string) =>
-      (await promisify(execFile)("bash", ["scripts/postgres.sh", command], { env, timeout: 120_000 })).stdout.trim();
-    const url = await script("ensure");
-    const store = await openStore({ postgres: url });
+    const server = await privatePostgres();
+    const store = await openStore({ postgres: server.url });
     try {
       await store.run("INSERT INTO meta (key, value) VALUES ('kept', 'yes')");
-      await script("stop");
+      await server.stop();
       const error = await store.get("SELECT value FROM meta WHERE key = 'kept'").catch((caught: unknown) => caught);
       expect(error).to.be.instanceOf(StoreUnreachableError);
       expect((error as Error).message).to.match(
         /^cannot reach the scheduler's database, PostgreSQL at postgres:\/\/sunpool@127\.0\.0\.1:\d+\/sunpool \(.+\): start PostgreSQL/,
       );
-      await script("ensure");
+      await server.start();
       expect(await store.get("SELECT value FROM meta WHERE key = 'kept'")).to.deep.equal({ value: "yes" });
     } finally {
       await store.close();
-      await script("stop");
-      rmSync(dir, { recursive: true, force: true });
+      await server.remove();
+    }
+  });
+
+  it("a running scheduler whose PostgreSQL stops answers 503 with Retry-After, and serves again once it is back", async function () {
+    this.timeout(240_000);
+    const server = await privatePostgres();
+    const market = await startMarket();
+    try {
+      const { url, scheduler } = await market.scheduler({ working: false, scheduler: { store: { postgres: server.url } } });
+      const unknownTask = `${url}/v1/tasks/${"0x" + "11".repeat(32)}`;
+      expect((await fetch(unknownTask)).status).to.equal(404);
+      await server.stop();
+      const down = await fetch(unknownTask);
+      expect(down.status).to.equal(503);
+      expect(down.headers.get("retry-after")).to.equal("5");
+      expect(await down.json()).to.include({
+        title: "database unavailable",
+        detail: "the pool's database cannot be reached right now",
+      });
+      await server.start();
+      expect((await fetch(unknownTask)).status).to.equal(404);
+      await scheduler.tick();
+    } finally {
+      await market.stop();
+      await server.remove();
     }
   });
 

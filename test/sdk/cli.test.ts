@@ -341,9 +341,9 @@ describe("sunpool CLI", function () {
     });
     const exited = new Promise<number | null>((resolve) => scheduler.once("exit", resolve));
     try {
-      for (let i = 0; i < 200 && !(await fetch(`${url}/healthz`).catch(() => undefined))?.ok; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await until("the scheduler to answer /healthz", async () =>
+        (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true ? true : undefined,
+      );
       json(
         await sunpool([
           "order",

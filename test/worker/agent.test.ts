@@ -156,21 +156,17 @@ describe("worker agent: tasks end to end", function () {
         },
       }).catch((error: unknown) => error);
 
-      let failed;
-      for (let i = 0; i < 200 && failed === undefined; i++) {
-        failed = worker.journal.recent(5).find((task) => task.step === "failed");
-        if (failed === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const failed = await until("the worker to journal the failed task", () =>
+        worker.journal.recent(5).find((task) => task.step === "failed"),
+      );
       await running;
-      if (failed === undefined) throw new Error("the worker never journaled the failed task");
       expect(failed.reason).to.equal("failed: exited with code 3");
       expect(failed.logTail).to.contain("the app was asked to fail");
       // The journal records the failure first, then the worker reports it: wait for the report.
-      let replicas = await scheduler.pool.replicas(failed.taskId);
-      for (let i = 0; i < 100 && replicas[0]?.state !== "failed"; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        replicas = await scheduler.pool.replicas(failed.taskId);
-      }
+      const replicas = await until("the failure report to reach the pool", async () => {
+        const rows = await scheduler.pool.replicas(failed.taskId);
+        return rows[0]?.state === "failed" ? rows : undefined;
+      });
       expect(replicas[0]).to.include({ worker: worker.agent.address, state: "failed" });
       expect(replicas[0]!.reason).to.contain("exited with code 3");
       const { hub } = await market.client(1);

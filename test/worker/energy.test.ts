@@ -17,11 +17,13 @@ import {
   decideIdle,
   decideStart,
   DEFAULT_ENERGY_POLICY,
+  endReserveByHour,
   expectedTaskEnergy,
   restoredStateOfCharge,
   type EnergyPolicyConfig,
 } from "../../worker/src/energy/policy.js";
 import { Journal } from "../../worker/src/journal/journal.js";
+import { earliestHarvestStart, type ForecastOutlook } from "../../scheduler/src/dispatch/harvest.js";
 import { daytimeShare, simulateWeek, type WeekOptions } from "../../worker/bench/solar-week.js";
 import { boardOn, simulate } from "./simulator/fixtures.js";
 
@@ -83,6 +85,41 @@ describe("worker energy manager: rules", function () {
     expect(noon).to.include({ start: true, reserveSoc: 0.2 });
     // At noon the panel (15 W x 0.8) covers the 8 W draw: the charge rises.
     expect(noon.endSoc).to.be.above(0.27);
+  });
+
+  it("the scheduler plans with the worker's night reserve: it counts on no evening start the worker would refuse", function () {
+    const evening = NOON + 7 * HOUR;
+    const forecast = new PvForecast(dayProfile(15), evening, 0);
+    const outlook = (stateOfCharge: number, withReserve: boolean): ForecastOutlook => ({
+      stateOfChargePct: stateOfCharge * 100,
+      batteryWattHours: POLICY.batteryWattHours,
+      floorPct: POLICY.floor * 100,
+      idleWatts: POLICY.idleWatts,
+      pvForecastWatts: Array.from({ length: 48 }, (_, hour) => forecast.wattHours(evening + hour * HOUR, 3600)),
+      ...(withReserve ? { endReservePct: endReserveByHour(POLICY, evening, forecast, 48).map((soc) => soc * 100) } : {}),
+    });
+    // 3.2 Wh in 30 min is 6.4 W; the pool plans 1.5 x: 4.8 Wh, 6.25 points of this pack.
+    const task = { seconds: 1800, watts: 6.4 };
+    const oneHour = { margin: 1.5, chargeEfficiency: 0.9, startStepSeconds: 900 };
+    for (const soc of [0.27, 0.28]) {
+      const worker = decideStart(POLICY, { nowMs: evening, stateOfCharge: soc, pvWatts: 0 }, forecast, {
+        seconds: 1800,
+        wattHours: 3.2,
+      });
+      expect(worker.start, pctOf(soc)).to.equal(false);
+      expect(worker.start === false && worker.reason, pctOf(soc)).to.match(/^the task ends after sunset/);
+      // Planning to the floor alone, the pool counts on starting now; with the reserve, it does not.
+      expect(earliestHarvestStart(outlook(soc, false), task, 3600, oneHour), pctOf(soc)).to.equal(0);
+      expect(earliestHarvestStart(outlook(soc, true), task, 3600, oneHour), pctOf(soc)).to.equal(undefined);
+    }
+    // With the reserve and the task's energy in the battery, both agree it may start now.
+    expect(
+      decideStart(POLICY, { nowMs: evening, stateOfCharge: 0.32, pvWatts: 0 }, forecast, { seconds: 1800, wattHours: 3.2 }).start,
+    ).to.equal(true);
+    expect(earliestHarvestStart(outlook(0.32, true), task, 3600, oneHour)).to.equal(0);
+    // In daylight a task may end at the floor: the reserve is the floor in every lit hour.
+    const lit = endReserveByHour(POLICY, NOON, new PvForecast(dayProfile(15), NOON, 15), 5);
+    expect(lit).to.deep.equal([0.2, 0.2, 0.2, 0.2, 0.2]);
   });
 
   it("expected energy comes from the app's declared needs until this worker has measured it", function () {

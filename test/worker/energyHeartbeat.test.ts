@@ -10,6 +10,7 @@ import { createSimulatedBoard } from "../../worker/src/simulator/board.js";
 import { fundParticipants, startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
 import { startTestWorker } from "./helpers.js";
 import { ALBUQUERQUE } from "./simulator/fixtures.js";
+import { until } from "../helpers/wait.js";
 
 const ACCOUNT = 5;
 
@@ -68,13 +69,16 @@ describe("worker energy accounts in heartbeats and /metrics", function () {
       });
       const address = worker.agent.address;
       // Heartbeats come every second of real time (a simulated minute): wait for accounts covering a few.
-      let schedulerLoad: number | undefined;
-      for (let attempt = 0; attempt < 60; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const text = await (await fetch(`${scheduler.url}/metrics`)).text();
-        schedulerLoad = sampleValue(text, "sunpool_scheduler_worker_energy_watt_hours", { worker: address, flow: "load" });
-        if (schedulerLoad !== undefined && schedulerLoad > 0.05) break;
-      }
+      const schedulerLoad = await until(
+        "the scheduler's metrics to show the load the worker reported",
+        async () => {
+          const text = await (await fetch(`${scheduler.url}/metrics`)).text();
+          const load = sampleValue(text, "sunpool_scheduler_worker_energy_watt_hours", { worker: address, flow: "load" });
+          return load !== undefined && load > 0.05 ? load : undefined;
+        },
+        30_000,
+        500,
+      );
       // An idle Pi 4 draws 2.7 W: a few simulated minutes are a few tenths of a Wh.
       expect(schedulerLoad, "the scheduler exposes the load the worker reported").to.be.within(0.05, 10);
       const text = await (await fetch(`${scheduler.url}/metrics`)).text();
@@ -82,7 +86,7 @@ describe("worker energy accounts in heartbeats and /metrics", function () {
       expect(sampleValue(text, "sunpool_scheduler_worker_brownouts", { worker: address })).to.equal(0);
       // Noon sun on a 30 W panel: the panel covers the Pi and charges the pack.
       expect(sampleValue(text, "sunpool_scheduler_worker_energy_watt_hours", { worker: address, flow: "pv" })).to.be.above(
-        schedulerLoad!,
+        schedulerLoad,
       );
 
       // The outlook carries what forecast-driven admission plans with: the pack (4 × 3.2 V × 6 Ah),
@@ -93,10 +97,14 @@ describe("worker energy accounts in heartbeats and /metrics", function () {
       expect(outlook?.idleWatts).to.be.within(1, 6);
       expect(outlook?.pvForecastWatts).to.have.length(48);
       expect(outlook!.pvForecastWatts![0]).to.be.above(5);
+      // What a task ending in each hour must leave: the floor at sunny noon, more once the night falls.
+      expect(outlook?.endReservePct).to.have.length(48);
+      expect(outlook!.endReservePct![0]).to.equal(20);
+      expect(Math.max(...outlook!.endReservePct!)).to.be.above(20);
 
       const own = await (await fetch(worker.metricsUrl!)).text();
       // Read later than the heartbeat, so no less; the heartbeat rounds to 0.01 Wh.
-      expect(sampleValue(own, "sunpool_worker_energy_watt_hours", { flow: "load" })).to.be.at.least(schedulerLoad! - 0.005);
+      expect(sampleValue(own, "sunpool_worker_energy_watt_hours", { flow: "load" })).to.be.at.least(schedulerLoad - 0.005);
       expect(sampleValue(own, "sunpool_worker_state_of_charge_floor_percent", {})).to.equal(20);
       expect(sampleValue(own, "sunpool_worker_brownouts", {})).to.equal(0);
     } finally {

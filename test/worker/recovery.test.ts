@@ -109,10 +109,11 @@ describe("worker agent: kill -9 at each step, then restart", function () {
       // task ended on-chain first; then it stops cleanly on SIGTERM.
       const journal = new Journal(join(config.dataDir, "journal.sqlite"));
       try {
-        for (let i = 0; i < 150 && journal.get(task!.taskId)?.step !== "done"; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-        expect(journal.get(task!.taskId)).to.include({ step: "done", digest: task!.resultDigest });
+        const done = await until("the restarted worker's journal to reach done", () => {
+          const entry = journal.get(task!.taskId);
+          return entry?.step === "done" ? entry : undefined;
+        });
+        expect(done).to.include({ step: "done", digest: task!.resultDigest });
         expect(journal.open()).to.deep.equal([]);
       } finally {
         journal.close();
@@ -198,13 +199,12 @@ describe("worker agent: kill -9 at each step, then restart", function () {
 
         const second = spawnWorkerCli(["start", "--config", configPath]);
         try {
-          let after = journaledTask(config.dataDir);
-          for (let i = 0; i < 150 && after?.step !== "done"; i++) {
-            await new Promise((resolve) => setTimeout(resolve, 200));
-            after = journaledTask(config.dataDir);
-          }
+          const after = await until("the restarted worker's journal to reach done", () => {
+            const entry = journaledTask(config.dataDir);
+            return entry?.step === "done" ? entry : undefined;
+          });
           expect(after).to.include({ step: "done", salt: cut.salt, round: 0 });
-          expect(after!.reason).to.match(/^commitment void: the task was reopened \(now round 1\)/);
+          expect(after.reason).to.match(/^commitment void: the task was reopened \(now round 1\)/);
           expect(await hub.queryFilter(hub.filters.ContributionRevealed(cut.taskId, address), 0)).to.deep.equal([]);
           expect(await market.chain.provider.getTransactionCount(address), "no transaction sent").to.equal(nonce);
           second.child.kill("SIGTERM");

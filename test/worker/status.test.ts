@@ -12,6 +12,7 @@ import { ensureDocker } from "../helpers/docker.js";
 import { fundParticipants, startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
 import { ALBUQUERQUE } from "./simulator/fixtures.js";
 import { publishPoolOrders, registerWordcountApp, startTestWorker, workerConfigJson } from "./helpers.js";
+import { until } from "../helpers/wait.js";
 
 const WORKER = 8;
 
@@ -95,12 +96,10 @@ describe("worker status page", function () {
         },
       }).catch(() => undefined);
       // The journal records the failure before the agent reports it; the page reads the journal.
-      let status: WorkerStatus | undefined;
-      for (let i = 0; i < 100 && (status === undefined || status.errors.length === 0); i++) {
-        if (status !== undefined) await new Promise((resolve) => setTimeout(resolve, 100));
-        status = (await (await fetch(`${worker.statusUrl!}/status.json`)).json()) as WorkerStatus;
-      }
-      status = status!;
+      const status = await until("the status page to show the failure", async () => {
+        const page = (await (await fetch(`${worker.statusUrl!}/status.json`)).json()) as WorkerStatus;
+        return page.errors.length > 0 ? page : undefined;
+      });
 
       expect(status.address).to.equal(worker.agent.address);
       // The battery as the board's physics has it (the agent's estimate: a few points off at most).

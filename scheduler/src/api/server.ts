@@ -4,7 +4,7 @@ import rateLimit from "@fastify/rate-limit";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 
-import { Rejection } from "../errors.js";
+import { Rejection, StoreUnreachableError } from "../errors.js";
 import type { ApiContext } from "./context.js";
 import { dashboardRoutes } from "../dashboard/routes.js";
 import { routeSchema, sharedSchema } from "./openapi.js";
@@ -60,10 +60,11 @@ export async function createApi(context: ApiContext, logger: Logger, options: Ap
       ),
   });
 
-  app.setErrorHandler((error: FastifyError | Rejection, request, reply) => {
+  app.setErrorHandler((error: FastifyError | Rejection | StoreUnreachableError, request, reply) => {
     const problem = toProblem(error);
     context.metrics.requestsRejected.inc({ status: problem.status.toString() });
     if (problem.status >= 500 && problem.status !== 504) request.log.error({ err: error, url: request.url }, "request failed");
+    if (problem.status === 503) void reply.header("retry-after", STORE_RETRY_SECONDS.toString());
     return reply.code(problem.status).type("application/problem+json").send(problem);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -102,7 +103,19 @@ interface Problem {
   field?: string;
 }
 
-function toProblem(error: FastifyError | Rejection): Problem {
+/** What a client waits before retrying a request the database could not serve. */
+const STORE_RETRY_SECONDS = 5;
+
+function toProblem(error: FastifyError | Rejection | StoreUnreachableError): Problem {
+  if (error instanceof StoreUnreachableError) {
+    // The request was fine; the pool's database was not there. Say so, and when to come back.
+    return {
+      title: "database unavailable",
+      status: 503,
+      detail: "the pool's database cannot be reached right now",
+      hint: `Retry in ${STORE_RETRY_SECONDS.toString()} s (Retry-After); the pool's operator sees the cause in the scheduler's log.`,
+    };
+  }
   if (error instanceof Rejection) {
     return {
       title: error.title,

@@ -15,7 +15,7 @@ import type { Logger } from "pino";
 
 import type { OrderBook } from "../book/orderBook.js";
 import type { Metrics } from "../metrics.js";
-import { getMeta, setMeta, type Store } from "../store/store.js";
+import { getMeta, jsonText, setMeta, type Store } from "../store/store.js";
 import type { DealInfo, Pool } from "../tasks/pool.js";
 import { journaled, restoreParked, undoAfter, type Scope } from "./journal.js";
 
@@ -252,7 +252,7 @@ export class Reconciler {
       return result;
     });
     // Memory that follows the database: the workers' loads, and the volumes the removed deals consumed.
-    await this.pool.reloadWorkers();
+    await this.pool.reloadAfterRollback();
     for (const deal of undone.deals) {
       await this.book.onDealCreated({
         dealId: deal.dealId,
@@ -340,6 +340,7 @@ export class Reconciler {
     if ((await this.pool.task(taskId)) === undefined) return;
     const worker = typeof args.worker === "string" ? args.worker : "";
     const scopes: Scope[] = [
+      ...(event.name === "ContributionAccepted" ? this.energyScopes(taskId) : []),
       { table: "tasks", key: ["task_id"], where: "task_id = ?", args: [taskId] },
       { table: "contributions", key: ["task_id", "seq"], where: "task_id = ?", args: [taskId] },
       { table: "replicas", key: ["task_id", "worker"], where: "task_id = ?", args: [taskId] },
@@ -353,6 +354,15 @@ export class Reconciler {
     await journal(scopes, async () => {
       await this.applyTaskEvent(event, taskId, now);
     });
+  }
+
+  /** A contribution's energy receipt teaches the task's app: its estimates, undone with the receipt. */
+  private energyScopes(taskId: string): Scope[] {
+    const app = `(SELECT lower(${jsonText(this.db.dialect, "d.app", "id")}) FROM tasks t JOIN deals d USING (deal_id) WHERE t.task_id = ?)`;
+    return [
+      { table: "app_energy", key: ["app"], where: `app = ${app}`, args: [taskId] },
+      { table: "worker_app_energy", key: ["app", "worker"], where: `app = ${app}`, args: [taskId] },
+    ];
   }
 
   private async applyTaskEvent(event: LogDescription, taskId: string, now: number): Promise<void> {

@@ -30,6 +30,12 @@ export interface EnergyOutlook {
   floorPct?: number;
   idleWatts?: number;
   pvForecastWatts?: number[];
+  /**
+   * Optional: the charge (percent) a task ending in each hour from now must leave by the worker's
+   * own rule (the floor in daylight, its night reserve after sunset). Without it the scheduler
+   * plans to the floor, and may count on a start the worker then refuses.
+   */
+  endReservePct?: number[];
 }
 
 export interface WorkerState {

@@ -43,6 +43,8 @@ export interface ForecastOutlook {
   floorPct: number;
   idleWatts: number;
   pvForecastWatts: readonly number[];
+  /** The charge a task ending in each hour must leave (the worker's night reserve); else the floor. */
+  endReservePct?: readonly number[];
 }
 
 export function forecastOf(outlook: EnergyOutlook | undefined): ForecastOutlook | undefined {
@@ -51,14 +53,22 @@ export function forecastOf(outlook: EnergyOutlook | undefined): ForecastOutlook 
   if (batteryWattHours === undefined || floorPct === undefined || idleWatts === undefined || pvForecastWatts === undefined) {
     return undefined;
   }
-  return { stateOfChargePct: outlook.stateOfChargePct, batteryWattHours, floorPct, idleWatts, pvForecastWatts };
+  return {
+    stateOfChargePct: outlook.stateOfChargePct,
+    batteryWattHours,
+    floorPct,
+    idleWatts,
+    pvForecastWatts,
+    ...(outlook.endReservePct === undefined ? {} : { endReservePct: outlook.endReservePct }),
+  };
 }
 
 const STEP_SECONDS = 300;
 
 /**
  * The earliest start (seconds from now, a multiple of `startStepSeconds`) after which the worker
- * runs the task for `margin` × its run time without its battery falling below the floor, and ends
+ * runs the task for `margin` × its run time without its battery falling below the floor, ends
+ * with what the worker keeps for the night if it ends after sunset (`endReservePct`), and ends
  * before `secondsLeft`; undefined when there is none. Before the start the board draws its idle
  * power; past the forecast's end the panel is assumed to give nothing.
  */
@@ -73,6 +83,8 @@ export function earliestHarvestStart(
   const capacity = outlook.batteryWattHours;
   const floor = (outlook.floorPct / 100) * capacity;
   const pvAt = (t: number): number => outlook.pvForecastWatts[Math.floor(t / 3600)] ?? 0;
+  const reserveAt = (t: number): number =>
+    (Math.max(outlook.floorPct, outlook.endReservePct?.[Math.floor(t / 3600)] ?? outlook.floorPct) / 100) * capacity;
   const next = (stored: number, t: number, draw: number, seconds: number): number => {
     const pv = pvAt(t);
     const net = pv >= draw ? (pv - draw) * policy.chargeEfficiency : pv - draw;
@@ -91,7 +103,7 @@ export function earliestHarvestStart(
       stored = next(stored, start + t, drawWatts, seconds);
       ok = stored >= floor;
     }
-    if (ok) return start;
+    if (ok && stored >= reserveAt(start + run)) return start;
   }
   return undefined;
 }
@@ -203,10 +215,12 @@ export function workersUnableToFinish(
       if (earliestHarvestStart(forecast, task, secondsLeft, policy) !== undefined) return undefined;
     } else {
       if (forecast === undefined || candidate.silentSeconds > FORECAST_TRUSTED_SECONDS) continue;
+      const hoursPast = Math.floor(candidate.silentSeconds / 3600);
       const shifted = {
         ...forecast,
         idleWatts: 0,
-        pvForecastWatts: forecast.pvForecastWatts.slice(Math.floor(candidate.silentSeconds / 3600)),
+        pvForecastWatts: forecast.pvForecastWatts.slice(hoursPast),
+        ...(forecast.endReservePct === undefined ? {} : { endReservePct: forecast.endReservePct.slice(hoursPast) }),
       };
       if (earliestHarvestStart(shifted, task, secondsLeft, policy) !== undefined) return undefined;
     }

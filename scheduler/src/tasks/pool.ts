@@ -375,8 +375,12 @@ export class Pool {
     this.dispatcher.upsert(state);
   }
 
-  /** Rebuilds the dispatcher's view of every worker from the database (after a chain rollback). */
-  async reloadWorkers(): Promise<void> {
+  /**
+   * After a chain rollback: rebuilds the dispatcher's view of every worker from the database, and
+   * forgets the app energies read from it (a removed receipt is no longer in them).
+   */
+  async reloadAfterRollback(): Promise<void> {
+    this.appEnergies.clear();
     await this.loadWorkers();
   }
 
@@ -536,7 +540,9 @@ export class Pool {
       learned.wattHours,
       now,
     );
-    this.appEnergies.set(appId, learned);
+    // Read again from the store on next use: this runs inside the reconciler's transaction, and a
+    // figure cached now would outlive a rollback.
+    this.appEnergies.delete(appId);
   }
 
   /** What the pool learned of an app's energy per task from receipts (undefined: nothing yet). */
@@ -955,12 +961,14 @@ export class Pool {
   /**
    * Records offers, each under a new lease its worker must acknowledge within `leaseMs`. An offer
    * to a worker whose replica was lost replaces that replica (mayOfferAgain); any other replica of
-   * the worker's stays as it is.
+   * the worker's stays as it is, and the slot planned for that offer is given back once the rest
+   * is committed. Returns how many offers were recorded.
    */
-  async recordOffers(offers: readonly Offer[], now: number): Promise<void> {
+  async recordOffers(offers: readonly Offer[], now: number): Promise<number> {
+    const unrecorded: Offer[] = [];
     await this.db.transaction(async () => {
       for (const offer of offers) {
-        await this.db.run(
+        const { changes } = await this.db.run(
           `INSERT INTO replicas (task_id, worker, state, authorization, offered_at, updated_at, lease, lease_until)
            VALUES (?, ?, 'offered', ?, ?, ?, ?, ?)
            ON CONFLICT (task_id, worker) DO UPDATE SET state = 'offered', authorization = excluded.authorization,
@@ -976,8 +984,11 @@ export class Pool {
           randomBytes(16).toString("hex"),
           now + this.leaseMs,
         );
+        if (changes === 0) unrecorded.push(offer);
       }
     });
+    this.cancelPlan(unrecorded);
+    return offers.length - unrecorded.length;
   }
 
   // ---- settlement views

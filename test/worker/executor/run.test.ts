@@ -187,6 +187,14 @@ describe("executor: runTask", function () {
     expect(result.digest).to.equal(undefined);
   });
 
+  it("a task that kills itself with SIGKILL (exit 137) under its memory limit is failed, not oom", async function () {
+    // A child shell: the container's PID 1 cannot be sent SIGKILL from inside its namespace.
+    const result = await runTask(docker, task("sh -c 'kill -9 $$'; exit $?", { resources: { memoryMiB: 32 } }));
+    expect(result.status).to.equal("failed");
+    expect(result.exitCode).to.equal(137);
+    expect(result.reason).to.equal("exited with code 137");
+  });
+
   it("bounds a fork bomb at the pids limit", async function () {
     const result = await runTask(
       docker,

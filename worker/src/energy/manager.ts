@@ -12,6 +12,7 @@ import { EnergyLedger, type EnergyTotals, type SavedEnergyLedgerState } from "./
 import { EnergyMeter, type TaskEnergySplit } from "./meter.js";
 import {
   awakeSeconds,
+  endReserveByHour,
   decideIdle,
   decideStart,
   expectedTaskEnergy,
@@ -206,6 +207,8 @@ export function createBoardEnergyManager(
         pvForecastWatts: Array.from({ length: FORECAST_HOURS }, (_, hour) =>
           Math.max(0, round(panel.wattHours(s.nowMs + hour * 3_600_000, 3600), 2)),
         ),
+        // Rule 2 as this worker applies it, so the scheduler never counts on a start it would refuse.
+        endReservePct: endReserveByHour(plan, s.nowMs, panel, FORECAST_HOURS).map((soc) => Math.ceil(soc * 1000) / 10),
       };
     },
     mayStart(appId, needs) {

@@ -161,9 +161,7 @@ export function decideStart(
       reason: `the battery would fall to ${pct(troughSoc)} during the task (floor ${pct(config.floor)})`,
     };
   }
-  const endsAtMs = state.nowMs + seconds * 1000;
-  const endsInDark = forecast.wattsAt(endsAtMs) < config.idleWatts;
-  const reserveSoc = endsInDark ? nightReserve(config, endsAtMs, forecast) : config.floor;
+  const reserveSoc = reserveAtEnd(config, state.nowMs + seconds * 1000, forecast);
   if (endSoc < reserveSoc) {
     return {
       start: false,
@@ -174,6 +172,20 @@ export function decideStart(
     };
   }
   return { start: true, troughSoc, endSoc, reserveSoc };
+}
+
+/** What a task ending at `atMs` must leave (0..1): the floor while the panel carries the idle Pi, else rule 2's reserve. */
+export function reserveAtEnd(config: EnergyPolicyConfig, atMs: number, forecast: PvForecast): number {
+  return forecast.wattsAt(atMs) < config.idleWatts ? nightReserve(config, atMs, forecast) : config.floor;
+}
+
+/**
+ * Rule 2 hour by hour, as the worker tells the scheduler (the outlook's `endReservePct`): what a
+ * task ending within each of the next `hours` hours must leave, the larger of the hour's two ends.
+ */
+export function endReserveByHour(config: EnergyPolicyConfig, nowMs: number, forecast: PvForecast, hours: number): number[] {
+  const bounds = Array.from({ length: hours + 1 }, (_, hour) => reserveAtEnd(config, nowMs + hour * 3_600_000, forecast));
+  return bounds.slice(0, hours).map((reserve, hour) => Math.max(reserve, bounds[hour + 1]!));
 }
 
 /**

@@ -49,6 +49,8 @@ export interface RunTaskOptions {
 
 /** Exit code of a process killed by SIGXFSZ: a file write went over the fsize ulimit (= the output cap). */
 const EXIT_SIGXFSZ = 128 + 25;
+/** The kernel's OOM killer sends SIGKILL; a shell reports its killed child as 128 + 9. */
+const EXIT_SIGKILL = 128 + 9;
 
 /**
  * Runs `task` to completion and reports how it ended. Throws (and runs nothing) if the image is
@@ -183,12 +185,34 @@ export async function finishContainer(
     };
   }
   if (exitCode !== 0) {
-    if (state.OOMKilled) return { ...base, status: "oom", reason: "killed at the memory limit" };
+    if (state.OOMKilled || (exitCode === EXIT_SIGKILL && (await oomReportedLate(container))))
+      return { ...base, status: "oom", reason: "killed at the memory limit" };
     return { ...base, status: "failed", reason: `exited with code ${exitCode}` };
   }
   if (problem?.kind === "invalid") return { ...base, status: "failed", reason: `refused output: ${problem.detail}` };
   const { files, digest } = await collectOutput(context.outputDir, context.maxOutputBytes);
   return { ...base, status: "succeeded", digest, files };
+}
+
+/** How long a SIGKILL exit waits for the engine's OOM event that may trail it. */
+const OOM_EVENT_GRACE_MS = 2_000;
+
+/**
+ * Whether the engine marks the container OOM-killed shortly after its exit. The OOM event can reach
+ * dockerd after the exit event (a shell whose child the kernel killed exits at once), so the first
+ * inspect can show exit 137 with OOMKilled still false (seen on a loaded CI machine).
+ */
+async function oomReportedLate(container: Docker.Container): Promise<boolean> {
+  for (let waited = 0; waited < OOM_EVENT_GRACE_MS; waited += 100) {
+    await sleep(100);
+    try {
+      if ((await container.inspect()).State.OOMKilled) return true;
+    } catch (error) {
+      if (statusCode(error) === 404) return false;
+      throw error;
+    }
+  }
+  return false;
 }
 
 /** Removes a container and its anonymous volumes; a container already gone is fine. */

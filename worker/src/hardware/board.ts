@@ -11,7 +11,8 @@ import type { GpioLine } from "./gpio.js";
 import { Ina2xx } from "./ina2xx.js";
 import { CoulombCounter, type Chemistry } from "./stateOfCharge.js";
 import { HardwareError } from "./errors.js";
-import { RTC_PLAUSIBLE_FROM, storedThreshold, WittyPi4 } from "./wittyPi4.js";
+import { WittyPi4 } from "./wittyPi4.js";
+import { programProtection, resyncRtc, syncClocksAtStart } from "./wittyPiStartup.js";
 
 export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";
@@ -220,58 +221,7 @@ export function createBoard(
   let reference: (() => Promise<number | undefined>) | undefined = hooks.referenceTime;
   let startDetails: BoardStart | undefined;
 
-  /**
-   * The RTC lost its time (§1.11): set it from the system clock once NTP has synchronised it (a
-   * board without a system-clock hook is its own reference: the simulator), else from the reference
-   * (the chain's latest block time, which a chain never dates in the future), setting the system
-   * clock too. Without either, the clock stays untrusted and sleepUntil refuses to arm an alarm.
-   */
-  async function resyncResetRtc(): Promise<ClockSync> {
-    const systemClock = hooks.systemClock;
-    if (systemClock === undefined || systemClock.synchronized()) {
-      await witty.writeRtc(new Date(clock.now()));
-      return { trusted: true, source: "system" };
-    }
-    const at = await reference?.().catch(() => undefined);
-    if (at === undefined || !(at >= RTC_PLAUSIBLE_FROM)) return { trusted: false, source: "none" };
-    await systemClock.set(new Date(at));
-    await witty.writeRtc(new Date(at));
-    return { trusted: true, source: "chain" };
-  }
-
-  async function programProtection(): Promise<{ lowVoltageCutoff: number; recoveryVoltage: number }> {
-    const refuse = (what: string, register: number, wanted: number, found: number | undefined, cause?: unknown): never => {
-      throw new HardwareError(
-        "HW_PROTECTION_NOT_SET",
-        `the Witty Pi's ${what} (register ${register}) reads ${found === undefined ? "disabled/unknown" : `${found} V`} after writing ${wanted} V`,
-        {
-          device: "witty-pi-4",
-          register,
-          hint: "Stop UUGear's wittypi daemon if it runs (it rewrites the thresholds), power-cycle the Witty Pi (unplug the battery for 10 s) and restart the worker; if it persists the MCU's EEPROM is worn: replace the board. The worker does not run without this protection",
-          ...(cause === undefined ? {} : { cause }),
-        },
-      );
-    };
-    const cutoff = storedThreshold(config.lowVoltageCutoff);
-    const recovery = storedThreshold(config.recoveryVoltage);
-    try {
-      await witty.setLowVoltageThreshold(config.lowVoltageCutoff);
-    } catch (error) {
-      if (error instanceof HardwareError && error.code === "HW_INVALID_ARGUMENT") throw error;
-      refuse("low-voltage cut-off", 19, cutoff, undefined, error);
-    }
-    try {
-      await witty.setRecoveryThreshold(config.recoveryVoltage);
-    } catch (error) {
-      if (error instanceof HardwareError && error.code === "HW_INVALID_ARGUMENT") throw error;
-      refuse("recovery voltage", 22, recovery, undefined, error);
-    }
-    const readCutoff = await witty.lowVoltageThreshold();
-    if (readCutoff !== cutoff) refuse("low-voltage cut-off", 19, cutoff, readCutoff);
-    const readRecovery = await witty.recoveryThreshold();
-    if (readRecovery !== recovery) refuse("recovery voltage", 22, recovery, readRecovery);
-    return { lowVoltageCutoff: cutoff, recoveryVoltage: recovery };
-  }
+  const resyncResetRtc = () => resyncRtc(witty, clock, hooks.systemClock, reference);
 
   function watchHalt(): void {
     if (gpio === undefined || unwatch !== undefined) return;
@@ -298,25 +248,9 @@ export function createBoard(
       // alarms only right before sleeping. Skipped when already clear (EEPROM, §1.4).
       await witty.clearStartupAlarm();
       await witty.clearShutdownAlarm();
-      // Step 3: the board clock is the reference once NTP has set it; the RTC (UTC, see
-      // WittyPi4.readRtc) is rewritten when it lost its time or drifted, since alarms match on it.
-      // Before NTP, a kept RTC is the better clock: it sets the system's (hooks.systemClock). A reset
-      // RTC (§1.11) with no NTP is set from the reference (the chain) or left untrusted: no alarm is
-      // ever computed from it.
-      const rtcStatus = await witty.readRtcStatus();
-      const rtc = rtcStatus.reset ? undefined : rtcStatus.time;
-      const now = clock.now();
-      const rtcDriftMs = rtc === undefined ? undefined : rtc.getTime() - Math.floor(now / 1000) * 1000;
-      const systemClock = hooks.systemClock;
-      if (rtc !== undefined && systemClock !== undefined && !systemClock.synchronized()) {
-        if (Math.abs(rtcDriftMs!) > 2000) await systemClock.set(rtc);
-        clockState = { trusted: true, source: "rtc" };
-      } else if (rtc !== undefined) {
-        if (Math.abs(rtcDriftMs!) > 2000) await witty.writeRtc(new Date(now));
-        clockState = { trusted: true, source: "system" };
-      } else {
-        clockState = await resyncResetRtc();
-      }
+      // Step 3: the clocks (wittyPiStartup.ts).
+      const { rtcStatus, rtcDriftMs, clock: synced } = await syncClocksAtStart(witty, clock, hooks.systemClock, reference);
+      clockState = synced;
       // Steps 4–5: HALT must be released before the falling-edge watch is armed; then SYS_UP, which
       // arms the MCU's low-voltage protection and TXD power cut (§1.4).
       let sysUpSent = false;
@@ -329,7 +263,7 @@ export function createBoard(
       // Step 6: protection, written only when it differs (EEPROM, §1.4), then read back: without
       // it a drained pack is never cut off, and without the recovery voltage a cut Pi never
       // comes back on its own (§1.4).
-      const protection = await programProtection();
+      const protection = await programProtection(witty, config);
       const powerCutDelaySeconds = await witty.raisePowerCutDelay(config.powerCutDelaySeconds);
       await initMonitors();
       return (startDetails = {

@@ -12,15 +12,9 @@ import { SimulatedGpioLine } from "./gpioLine.js";
 import { SimulatedI2cBus } from "./i2cBus.js";
 import { Ina2xxChipModel, type InaModel } from "./ina2xxChip.js";
 import { Max17048ChipModel } from "./max17048Chip.js";
-import {
-  chargeControllerOutput,
-  loadTmy3,
-  PvPanel,
-  type ChargeControllerOptions,
-  type PanelOptions,
-  type SolarSource,
-  type Tmy3,
-} from "./pvPanel.js";
+import { PowerEventListeners } from "./powerEvents.js";
+import { electricalState, type ElectricalState } from "./powerPath.js";
+import { loadTmy3, PvPanel, type ChargeControllerOptions, type PanelOptions, type SolarSource, type Tmy3 } from "./pvPanel.js";
 import { MCU_ADDRESS, MCU_REG, WittyPi4Mcu, type McuOptions, type McuPowerEvent } from "./wittyPi4Mcu.js";
 
 /** Pi 4 B figures from docs/hardware.md §6 (pidramble, headless): idle 2.7 W, `stress --cpu 4` 6.4 W, halted 0.023 A × 5 V. */
@@ -168,28 +162,14 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
   const outputVolts = (): number => (piState === "off" ? 0 : 5.1 - 0.05 * (piWatts() / 5.1));
 
   function recompute(at: number): void {
-    const pvAvailable = panel.powerAt(at);
-    if (!batteryConnected) {
-      state = { batteryAmps: 0, batteryVolts: 0, piWatts: piWatts(), pvAvailable, pvWatts: 0, vin: 0 };
-      return;
-    }
-    const loadIn = piWatts() / efficiency + standbyWatts;
-    const charge = chargeControllerOutput(controller, pvAvailable, battery.openCircuitVolts());
-    const amps = battery.currentForPower(charge - loadIn);
-    const volts = battery.terminalVolts(amps);
-    // With the pack empty (BMS open) and the sun short, nothing holds the input up.
-    const collapsed = battery.empty && amps === 0 && charge < loadIn;
-    // The controller backs off to what the battery accepts plus what the load takes.
-    const used = Math.min(charge, Math.max(0, amps * volts + loadIn));
-    const pvWatts = charge > 0 ? (pvAvailable * used) / charge : 0;
-    state = {
-      batteryAmps: amps,
-      batteryVolts: collapsed ? 0 : volts,
+    state = electricalState(battery, {
+      pvAvailable: panel.powerAt(at),
       piWatts: piWatts(),
-      pvAvailable,
-      pvWatts,
-      vin: collapsed ? 0 : volts,
-    };
+      batteryConnected,
+      controller,
+      converterEfficiency: efficiency,
+      standbyWatts,
+    });
   }
 
   const mcu = new WittyPi4Mcu(
@@ -213,8 +193,8 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
   const lines = wittyPiLines(mcu);
   const { sysUp, halt } = lines;
 
-  const onListeners: ((e: PowerEvent) => void)[] = [];
-  const offListeners: ((e: PowerEvent) => void)[] = [];
+  const powerOn = new PowerEventListeners<PowerEvent>();
+  const powerOff = new PowerEventListeners<PowerEvent>();
   mcu.onPower((e: McuPowerEvent) => {
     if (e.poweredOn) {
       piState = "running";
@@ -224,9 +204,8 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
       lines.powerLoss();
     }
     recompute(e.at);
-    const event: PowerEvent = { at: e.at, reason: e.reason, cause: e.cause };
     // Delivered once the clock stands at the event's instant (the physics hook stops it there).
-    for (const l of [...(e.poweredOn ? onListeners : offListeners)]) queueMicrotask(() => l(event));
+    (e.poweredOn ? powerOn : powerOff).emit({ at: e.at, reason: e.reason, cause: e.cause });
   });
 
   recompute(start);
@@ -271,34 +250,6 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
     },
   });
 
-  function waitFor(listeners: ((e: PowerEvent) => void)[], timeoutMs: number): Promise<PowerEvent | undefined> {
-    const abort = new AbortController();
-    let result: PowerEvent | undefined;
-    const listener = (e: PowerEvent): void => {
-      result = e;
-      abort.abort();
-    };
-    listeners.push(listener);
-    return clock
-      .sleep(timeoutMs, abort.signal)
-      .then(
-        () => undefined,
-        () => result,
-      )
-      .finally(() => {
-        const i = listeners.indexOf(listener);
-        if (i >= 0) listeners.splice(i, 1);
-      });
-  }
-
-  const subscribe = (listeners: ((e: PowerEvent) => void)[], l: (e: PowerEvent) => void): (() => void) => {
-    listeners.push(l);
-    return () => {
-      const i = listeners.indexOf(l);
-      if (i >= 0) listeners.splice(i, 1);
-    };
-  };
-
   return {
     clock,
     bus,
@@ -337,10 +288,10 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
       batteryConnected = true;
       recompute(clock.now());
     },
-    onPowerOn: (l) => subscribe(onListeners, l),
-    onPowerOff: (l) => subscribe(offListeners, l),
-    waitForPowerOn: (timeoutMs) => waitFor(onListeners, timeoutMs),
-    waitForPowerOff: (timeoutMs) => waitFor(offListeners, timeoutMs),
+    onPowerOn: (l) => powerOn.subscribe(l),
+    onPowerOff: (l) => powerOff.subscribe(l),
+    waitForPowerOn: (timeoutMs) => powerOn.next(clock, timeoutMs),
+    waitForPowerOff: (timeoutMs) => powerOff.next(clock, timeoutMs),
     truth(): SimulatedState {
       return {
         at: clock.now(),
@@ -359,17 +310,6 @@ export function createSimulatedBoard(options: SimulatedBoardOptions): SimulatedB
       if (ownsClock) clock.stop();
     },
   };
-}
-
-/** The board's electrical state, recomputed whenever an input changes. */
-interface ElectricalState {
-  batteryAmps: number;
-  batteryVolts: number;
-  piWatts: number;
-  pvAvailable: number;
-  pvWatts: number;
-  /** The Witty Pi's input voltage (0 when nothing holds it up). */
-  vin: number;
 }
 
 function solarSource(solar: SimulatedBoardOptions["solar"]): SolarSource {
