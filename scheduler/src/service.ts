@@ -2,7 +2,7 @@
 // pool, settlement, the IPFS node and the HTTP API, and drives them with one scheduling pass at a
 // time (`tick`), woken by new blocks, by a timer, and by API calls that change something.
 import { mkdirSync } from "node:fs";
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { join } from "node:path";
 
@@ -155,6 +155,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   let part: LeaderPart | undefined;
   let lease: LeaderLease | undefined;
   let starting = true;
+  const forwards = new Set<ClientRequest>();
   const server = createServer((request, response) => {
     if (part !== undefined && (lease === undefined || lease.isLeader())) {
       part.api.routing(request, response);
@@ -185,7 +186,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       lease.lastError === undefined &&
       !forwarded
     ) {
-      forward(request, response, leader.url, lease.holder);
+      forward(request, response, leader.url, lease.holder, forwards);
       return;
     }
     const detail =
@@ -304,6 +305,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         }
       };
       current.onChange((role) => {
+        for (const upstream of forwards) upstream.destroy(new Error("leadership changed"));
         transitions = transitions.then(() => become(role));
       });
       await current.start();
@@ -393,14 +395,27 @@ function unavailable(response: ServerResponse, detail: string): void {
   );
 }
 
-/** Forwards a request to the leader as it came (the body's bytes untouched: workers sign them). */
-function forward(request: IncomingMessage, response: ServerResponse, leaderUrl: string, via: string): void {
+/**
+ * Forwards a request to the leader as it came (the body's bytes untouched: workers sign them).
+ * `inFlight` holds the forwards under way: when leadership changes they are cut (a 503 if nothing
+ * was answered yet), so that a client waiting on a deposed leader, which may never answer (cut off
+ * from the database mid-request), asks again and reaches the new one.
+ */
+function forward(
+  request: IncomingMessage,
+  response: ServerResponse,
+  leaderUrl: string,
+  via: string,
+  inFlight: Set<ClientRequest>,
+): void {
   const target = new URL(request.url ?? "/", leaderUrl);
   const headers = { ...request.headers, host: target.host, "x-sunpool-forwarded-by": via };
   const upstream = httpRequest(target, { method: request.method, headers }, (answer) => {
     response.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(response);
   });
+  inFlight.add(upstream);
+  upstream.on("close", () => inFlight.delete(upstream));
   upstream.on("error", (error) => {
     if (!response.headersSent) unavailable(response, `the leader at ${leaderUrl} did not answer (${error.message})`);
     else response.destroy();
