@@ -7,12 +7,12 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { pino } from "pino";
 
-import { fencedStore } from "../../scheduler/src/leader/fencedStore.js";
-import { LeaderLease, NotLeaderError, type Role } from "../../scheduler/src/leader/lease.js";
-import { openStore, type Store } from "../../scheduler/src/store/store.js";
-import { postgresSchemaUrl } from "../helpers/postgres.js";
-import { startTcpProxy, type TcpProxy } from "../helpers/tcpProxy.js";
-import { until } from "../helpers/wait.js";
+import { fencedStore } from "../../../scheduler/src/leader/fencedStore.js";
+import { LeaderLease, NotLeaderError, type Role } from "../../../scheduler/src/leader/lease.js";
+import { openStore, type Store } from "../../../scheduler/src/store/store.js";
+import { postgresSchemaUrl } from "../../helpers/postgres.js";
+import { startTcpProxy, type TcpProxy } from "../../helpers/tcpProxy.js";
+import { until } from "../../helpers/wait.js";
 
 const log = pino({ level: "silent" });
 

@@ -14,21 +14,21 @@ import { expect } from "chai";
 import { ZeroHash } from "ethers";
 import pg from "pg";
 
-import { publishOrder } from "../../sdk/src/actions/market.js";
-import { run } from "../../sdk/src/actions/run.js";
-import { writeKeystore } from "../../sdk/src/node/keystore.js";
-import { createIpfsNode, type IpfsNode } from "../../sdk/src/node/ipfs.js";
-import { createAppOrder, createWorkerpoolOrder } from "../../sdk/src/orders/build.js";
-import { createSchedulerClient } from "../../sdk/src/scheduler/client.js";
-import { loadConfig } from "../../scheduler/src/config.js";
-import { postgresSchemaUrl } from "../helpers/postgres.js";
-import { startProtocolWorker, type ProtocolWorker } from "../helpers/protocolWorker.js";
-import { startTcpProxyProcess, type TcpProxy } from "../helpers/tcpProxy.js";
-import { until } from "../helpers/wait.js";
-import { freePort } from "../sdk/helpers/chain.js";
-import { APP_PRICE, echoApp, POOL_PRICE, fundParticipants, startMarket, type TestMarket } from "../sdk/helpers/market.js";
+import { publishOrder } from "../../../sdk/src/actions/market.js";
+import { run } from "../../../sdk/src/actions/run.js";
+import { writeKeystore } from "../../../sdk/src/node/keystore.js";
+import { createIpfsNode, type IpfsNode } from "../../../sdk/src/node/ipfs.js";
+import { createAppOrder, createWorkerpoolOrder } from "../../../sdk/src/orders/build.js";
+import { createSchedulerClient } from "../../../sdk/src/scheduler/client.js";
+import { loadConfig } from "../../../scheduler/src/config.js";
+import { postgresSchemaUrl } from "../../helpers/postgres.js";
+import { startProtocolWorker, type ProtocolWorker } from "../../helpers/protocolWorker.js";
+import { startTcpProxyProcess, type TcpProxy } from "../../helpers/tcpProxy.js";
+import { until } from "../../helpers/wait.js";
+import { freePort } from "../../sdk/helpers/chain.js";
+import { APP_PRICE, echoApp, POOL_PRICE, fundParticipants, startMarket, type TestMarket } from "../../sdk/helpers/market.js";
 
-const CLI = new URL("../../scheduler/dist/cli.js", import.meta.url).pathname;
+const CLI = new URL("../../../scheduler/dist/cli.js", import.meta.url).pathname;
 const PASSWORD = "replicas-test-password";
 const WORKERS = [4, 6, 7];
 /** Tasks in the batch. */
