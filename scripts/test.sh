@@ -6,7 +6,8 @@
 #   parts      test:parts      SDK, scheduler and worker logic on in-process chains (no containers)
 #   contracts  lint, gas:check, test:contracts (CPU: coverage on the in-process chain, own build
 #              folders), then test:postgres: the scheduler's suites again on PostgreSQL
-#              (scripts/postgres.sh starts the server), placed here to even out the lanes
+#              (scripts/postgres.sh starts the server), placed here to even out the lanes; not
+#              test/scheduler/store/, whose suites choose their backends themselves
 # The engine lane's output is shown as it runs; the others are held back and printed after it, whole.
 # V8 records the engine's and parts' coverage in every process they start; each part's line coverage
 # is then held to its floor. The firmware image test runs last: it waits for the Pi image's base,

@@ -39,6 +39,7 @@ program
       workerpool: config.workerpool,
       dataDir: config.dataDir,
       ...(config.store === undefined ? {} : { store: config.store }),
+      ...(config.replica === undefined ? {} : { replica: config.replica }),
       host: config.listen.host,
       port: config.listen.port,
       ...(config.ipfs.listen === undefined ? {} : { ipfsListen: config.ipfs.listen }),

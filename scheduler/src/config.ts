@@ -37,6 +37,18 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    // With store.postgres, replicas share the database and one leads (docs/scheduler.md, "Running
+    // two replicas"): this one's name in the lease, and the URL the others forward requests to.
+    replica: z
+      .object({
+        id: z
+          .string()
+          .regex(/^[A-Za-z0-9._:-]{1,64}$/, "1 to 64 letters, digits, '.', '_', ':' or '-'")
+          .optional(),
+        advertiseUrl: z.url({ protocol: /^https?$/, message: "an http(s) URL other replicas reach this one at" }).optional(),
+      })
+      .strict()
+      .optional(),
     listen: z
       .object({ host: z.string().default("127.0.0.1"), port: z.number().int().min(0).max(65535).default(7300) })
       .strict()
@@ -94,7 +106,25 @@ export const configSchema = z
     pauseMatching: z.boolean().default(false),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    if (config.replica !== undefined && config.store === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["replica"],
+        message:
+          "replicas need a shared PostgreSQL store: add store.postgres, or remove replica (on SQLite one process serves a data folder)",
+      });
+    }
+    const wildcard = ["0.0.0.0", "::", "[::]"].includes(config.listen.host);
+    if (config.store !== undefined && wildcard && config.replica?.advertiseUrl === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["replica", "advertiseUrl"],
+        message: `listen.host ${config.listen.host} is no address other replicas can forward to: set replica.advertiseUrl, e.g. "http://10.0.0.5:${config.listen.port.toString()}"`,
+      });
+    }
+  });
 
 export type SchedulerConfig = z.infer<typeof configSchema>;
 

@@ -2,13 +2,16 @@
 // pool, settlement, the IPFS node and the HTTP API, and drives them with one scheduling pass at a
 // time (`tick`), woken by new blocks, by a timer, and by API calls that change something.
 import { mkdirSync } from "node:fs";
+import { createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { hostname } from "node:os";
 import { join } from "node:path";
 
 import { createSunpoolClient, signTaskAuthorization, type Deployment, type SunpoolClient } from "@sunpool/sdk";
-import { createIpfsNode } from "@sunpool/sdk/node";
+import { createIpfsNode, type IpfsNode } from "@sunpool/sdk/node";
 import type { Provider, Signer } from "ethers";
 import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
+import { Counter, Gauge } from "prom-client";
 
 import type { ApiContext, SchedulerInfoJson } from "./api/context.js";
 import { SetupError } from "./errors.js";
@@ -20,8 +23,10 @@ import { Reconciler } from "./chain/reconciler.js";
 import { TransactionSender } from "./chain/transactions.js";
 import { DEFAULT_POLICY, Dispatcher, type DispatchPolicy } from "./dispatch/dispatcher.js";
 import { Pinner } from "./ipfs/pinner.js";
+import { fencedStore } from "./leader/fencedStore.js";
+import { LeaderLease, NotLeaderError, type Role } from "./leader/lease.js";
 import { Matcher } from "./matching/matcher.js";
-import { createMetrics, registerStateGauges } from "./metrics.js";
+import { createMetrics, registerStateGauges, type Metrics } from "./metrics.js";
 import { lockDataDir, type DataDirLock } from "./store/sqlite.js";
 import { openStore, type Store, type StoreConfig } from "./store/store.js";
 import { Admission, DEFAULT_PROBATION, type ProbationCaps } from "./tasks/admission.js";
@@ -44,6 +49,14 @@ export interface SchedulerOptions {
    * database (`{ postgres: url }`).
    */
   store?: StoreConfig;
+  /**
+   * This replica among several on one PostgreSQL store (docs/scheduler.md, "Running two
+   * replicas"): its name (default the host name and port) and the URL the other replicas forward
+   * API requests to while it leads (default http://host:port). Ignored on SQLite.
+   */
+  replica?: { id?: string; advertiseUrl?: string };
+  /** The leader lease's timing (ms), for tests; defaults in leader/lease.ts. */
+  lease?: { leaseMs?: number; renewMs?: number; retryMs?: number };
   host?: string;
   port?: number;
   ipfsListen?: string[];
@@ -93,9 +106,27 @@ export interface Scheduler {
   url: string;
   info: SchedulerInfoJson;
   db: Store;
+  /** The leader's task pool (throws on a follower: it keeps no task state in memory). */
   pool: Pool;
-  /** Runs one scheduling pass now (tests and the CLI's status use it). */
+  /** "leader", or "follower" (a replica on PostgreSQL that forwards to the leader). */
+  role(): Role;
+  /** Runs one scheduling pass now (tests and the CLI's status use it); nothing on a follower. */
   tick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A leader's transactions need at least this much of its lease left when they are sent (ms). */
+const SEND_MARGIN_MS = 500;
+
+/** What runs only on the leader: the in-memory pool and dispatcher, the passes, the API handlers. */
+interface LeaderPart {
+  db: Store;
+  pool: Pool;
+  dispatcher: Dispatcher;
+  reconciler: Reconciler;
+  api: FastifyInstance;
+  tick(): Promise<void>;
+  health(): { ok: boolean; checks: Record<string, string> };
   stop(): Promise<void>;
 }
 
@@ -103,12 +134,327 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const log = options.logger ?? pino({ level: process.env.SUNPOOL_LOG_LEVEL ?? "info" });
   const pollMs = (options.pollSeconds ?? 2) * 1000;
   const heartbeatSeconds = options.heartbeatSeconds ?? 15;
+  const host = options.host ?? "127.0.0.1";
   const { lock, chain, schedulerAddress, db } = await openDataAndChain(options, pollMs);
   const metrics = createMetrics();
+  const leaderMetrics = createLeaderMetrics(metrics);
   const ipfs = await createIpfsNode({
     repo: join(options.dataDir, "ipfs"),
     ...(options.ipfsListen ? { listen: options.ipfsListen } : {}),
   });
+  const info: SchedulerInfoJson = {
+    chainId: options.deployment.chainId.toString(),
+    hub: options.deployment.hub,
+    workerpool: options.workerpool,
+    scheduler: schedulerAddress,
+    ipfsPeers: ipfs.multiaddrs(),
+  };
+
+  // The front: every replica's HTTP server. The leader's requests go to its API in process; a
+  // follower forwards them to the leader the lease row names, or answers 503 when none leads.
+  let part: LeaderPart | undefined;
+  let lease: LeaderLease | undefined;
+  let starting = true;
+  const forwards = new Set<ClientRequest>();
+  const server = createServer((request, response) => {
+    if (part !== undefined && (lease === undefined || lease.isLeader())) {
+      part.api.routing(request, response);
+      return;
+    }
+    front(request, response);
+  });
+  const front = (request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? "/").split("?")[0]!;
+    if (path === "/healthz") {
+      const health = replicaHealth();
+      sendJson(response, health.ok ? 200 : 503, { status: health.ok ? "ok" : "degraded", checks: health.checks });
+      return;
+    }
+    if (path === "/metrics") {
+      void metrics.registry.metrics().then(
+        (text) => response.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+        () => sendJson(response, 500, { title: "internal error", status: 500, detail: "could not collect the metrics" }),
+      );
+      return;
+    }
+    const leader = lease?.leader;
+    const forwarded = request.headers["x-sunpool-forwarded-by"] !== undefined;
+    if (
+      lease !== undefined &&
+      leader !== undefined &&
+      leader.holder !== lease.holder &&
+      lease.lastError === undefined &&
+      !forwarded
+    ) {
+      forward(request, response, leader.url, lease.holder, forwards);
+      return;
+    }
+    const detail =
+      lease === undefined
+        ? "the scheduler is starting"
+        : lease.lastError !== undefined
+          ? `this replica cannot reach the database to learn who leads (${lease.lastError})`
+          : leader?.holder === lease.holder
+            ? "this replica has just become the leader and is starting its scheduler"
+            : "no replica leads the pool right now";
+    unavailable(response, detail);
+  };
+  let url = "";
+  let port = 0;
+  const listen = async () => {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 7300, host, () => resolve());
+    });
+    const address = server.address();
+    port = typeof address === "object" && address !== null ? address.port : 0;
+    url = `http://${host}:${port.toString()}`;
+  };
+
+  const startPart = () =>
+    startLeaderPart({
+      options,
+      log,
+      chain,
+      db: lease === undefined ? db : fencedStore(db, lease),
+      metrics,
+      ipfs,
+      info,
+      pollMs,
+      heartbeatSeconds,
+      mayAct: () => lease === undefined || lease.isLeader(SEND_MARGIN_MS),
+      replica: lease !== undefined,
+      // A replica taking over serves at once; one starting waits for its first pass, as on SQLite.
+      firstPassFirst: lease === undefined || starting,
+    });
+  registerStateGauges(metrics, {
+    workers: async () => (part === undefined ? { online: 0, offline: 0, busy: 0 } : (await poolStatus(part)).workers),
+    tasks: async () => (part === undefined ? {} : part.pool.counts()),
+    outlook: async () =>
+      part === undefined ? { solarWorkers: 0, medianAwakeSeconds: 0, pvWatts: 0 } : (await poolStatus(part)).outlook,
+  });
+
+  const replicaHealth = (): { ok: boolean; checks: Record<string, string> } => {
+    const own = part?.health() ?? { ok: false, checks: { pass: "the scheduler is not running here" } };
+    if (lease === undefined) return own;
+    const leader = lease.leader;
+    const checks = part === undefined ? {} : { ...own.checks };
+    if (lease.isLeader()) {
+      checks.leader = `this replica (${lease.holder}) leads, term ${lease.epoch.toString()}`;
+      return { ok: own.ok && part !== undefined, checks };
+    }
+    if (lease.lastError !== undefined) {
+      checks.leader = `follower: cannot reach the database (${lease.lastError})`;
+      return { ok: false, checks };
+    }
+    checks.leader =
+      leader === undefined || leader.holder === lease.holder
+        ? "follower: no replica leads right now"
+        : `follower: replica ${leader.holder} at ${leader.url} leads, term ${leader.epoch.toString()}`;
+    return { ok: leader !== undefined && leader.holder !== lease.holder, checks };
+  };
+
+  try {
+    if (!("postgres" in (options.store ?? { sqlite: "" }))) {
+      // SQLite: one process per data folder (the folder lock), so always the leader.
+      part = await startPart();
+      leaderMetrics.leader.set(1);
+      await listen();
+    } else {
+      // Replicas: the API answers (forwarding, or 503) before this one knows its role.
+      await listen();
+      lease = new LeaderLease({
+        url: (options.store as { postgres: string }).postgres,
+        replica: options.replica?.id ?? `${hostname()}:${port.toString()}`,
+        advertiseUrl: options.replica?.advertiseUrl ?? url,
+        log,
+        ...options.lease,
+      });
+      const current = lease;
+      let transitions = Promise.resolve();
+      const become = async (role: Role) => {
+        if (role === "leader") {
+          if (!current.isLeader() || part !== undefined) return;
+          try {
+            const started = await startPart();
+            if (current.isLeader()) {
+              part = started;
+              leaderMetrics.leader.set(1);
+              leaderMetrics.changes.inc();
+              log.warn(
+                { event: "leader-started", replica: current.holder, epoch: current.epoch },
+                "leading: the scheduler runs here",
+              );
+            } else {
+              await started.stop();
+            }
+          } catch (error) {
+            log.error({ err: error }, "this replica leads but its scheduler failed to start; retrying in a second");
+            setTimeout(() => {
+              transitions = transitions.then(() => become("leader"));
+            }, 1000).unref();
+          }
+          return;
+        }
+        const stopping = part;
+        part = undefined;
+        leaderMetrics.leader.set(0);
+        if (stopping !== undefined) {
+          leaderMetrics.changes.inc();
+          await stopping.stop();
+        }
+      };
+      current.onChange((role) => {
+        for (const upstream of forwards) upstream.destroy(new Error("leadership changed"));
+        transitions = transitions.then(() => become(role));
+      });
+      await current.start();
+      await transitions;
+      leaderMetrics.leader.set(current.isLeader() ? 1 : 0);
+    }
+  } catch (error) {
+    server.close();
+    server.closeAllConnections();
+    await lease?.stop();
+    await ipfs.stop();
+    if (options.provider === undefined) chain.provider.destroy();
+    await db.close();
+    lock.release();
+    throw error;
+  }
+  starting = false;
+  log.info(
+    { url, workerpool: options.workerpool, scheduler: schedulerAddress, ipfs: info.ipfsPeers, role: lease?.role ?? "leader" },
+    "scheduler started",
+  );
+
+  let stopped = false;
+  return {
+    url,
+    info,
+    db,
+    get pool(): Pool {
+      if (part === undefined) throw new NotLeaderError("this replica does not lead the pool: it keeps no task pool");
+      return part.pool;
+    },
+    role: () => (lease === undefined || lease.isLeader() ? "leader" : "follower"),
+    tick: () => part?.tick() ?? Promise.resolve(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      const closed = new Promise((resolve) => server.close(resolve));
+      if (lease !== undefined) {
+        // Steps down (the scheduler stops acting at once) and gives the lease up for a follower.
+        await lease.stop();
+      }
+      const stopping = part;
+      part = undefined;
+      await stopping?.stop();
+      server.closeAllConnections();
+      await closed;
+      await ipfs.stop();
+      if (options.provider === undefined) chain.provider.destroy();
+      await db.close();
+      lock.release();
+      log.info("scheduler stopped");
+    },
+  };
+}
+
+function createLeaderMetrics(metrics: Metrics) {
+  return {
+    leader: new Gauge({
+      name: "sunpool_scheduler_leader",
+      help: "1 while this replica leads the pool (always on SQLite), 0 while it follows.",
+      registers: [metrics.registry],
+    }),
+    changes: new Counter({
+      name: "sunpool_scheduler_leader_changes_total",
+      help: "Times this replica started or stopped leading.",
+      registers: [metrics.registry],
+    }),
+  };
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const type = status >= 400 ? "application/problem+json" : "application/json";
+  response.writeHead(status, { "content-type": `${type}; charset=utf-8`, ...headers }).end(JSON.stringify(body));
+}
+
+function unavailable(response: ServerResponse, detail: string): void {
+  sendJson(
+    response,
+    503,
+    {
+      title: "no leader",
+      status: 503,
+      detail,
+      hint: "Retry in a second: when a leader stops, another replica takes over within 2 s.",
+    },
+    { "retry-after": "1" },
+  );
+}
+
+/**
+ * Forwards a request to the leader as it came (the body's bytes untouched: workers sign them).
+ * `inFlight` holds the forwards under way: when leadership changes they are cut (a 503 if nothing
+ * was answered yet), so that a client waiting on a deposed leader, which may never answer (cut off
+ * from the database mid-request), asks again and reaches the new one.
+ */
+function forward(
+  request: IncomingMessage,
+  response: ServerResponse,
+  leaderUrl: string,
+  via: string,
+  inFlight: Set<ClientRequest>,
+): void {
+  const target = new URL(request.url ?? "/", leaderUrl);
+  const headers = { ...request.headers, host: target.host, "x-sunpool-forwarded-by": via };
+  const upstream = httpRequest(target, { method: request.method, headers }, (answer) => {
+    response.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(response);
+  });
+  inFlight.add(upstream);
+  upstream.on("close", () => inFlight.delete(upstream));
+  upstream.on("error", (error) => {
+    if (!response.headersSent) unavailable(response, `the leader at ${leaderUrl} did not answer (${error.message})`);
+    else response.destroy();
+  });
+  response.on("close", () => {
+    if (!response.writableFinished) upstream.destroy();
+  });
+  request.pipe(upstream);
+}
+
+interface LeaderPartOptions {
+  options: SchedulerOptions;
+  log: Logger;
+  chain: SunpoolClient;
+  db: Store;
+  metrics: Metrics;
+  ipfs: IpfsNode;
+  info: SchedulerInfoJson;
+  pollMs: number;
+  heartbeatSeconds: number;
+  /** Whether this replica may still send transactions (the lease, with a margin). */
+  mayAct(): boolean;
+  /** The store is shared by replicas (PostgreSQL), each with its own IPFS node. */
+  replica: boolean;
+  /**
+   * Whether the first pass ends before the API serves (at start, as always); a replica taking over
+   * from another serves as soon as the pool is loaded, while its first pass runs.
+   */
+  firstPassFirst: boolean;
+}
+
+/**
+ * Starts what only the leader runs, from the store (as a restart does): the pool and dispatcher,
+ * the order book, the reconciler, matcher, settlement and pinner, the transaction sender, the
+ * scheduling passes and the API's handlers.
+ */
+async function startLeaderPart(parts: LeaderPartOptions): Promise<LeaderPart> {
+  const { options, log, chain, db, metrics, ipfs, info, pollMs, heartbeatSeconds } = parts;
+  let closed = false;
   const dispatcher = new Dispatcher({
     ...DEFAULT_POLICY,
     offlineAfterMs: heartbeatSeconds * 3000,
@@ -134,10 +480,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     ...(options.maxOpenOrdersPerSigner === undefined ? {} : { maxOpenOrdersPerSigner: options.maxOpenOrdersPerSigner }),
     ...(options.consumedTtlSeconds === undefined ? {} : { consumedTtlMs: options.consumedTtlSeconds * 1000 }),
   });
-  const sender = new TransactionSender(log, metrics);
+  const sender = new TransactionSender(log, metrics, () => !closed && parts.mayAct());
   const pinner = new Pinner(ipfs, db, {
     maxBytes: options.maxPinBytes ?? 64 * 1024 * 1024,
     timeoutMs: (options.pinTimeoutSeconds ?? 60) * 1000,
+    sharedStore: parts.replica,
   });
   const reconciler = new Reconciler(
     db,
@@ -156,14 +503,6 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   );
   const matcher = new Matcher(db, chain, book, sender, log, options.workerpool);
   const settlement = new Settlement(chain, pool, sender, pinner, log);
-
-  const info: SchedulerInfoJson = {
-    chainId: options.deployment.chainId.toString(),
-    hub: options.deployment.hub,
-    workerpool: options.workerpool,
-    scheduler: schedulerAddress,
-    ipfsPeers: ipfs.multiaddrs(),
-  };
 
   const pulls = new WaitingPulls(async (worker) => (await pool.pendingFor(worker, Date.now())) > 0);
 
@@ -227,7 +566,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     kick,
     assignmentFor: (worker) => nextAssignment(pool, worker, info.ipfsPeers, Date.now()),
     waitForAssignment: (worker, ms, signal) => pulls.wait(worker, ms, signal),
-    status: () => poolStatus(pool, dispatcher, reconciler, db),
+    status: () => poolStatus({ pool, dispatcher, reconciler, db }),
     health: () => {
       const checks: Record<string, string> = {};
       const syncAge = Date.now() - reconciler.lastSyncMs;
@@ -239,20 +578,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       return { ok: syncAge <= pollMs * 3 + 30_000 && passes.lastError === undefined, checks };
     },
   };
-  registerStateGauges(metrics, {
-    workers: async () => {
-      const { workers } = await poolStatus(pool, dispatcher, reconciler, db);
-      return workers;
-    },
-    tasks: () => pool.counts(),
-    outlook: async () => (await poolStatus(pool, dispatcher, reconciler, db)).outlook,
-  });
-
-  await tick();
+  const passesHealth = () => context.health();
+  if (parts.firstPassFirst) await tick();
+  else void tick();
   const api: FastifyInstance = await createApi(context, log, { rateLimitPerMinute: options.rateLimitPerMinute ?? 6000 });
-  await api.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 7300 });
-  const address = api.server.address();
-  const url = `http://${options.host ?? "127.0.0.1"}:${(typeof address === "object" && address !== null ? address.port : 0).toString()}`;
+  await api.ready();
   const onBlock = () => kick();
   await chain.provider.on("block", onBlock);
   const timer = setInterval(() => kick(), pollMs);
@@ -263,29 +593,24 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       log.warn({ err: error }, "could not prune seen worker requests; retrying in a minute");
     });
   }, 60_000);
-  log.info({ url, workerpool: options.workerpool, scheduler: schedulerAddress, ipfs: info.ipfsPeers }, "scheduler started");
-
-  let stopped = false;
   return {
-    url,
-    info,
     db,
     pool,
+    dispatcher,
+    reconciler,
+    api,
     tick,
+    health: passesHealth,
     async stop() {
-      if (stopped) return;
-      stopped = true;
+      if (closed) return;
+      // No transaction leaves from here on, even from a pass still running.
+      closed = true;
       clearInterval(timer);
       clearInterval(pruning);
       await chain.provider.off("block", onBlock);
       pulls.releaseAll();
       await api.close();
       await passes.idle();
-      await ipfs.stop();
-      if (options.provider === undefined) chain.provider.destroy();
-      await db.close();
-      lock.release();
-      log.info("scheduler stopped");
     },
   };
 }
@@ -412,7 +737,7 @@ async function assertOwnsWorkerpool(chain: SunpoolClient, workerpool: string, sc
   }
 }
 
-async function poolStatus(pool: Pool, dispatcher: Dispatcher, reconciler: Reconciler, db: Store) {
+async function poolStatus({ pool, dispatcher, reconciler, db }: Pick<LeaderPart, "pool" | "dispatcher" | "reconciler" | "db">) {
   const now = Date.now();
   let online = 0;
   let busy = 0;

@@ -6,6 +6,7 @@ import { decodeRevert } from "@sunpool/sdk";
 import { isError, type ContractTransactionReceipt, type ContractTransactionResponse } from "ethers";
 import type { Logger } from "pino";
 
+import { NotLeaderError } from "../leader/lease.js";
 import type { Metrics } from "../metrics.js";
 
 export class TransactionReverted extends Error {
@@ -27,6 +28,11 @@ export class TransactionSender {
   constructor(
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    /**
+     * Asked right before each transaction is signed and sent: false once this replica no longer
+     * leads (or is about to lose its lease), and the transaction is refused (NotLeaderError).
+     */
+    private readonly mayAct: () => boolean = () => true,
   ) {}
 
   send(label: string, build: () => Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
@@ -37,8 +43,17 @@ export class TransactionSender {
 
   private async attempt(label: string, build: () => Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
     for (let attempt = 1; ; attempt++) {
+      if (!this.mayAct()) {
+        this.metrics.transactions.inc({ kind: label, result: "refused" });
+        throw new NotLeaderError(`${label} not sent: this replica does not lead the pool (or its lease is about to end)`);
+      }
       try {
         const response = await build();
+        // Every transaction this process broadcast, with when: replicas' logs show who sent what.
+        this.log.info(
+          { event: "transaction-sent", label, hash: response.hash, nonce: response.nonce, at: Date.now() },
+          "transaction sent",
+        );
         const receipt = await response.wait();
         if (receipt === null) throw new Error(`no receipt for ${response.hash}`);
         this.metrics.transactions.inc({ kind: label, result: "mined" });

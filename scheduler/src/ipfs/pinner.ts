@@ -14,9 +14,18 @@ import type { Store } from "../store/store.js";
 export interface PinnerOptions {
   maxBytes: number;
   timeoutMs: number;
+  /**
+   * The store is shared by replicas, each with its own IPFS node: a `pins` row says that some
+   * replica pinned the content, not that this node holds it, so this node pins it again (at once
+   * when it holds the blocks) instead of trusting the row.
+   */
+  sharedStore?: boolean;
 }
 
 export class Pinner {
+  /** CIDs this process pinned on its node (with a shared store, the rows say nothing of this node). */
+  private readonly pinnedHere = new Set<string>();
+
   constructor(
     readonly node: IpfsNode,
     private readonly db: Store,
@@ -62,7 +71,7 @@ export class Pinner {
       );
     }
     const existing = await this.db.get<{ bytes: number }>("SELECT bytes FROM pins WHERE cid = ?", cid);
-    if (existing !== undefined) return existing.bytes;
+    if (existing !== undefined && this.holds(cid)) return existing.bytes;
     const added = await this.node.addFiles(files);
     // Both sides run the same importer settings; a difference would be a bug here, not the worker's.
     if (added !== cid) throw new Error(`the IPFS node added ${added} where the importer computed ${cid}`);
@@ -115,7 +124,7 @@ export class Pinner {
   /** Fetches the content from `providers` and pins it; returns its size in bytes. */
   async ensurePinned(cid: string, providers: readonly string[], worker: string): Promise<number> {
     const existing = await this.db.get<{ bytes: number }>("SELECT bytes FROM pins WHERE cid = ?", cid);
-    if (existing !== undefined) return existing.bytes;
+    if (existing !== undefined && this.holds(cid)) return existing.bytes;
     await this.node.connect(providers);
     let bytes: number;
     try {
@@ -149,7 +158,13 @@ export class Pinner {
     return bytes;
   }
 
+  /** Whether a `pins` row for `cid` means this node holds it (always, unless the store is shared). */
+  private holds(cid: string): boolean {
+    return this.options.sharedStore !== true || this.pinnedHere.has(cid);
+  }
+
   private async record(cid: string, bytes: number, worker: string): Promise<void> {
+    this.pinnedHere.add(cid);
     await this.db.run(
       "INSERT INTO pins (cid, bytes, worker, pinned_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
       cid,

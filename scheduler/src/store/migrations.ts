@@ -246,6 +246,36 @@ export const MIGRATIONS: readonly Migration[] = [
     ALTER TABLE order_deals ADD COLUMN seq INTEGER;
     `,
   },
+  `
+  -- Issue 17: the leader lease of replicas sharing one PostgreSQL database (leader/lease.ts; a
+  -- SQLite scheduler is always its own leader and never writes these). One row, id 1: the holder
+  -- (replica id and a per-process suffix), its term (epoch, raised at every change of holder), the
+  -- URL followers forward to, and times in ms from the database's clock; previous_*: the term it
+  -- replaced. leader_terms: one row per term, for operators and the failover test.
+  CREATE TABLE scheduler_leader (
+    id INTEGER PRIMARY KEY,
+    holder TEXT NOT NULL,
+    replica TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    renewed_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    previous_holder TEXT,
+    previous_renewed_at INTEGER,
+    previous_expires_at INTEGER
+  );
+  CREATE TABLE leader_terms (
+    epoch INTEGER PRIMARY KEY,
+    holder TEXT NOT NULL,
+    replica TEXT NOT NULL,
+    url TEXT NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    previous_holder TEXT,
+    previous_renewed_at INTEGER,
+    previous_expires_at INTEGER
+  );
+  `,
 ];
 
 /** A migration's SQL for a store: SQLite's as written; PostgreSQL's with its types. */

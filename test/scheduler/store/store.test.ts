@@ -11,12 +11,12 @@ import { promisify } from "node:util";
 
 import { expect } from "chai";
 
-import { StoreUnreachableError } from "../../scheduler/src/errors.js";
-import { MIGRATIONS } from "../../scheduler/src/store/migrations.js";
-import { openStore, type Store, type StoreConfig } from "../../scheduler/src/store/store.js";
-import { postgresSchemaUrl } from "../helpers/postgres.js";
-import { freePort } from "../sdk/helpers/chain.js";
-import { startMarket } from "../sdk/helpers/market.js";
+import { StoreUnreachableError } from "../../../scheduler/src/errors.js";
+import { MIGRATIONS } from "../../../scheduler/src/store/migrations.js";
+import { openStore, type Store, type StoreConfig } from "../../../scheduler/src/store/store.js";
+import { postgresSchemaUrl } from "../../helpers/postgres.js";
+import { freePort } from "../../sdk/helpers/chain.js";
+import { startMarket } from "../../sdk/helpers/market.js";
 
 const BACKENDS: { name: string; config: () => Promise<StoreConfig> }[] = [
   { name: "SQLite", config: () => Promise.resolve({ sqlite: join(mkdtempSync(join(tmpdir(), "sunpool-store-")), "s.sqlite") }) },
