@@ -2,7 +2,7 @@
 // pool, settlement, the IPFS node and the HTTP API, and drives them with one scheduling pass at a
 // time (`tick`), woken by new blocks, by a timer, and by API calls that change something.
 import { mkdirSync } from "node:fs";
-import { createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import { join } from "node:path";
 
@@ -24,6 +24,7 @@ import { TransactionSender } from "./chain/transactions.js";
 import { DEFAULT_POLICY, Dispatcher, type DispatchPolicy } from "./dispatch/dispatcher.js";
 import { Pinner } from "./ipfs/pinner.js";
 import { fencedStore } from "./leader/fencedStore.js";
+import { deriveReplicaKey, FORWARDED_BY, forward, sendJson, unavailable, type ReplicaKey } from "./leader/forwarding.js";
 import { LeaderLease, NotLeaderError, type Role } from "./leader/lease.js";
 import { Matcher } from "./matching/matcher.js";
 import { createMetrics, registerStateGauges, type Metrics } from "./metrics.js";
@@ -154,6 +155,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   // follower forwards them to the leader the lease row names, or answers 503 when none leads.
   let part: LeaderPart | undefined;
   let lease: LeaderLease | undefined;
+  const replicated = "postgres" in (options.store ?? { sqlite: "" });
+  // Stamps (as a follower) and checks (as the leader) the client address of forwarded requests.
+  const replicaKey = replicated ? await deriveReplicaKey(options.signer, options.workerpool) : undefined;
   let starting = true;
   const forwards = new Set<ClientRequest>();
   const server = createServer((request, response) => {
@@ -178,15 +182,16 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       return;
     }
     const leader = lease?.leader;
-    const forwarded = request.headers["x-sunpool-forwarded-by"] !== undefined;
+    const forwarded = request.headers[FORWARDED_BY] !== undefined;
     if (
       lease !== undefined &&
+      replicaKey !== undefined &&
       leader !== undefined &&
       leader.holder !== lease.holder &&
       lease.lastError === undefined &&
       !forwarded
     ) {
-      forward(request, response, leader.url, lease.holder, forwards);
+      forward(request, response, { leaderUrl: leader.url, via: lease.holder, key: replicaKey }, forwards);
       return;
     }
     const detail =
@@ -224,6 +229,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       heartbeatSeconds,
       mayAct: () => lease === undefined || lease.isLeader(SEND_MARGIN_MS),
       replica: lease !== undefined,
+      replicaKey,
       // A replica taking over serves at once; one starting waits for its first pass, as on SQLite.
       firstPassFirst: lease === undefined || starting,
     });
@@ -255,7 +261,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   };
 
   try {
-    if (!("postgres" in (options.store ?? { sqlite: "" }))) {
+    if (!replicated) {
       // SQLite: one process per data folder (the folder lock), so always the leader.
       part = await startPart();
       leaderMetrics.leader.set(1);
@@ -376,56 +382,6 @@ function createLeaderMetrics(metrics: Metrics) {
   };
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const type = status >= 400 ? "application/problem+json" : "application/json";
-  response.writeHead(status, { "content-type": `${type}; charset=utf-8`, ...headers }).end(JSON.stringify(body));
-}
-
-function unavailable(response: ServerResponse, detail: string): void {
-  sendJson(
-    response,
-    503,
-    {
-      title: "no leader",
-      status: 503,
-      detail,
-      hint: "Retry in a second: when a leader stops, another replica takes over within 2 s.",
-    },
-    { "retry-after": "1" },
-  );
-}
-
-/**
- * Forwards a request to the leader as it came (the body's bytes untouched: workers sign them).
- * `inFlight` holds the forwards under way: when leadership changes they are cut (a 503 if nothing
- * was answered yet), so that a client waiting on a deposed leader, which may never answer (cut off
- * from the database mid-request), asks again and reaches the new one.
- */
-function forward(
-  request: IncomingMessage,
-  response: ServerResponse,
-  leaderUrl: string,
-  via: string,
-  inFlight: Set<ClientRequest>,
-): void {
-  const target = new URL(request.url ?? "/", leaderUrl);
-  const headers = { ...request.headers, host: target.host, "x-sunpool-forwarded-by": via };
-  const upstream = httpRequest(target, { method: request.method, headers }, (answer) => {
-    response.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(response);
-  });
-  inFlight.add(upstream);
-  upstream.on("close", () => inFlight.delete(upstream));
-  upstream.on("error", (error) => {
-    if (!response.headersSent) unavailable(response, `the leader at ${leaderUrl} did not answer (${error.message})`);
-    else response.destroy();
-  });
-  response.on("close", () => {
-    if (!response.writableFinished) upstream.destroy();
-  });
-  request.pipe(upstream);
-}
-
 interface LeaderPartOptions {
   options: SchedulerOptions;
   log: Logger;
@@ -440,6 +396,8 @@ interface LeaderPartOptions {
   mayAct(): boolean;
   /** The store is shared by replicas (PostgreSQL), each with its own IPFS node. */
   replica: boolean;
+  /** With replicas: the key followers stamp forwarded clients' addresses with (leader/forwarding.ts). */
+  replicaKey: ReplicaKey | undefined;
   /**
    * Whether the first pass ends before the API serves (at start, as always); a replica taking over
    * from another serves as soon as the pool is loaded, while its first pass runs.
@@ -581,7 +539,10 @@ async function startLeaderPart(parts: LeaderPartOptions): Promise<LeaderPart> {
   const passesHealth = () => context.health();
   if (parts.firstPassFirst) await tick();
   else void tick();
-  const api: FastifyInstance = await createApi(context, log, { rateLimitPerMinute: options.rateLimitPerMinute ?? 6000 });
+  const api: FastifyInstance = await createApi(context, log, {
+    rateLimitPerMinute: options.rateLimitPerMinute ?? 6000,
+    ...(parts.replicaKey === undefined ? {} : { forwardedClient: parts.replicaKey.verify }),
+  });
   await api.ready();
   const onBlock = () => kick();
   await chain.provider.on("block", onBlock);

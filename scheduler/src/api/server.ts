@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from "pino";
 
 import { Rejection, StoreUnreachableError } from "../errors.js";
+import { FORWARDED_FOR } from "../leader/forwarding.js";
 import type { ApiContext } from "./context.js";
 import { dashboardRoutes } from "../dashboard/routes.js";
 import { routeSchema, sharedSchema } from "./openapi.js";
@@ -18,6 +19,12 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** Requests per minute per client address. */
   rateLimitPerMinute: number;
+  /**
+   * With replicas: the client address a follower stamped on a request it forwarded (its
+   * `x-sunpool-forwarded-for` header), or undefined when the stamp is missing or forged; the rate
+   * limit then counts the real client, not the follower.
+   */
+  forwardedClient?: (header: string | string[] | undefined) => string | undefined;
 }
 
 export async function createApi(context: ApiContext, logger: Logger, options: ApiOptions): Promise<FastifyInstance> {
@@ -51,6 +58,7 @@ export async function createApi(context: ApiContext, logger: Logger, options: Ap
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute,
     timeWindow: 60_000,
+    keyGenerator: (request) => options.forwardedClient?.(request.headers[FORWARDED_FOR]) ?? request.ip,
     errorResponseBuilder: (_request, limit) =>
       new Rejection(
         429,

@@ -5,6 +5,7 @@
 // and PostgreSQL) stops leading before the other takes over, and sends nothing afterwards.
 // Always on PostgreSQL (the private server of scripts/postgres.sh), whatever SUNPOOL_TEST_STORE says.
 import { spawn, type ChildProcess } from "node:child_process";
+import { get as httpGet } from "node:http";
 import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +34,17 @@ const PASSWORD = "replicas-test-password";
 const WORKERS = [4, 6, 7];
 /** Tasks in the batch. */
 const VOLUME = 4;
+
+/** GETs `url` from the local address `from`; resolves with the status code. */
+function statusCode(url: string, from: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { localAddress: from, headers }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on("error", reject);
+  });
+}
 
 /** A replica's log line (pino JSON) with an `event` field. */
 interface LogEvent {
@@ -82,6 +94,7 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
   });
 
   afterEach(async function () {
+    if (this.currentTest?.state === "failed") reportFailure();
     for (const worker of workers) await worker.stop();
     workers = [];
     for (const replica of replicas.splice(0)) await kill(replica);
@@ -93,8 +106,23 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
     await market.stop();
   });
 
+  /** What a failed run needs to be understood: each worker's steps, errors and retried refusals, and where the logs are. */
+  function reportFailure() {
+    for (const worker of workers) {
+      const retried = new Map<string, number>();
+      for (const error of worker.retried) {
+        const message = error instanceof Error ? error.message.slice(0, 300) : String(error);
+        retried.set(message, (retried.get(message) ?? 0) + 1);
+      }
+      console.log(`[replicas] worker ${worker.address}: done ${JSON.stringify(worker.done)}`);
+      console.log(`[replicas]   errors ${JSON.stringify(worker.errors.map(String))}`);
+      for (const [message, count] of retried) console.log(`[replicas]   retried ${count.toString()} x ${message}`);
+    }
+    console.log(`[replicas] replica logs (JSON lines) in ${folder}`);
+  }
+
   /** Starts a replica process of the pool's scheduler on `store`; resolves once its API answers. */
-  async function startReplica(name: string, store: string): Promise<Replica> {
+  async function startReplica(name: string, store: string, settings: Record<string, unknown> = {}): Promise<Replica> {
     const port = await freePort();
     const path = join(folder, `${name}.config.json`);
     writeFileSync(
@@ -110,7 +138,8 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
         listen: { port },
         workers: { heartbeatSeconds: 5 },
         chain: { pollSeconds: 0.2, confirmations: 0 },
-        logLevel: "info",
+        logLevel: "debug",
+        ...settings,
       }),
     );
     const child = spawn(process.execPath, [CLI, "start", "--config", path], {
@@ -354,6 +383,28 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
     console.log(
       `[replicas] SIGTERM: b took the lease ${(term.acquired_at - term.previous_expires_at!).toString()} ms after a released it`,
     );
+  });
+
+  it("the leader's rate limit counts each client behind a follower, and a client cannot forge the follower's stamp", async function () {
+    const store = await postgresSchemaUrl(join(folder, "rate-limit"));
+    const a = await startReplica("a", store, { rateLimitPerMinute: 5 });
+    await until("a to lead", () => leads(a));
+    const b = await startReplica("b", store, { rateLimitPerMinute: 5 });
+    await until("b to know a leads", async () => ((await health(b))?.status === 200 ? true : undefined));
+    // Clients on their own loopback addresses: what tells them apart is the address they come from.
+    const statuses = async (replica: Replica, from: string, times: number, headers: (i: number) => Record<string, string> = () => ({})) => {
+      const answers: number[] = [];
+      for (let i = 0; i < times; i++) answers.push(await statusCode(`${replica.url}/v1/status`, from, headers(i)));
+      return answers;
+    };
+    expect(await statuses(b, "127.0.0.2", 6)).to.deep.equal([200, 200, 200, 200, 200, 429]);
+    // Another client behind the same follower has its own count (the follower's address is not the key)...
+    expect(await statuses(b, "127.0.0.3", 1)).to.deep.equal([200]);
+    // ...and the count is the leader's, whichever replica the client reaches.
+    expect(await statuses(a, "127.0.0.2", 1)).to.deep.equal([429]);
+    // A client that sends the stamp itself, naming a new address each time, is counted as itself.
+    const forged = (i: number) => ({ "x-sunpool-forwarded-for": `10.0.0.${i.toString()} ${"ab".repeat(32)}` });
+    expect(await statuses(a, "127.0.0.4", 6, forged)).to.deep.equal([200, 200, 200, 200, 200, 429]);
   });
 
   it("a leader cut off from the database stops leading before the other replica takes over, then sends nothing and answers 503", async function () {
