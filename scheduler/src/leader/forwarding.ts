@@ -28,7 +28,9 @@ export interface ReplicaKey {
  * derives the same key, and no one without the scheduler's private key can.
  */
 export async function deriveReplicaKey(signer: Signer, workerpool: string): Promise<ReplicaKey> {
-  const signature = await signer.signMessage(`sunpool: the key that replicas of workerpool ${workerpool} stamp forwarded clients with`);
+  const signature = await signer.signMessage(
+    `sunpool: the key that replicas of workerpool ${workerpool} stamp forwarded clients with`,
+  );
   const key = Buffer.from(keccak256(signature).slice(2), "hex");
   const mac = (address: string) => createHmac("sha256", key).update(address).digest();
   return {

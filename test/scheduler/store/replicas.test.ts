@@ -4,12 +4,10 @@
 // finishes with every transaction once; a leader cut off from the database (a TCP proxy between it
 // and PostgreSQL) stops leading before the other takes over, and sends nothing afterwards.
 // Always on PostgreSQL (the private server of scripts/postgres.sh), whatever SUNPOOL_TEST_STORE says.
-import { spawn, type ChildProcess } from "node:child_process";
 import { get as httpGet } from "node:http";
-import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 
 import { expect } from "chai";
 import { ZeroHash } from "ethers";
@@ -17,20 +15,17 @@ import pg from "pg";
 
 import { publishOrder } from "../../../sdk/src/actions/market.js";
 import { run } from "../../../sdk/src/actions/run.js";
-import { writeKeystore } from "../../../sdk/src/node/keystore.js";
 import { createIpfsNode, type IpfsNode } from "../../../sdk/src/node/ipfs.js";
 import { createAppOrder, createWorkerpoolOrder } from "../../../sdk/src/orders/build.js";
 import { createSchedulerClient } from "../../../sdk/src/scheduler/client.js";
 import { loadConfig } from "../../../scheduler/src/config.js";
 import { postgresSchemaUrl } from "../../helpers/postgres.js";
 import { startProtocolWorker, type ProtocolWorker } from "../../helpers/protocolWorker.js";
+import { prepareSchedulerFolder, startSchedulerProcess, type SchedulerProcess } from "../../helpers/schedulerProcess.js";
 import { startTcpProxyProcess, type TcpProxy } from "../../helpers/tcpProxy.js";
 import { until } from "../../helpers/wait.js";
-import { freePort } from "../../sdk/helpers/chain.js";
 import { APP_PRICE, echoApp, POOL_PRICE, fundParticipants, startMarket, type TestMarket } from "../../sdk/helpers/market.js";
 
-const CLI = new URL("../../../scheduler/dist/cli.js", import.meta.url).pathname;
-const PASSWORD = "replicas-test-password";
 const WORKERS = [4, 6, 7];
 /** Tasks in the batch. */
 const VOLUME = 4;
@@ -46,22 +41,7 @@ function statusCode(url: string, from: string, headers: Record<string, string>):
   });
 }
 
-/** A replica's log line (pino JSON) with an `event` field. */
-interface LogEvent {
-  event: string;
-  time: number;
-  at?: number;
-  label?: string;
-  nonce?: number;
-  replica?: string;
-}
-
-interface Replica {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  events: LogEvent[];
-}
+type Replica = SchedulerProcess;
 
 interface Term {
   epoch: number;
@@ -84,20 +64,14 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
     market = await startMarket();
     await fundParticipants(market, WORKERS);
     folder = mkdtempSync(join(tmpdir(), "sunpool-replicas-"));
-    await writeKeystore({
-      path: join(folder, "keystore.json"),
-      password: PASSWORD,
-      privateKey: market.chain.wallet(3).privateKey,
-    });
-    const { chainId, ...addresses } = market.chain.deployment;
-    writeFileSync(join(folder, "deployment.json"), JSON.stringify({ chainId: Number(chainId), ...addresses }));
+    await prepareSchedulerFolder(market, folder);
   });
 
   afterEach(async function () {
     if (this.currentTest?.state === "failed") reportFailure();
     for (const worker of workers) await worker.stop();
     workers = [];
-    for (const replica of replicas.splice(0)) await kill(replica);
+    for (const replica of replicas.splice(0)) await replica.kill();
     for (const proxy of proxies.splice(0)) await proxy.close();
   });
 
@@ -121,52 +95,15 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
     console.log(`[replicas] replica logs (JSON lines) in ${folder}`);
   }
 
-  /** Starts a replica process of the pool's scheduler on `store`; resolves once its API answers. */
+  /** Starts a replica of the pool's scheduler on `store`; resolves once its API answers. */
   async function startReplica(name: string, store: string, settings: Record<string, unknown> = {}): Promise<Replica> {
-    const port = await freePort();
-    const path = join(folder, `${name}.config.json`);
-    writeFileSync(
-      path,
-      JSON.stringify({
-        rpcUrl: market.chain.rpcUrl,
-        deployment: "deployment.json",
-        workerpool: market.workerpoolId,
-        keystore: "keystore.json",
-        dataDir: `data-${name}-${port.toString()}`,
-        store: { postgres: store },
-        replica: { id: name },
-        listen: { port },
-        workers: { heartbeatSeconds: 5 },
-        chain: { pollSeconds: 0.2, confirmations: 0 },
-        logLevel: "debug",
-        ...settings,
-      }),
-    );
-    const child = spawn(process.execPath, [CLI, "start", "--config", path], {
-      env: { ...process.env, SUNPOOL_SCHEDULER_PASSWORD: PASSWORD },
-      stdio: ["ignore", "pipe", "inherit"],
+    const replica = await startSchedulerProcess(market, folder, name, {
+      store: { postgres: store },
+      replica: { id: name },
+      ...settings,
     });
-    const replica: Replica = { name, url: `http://127.0.0.1:${port.toString()}`, child, events: [] };
     replicas.push(replica);
-    const logFile = join(folder, `${name}-${port.toString()}.log`);
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      appendFileSync(logFile, `${line}\n`);
-      try {
-        const entry = JSON.parse(line) as Partial<LogEvent>;
-        if (typeof entry.event === "string") replica.events.push(entry as LogEvent);
-      } catch {
-        // not a log line
-      }
-    });
-    await until(`replica ${name}'s API`, async () => ((await health(replica)) === undefined ? undefined : true), 60_000);
     return replica;
-  }
-
-  async function kill(replica: Replica): Promise<void> {
-    if (replica.child.exitCode !== null || replica.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => replica.child.once("exit", resolve));
-    replica.child.kill("SIGKILL");
-    await exited;
   }
 
   /** The replica's /healthz: status code and its `leader` check; undefined while it does not answer. */
@@ -340,7 +277,7 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
     const running = startBatch(b.url, "failover");
     await until("a first task to end", async () => ((await dealsEnded()) > endedBefore ? true : undefined), 120_000, 20);
     const killedAt = await databaseNow(store);
-    await kill(a);
+    await a.kill();
     const endedAtKill = (await dealsEnded()) - endedBefore;
 
     await until("b to lead", () => leads(b));
@@ -392,7 +329,12 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
     const b = await startReplica("b", store, { rateLimitPerMinute: 5 });
     await until("b to know a leads", async () => ((await health(b))?.status === 200 ? true : undefined));
     // Clients on their own loopback addresses: what tells them apart is the address they come from.
-    const statuses = async (replica: Replica, from: string, times: number, headers: (i: number) => Record<string, string> = () => ({})) => {
+    const statuses = async (
+      replica: Replica,
+      from: string,
+      times: number,
+      headers: (i: number) => Record<string, string> = () => ({}),
+    ) => {
       const answers: number[] = [];
       for (let i = 0; i < times; i++) answers.push(await statusCode(`${replica.url}/v1/status`, from, headers(i)));
       return answers;
