@@ -27,6 +27,7 @@ import { fencedStore } from "./leader/fencedStore.js";
 import { deriveReplicaKey, FORWARDED_BY, forward, sendJson, unavailable, type ReplicaKey } from "./leader/forwarding.js";
 import { LeaderLease, NotLeaderError, type Role } from "./leader/lease.js";
 import { Matcher } from "./matching/matcher.js";
+import { PassWatch } from "./passWatch.js";
 import { createMetrics, registerStateGauges, type Metrics } from "./metrics.js";
 import { lockDataDir, type DataDirLock } from "./store/sqlite.js";
 import { openStore, type Store, type StoreConfig } from "./store/store.js";
@@ -161,6 +162,13 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   let starting = true;
   const forwards = new Set<ClientRequest>();
   const server = createServer((request, response) => {
+    // Every replica, the leader too, answers its own health with its role in it (the leader's
+    // API alone would not say that it leads).
+    if ((request.url ?? "/").split("?")[0] === "/healthz") {
+      const health = replicaHealth();
+      sendJson(response, health.ok ? 200 : 503, { status: health.ok ? "ok" : "degraded", checks: health.checks });
+      return;
+    }
     if (part !== undefined && (lease === undefined || lease.isLeader())) {
       part.api.routing(request, response);
       return;
@@ -169,11 +177,6 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   });
   const front = (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? "/").split("?")[0]!;
-    if (path === "/healthz") {
-      const health = replicaHealth();
-      sendJson(response, health.ok ? 200 : 503, { status: health.ok ? "ok" : "degraded", checks: health.checks });
-      return;
-    }
     if (path === "/metrics") {
       void metrics.registry.metrics().then(
         (text) => response.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
@@ -465,18 +468,22 @@ async function startLeaderPart(parts: LeaderPartOptions): Promise<LeaderPart> {
   const pulls = new WaitingPulls(async (worker) => (await pool.pendingFor(worker, Date.now())) > 0);
 
   // The scheduling pass: everything the scheduler does, in order, run by one single-flight tick.
-  const pass = async () => {
-    const now = Date.now();
-    await reconciler.sync();
-    if (options.pauseMatching !== true && (await matcher.matchOpenRequests(now)) > 0) await reconciler.sync();
-    await settlement.settle(reconciler.now());
-    await pool.expireLeases(now);
-    // Admission follows the chain: balances older than their TTL are read again before dispatch.
-    const online = [...dispatcher.workers.keys()].filter((worker) => dispatcher.isOnline(worker, now));
-    for (const worker of await admission.refresh(online, now)) pool.readmit(worker);
-    await dispatch(now);
-    await pulls.wake();
-  };
+  const watch = new PassWatch(log);
+  const pass = () =>
+    watch.pass(async (step) => {
+      const now = Date.now();
+      await step("sync", () => reconciler.sync());
+      if (options.pauseMatching !== true && (await step("match", () => matcher.matchOpenRequests(now))) > 0) {
+        await step("sync", () => reconciler.sync());
+      }
+      await step("settle", () => settlement.settle(reconciler.now()));
+      await step("leases", () => pool.expireLeases(now));
+      // Admission follows the chain: balances older than their TTL are read again before dispatch.
+      const online = [...dispatcher.workers.keys()].filter((worker) => dispatcher.isOnline(worker, now));
+      for (const worker of await step("admission", () => admission.refresh(online, now))) pool.readmit(worker);
+      await step("dispatch", () => dispatch(now));
+      await step("wake", () => pulls.wake());
+    });
   const dispatch = async (now: number) => {
     const plan = await pool.planOffers(now, reconciler.now());
     if (plan.length === 0) return;
@@ -568,6 +575,7 @@ async function startLeaderPart(parts: LeaderPartOptions): Promise<LeaderPart> {
       closed = true;
       clearInterval(timer);
       clearInterval(pruning);
+      watch.stop();
       await chain.provider.off("block", onBlock);
       pulls.releaseAll();
       await api.close();

@@ -93,6 +93,15 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
   let stopped = false;
   let poweredOff = false;
   const running = new Set<string>();
+  // One transaction at a time from the worker's key, as the agent's sender does: a reveal (sent
+  // in the background) and the next task's contribution would otherwise take the same nonce, and
+  // one of them would fail with "nonce has already been used".
+  let sending: Promise<unknown> = Promise.resolve();
+  const serially = <T>(send: () => Promise<T>): Promise<T> => {
+    const sent = sending.then(send, send);
+    sending = sent.catch(() => undefined);
+    return sent;
+  };
   // Like an agent with a journal: a step that fails for want of the scheduler is retried, not dropped.
   const persist = async <T>(step: () => Promise<T>): Promise<T> => {
     const done = await until(
@@ -126,8 +135,18 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
   }, options.heartbeatMs ?? 500);
 
   async function runTask(assignment: Assignment): Promise<void> {
+    running.add(assignment.taskId);
+    try {
+      await work(assignment);
+    } finally {
+      // Given up or done: no longer listed in heartbeats, so a lease left behind lapses and the
+      // pool hands the task on instead of waiting on this worker for ever.
+      running.delete(assignment.taskId);
+    }
+  }
+
+  async function work(assignment: Assignment): Promise<void> {
     const { taskId, dealId, index } = assignment;
-    running.add(taskId);
     await persist(() => reportTask(client, taskId, { state: "running" }));
     const params = decodeTaskParams(assignment.params, sha256(toUtf8Bytes(assignment.params)));
     let files = options.app(params, index);
@@ -142,9 +161,9 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
     await persist(() => pinResult(client, { cid: location, providers: options.ipfs.multiaddrs() }));
     const energy = { milliwattHours: 1200 + index, solarShareBps: 8000 };
     if (BigInt(assignment.trust) <= 1n) {
-      const receipt = await (
-        await hub.submitResult(dealId, index, digest, toUtf8Bytes(location), energy, assignment.authorization)
-      ).wait();
+      const receipt = await serially(async () =>
+        (await hub.submitResult(dealId, index, digest, toUtf8Bytes(location), energy, assignment.authorization)).wait(),
+      );
       await persist(() =>
         reportTask(client, taskId, { state: "submitted", resultLocation: location, transaction: receipt!.hash }),
       );
@@ -153,7 +172,7 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
       const commitment = computeCommitment(taskId, digest, address, salt);
       const contributeArgs = [dealId, index, commitment, energy, assignment.authorization] as const;
       const gasLimit = withHeadroom(await hub.contribute.estimateGas(...contributeArgs));
-      const receipt = await (await hub.contribute(...contributeArgs, { gasLimit })).wait();
+      const receipt = await serially(async () => (await hub.contribute(...contributeArgs, { gasLimit })).wait());
       // The round its commitment joined: the chain mines one transaction per block, so the task's
       // round at the receipt's block is the round right after this contribution.
       const { round } = await hub.task(taskId, { blockTag: receipt!.blockNumber });
@@ -165,7 +184,6 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
         if (!stopped) errors.push(error);
       });
     }
-    running.delete(taskId);
   }
 
   /**
@@ -203,7 +221,7 @@ export async function startProtocolWorker(options: ProtocolWorkerOptions): Promi
     if (!revealing) return undefined;
     const revealArgs = [dealId, index, digest, salt, toUtf8Bytes(location)] as const;
     const gasLimit = withHeadroom(await hub.reveal.estimateGas(...revealArgs));
-    const receipt = await (await hub.reveal(...revealArgs, { gasLimit })).wait();
+    const receipt = await serially(async () => (await hub.reveal(...revealArgs, { gasLimit })).wait());
     done.push({ action: "reveal", taskId });
     await persist(() => reportTask(client, taskId, { state: "revealed", resultLocation: location, transaction: receipt!.hash }));
     return receipt!.hash;

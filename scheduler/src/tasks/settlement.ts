@@ -106,7 +106,12 @@ export class Settlement {
     let location: string | undefined;
     for (const candidate of candidates) {
       try {
+        const pinning = performance.now();
         await this.pinner.ensurePinned(candidate.location, await this.pool.workerPeers(candidate.worker), candidate.worker);
+        this.log.debug(
+          { taskId: task.task_id, location: candidate.location, ms: Math.round(performance.now() - pinning) },
+          "revealed result pinned",
+        );
         // A member of the consensus may still have revealed a location that serves something
         // else: finalize only content that hashes to the digest (encrypted: cannot tell).
         if ((await this.pinner.matchesDigest(candidate.location, digest)) === false) {

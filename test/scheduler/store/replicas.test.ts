@@ -114,7 +114,11 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
     return { status: response.status, leader: body.checks.leader ?? "" };
   }
 
-  const leads = async (replica: Replica) => ((await health(replica))?.leader.startsWith("this replica") ? true : undefined);
+  /** Whether the replica serves as the leader: /healthz 200, and it says this replica leads. */
+  const leads = async (replica: Replica) => {
+    const answer = await health(replica);
+    return answer?.status === 200 && answer.leader.startsWith("this replica") ? true : undefined;
+  };
 
   async function terms(url: string): Promise<Term[]> {
     const client = new pg.Client({ connectionString: url });
