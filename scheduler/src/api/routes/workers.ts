@@ -114,7 +114,9 @@ export function workerRoutes(app: FastifyInstance, context: ApiContext): void {
     });
     const body = request.body as { cid: string; providers?: string[] };
     const providers = [...(body.providers ?? []), ...(await context.pool.workerPeers(worker))];
+    const pinning = performance.now();
     const bytes = await context.pinner.ensurePinned(body.cid, providers, worker);
+    request.log.debug({ worker, cid: body.cid, bytes, ms: Math.round(performance.now() - pinning) }, "worker's result pinned");
     return { cid: body.cid, bytes };
   });
 }
