@@ -33,8 +33,19 @@ timed npm run build || exit
 rm -rf build/coverage/v8 build/coverage/parts
 
 status=0
+lanes=()
+# Each lane's exit status, kept for the closing line: CI shows only the end of the output, and a
+# lane can fail without a mocha "failing" line (a crashed process, a failed lint or gas check).
+lane_done() {
+  lanes+=("$1 $2")
+  [ "$2" -eq 0 ] || status=$2
+}
 if [ "${SUNPOOL_TEST_SERIAL:-0}" = 1 ]; then
-  for lane in engine parts contracts; do "$lane" || status=$?; done
+  for lane in engine parts contracts; do
+    lane_status=0
+    "$lane" || lane_status=$?
+    lane_done "$lane" "$lane_status"
+  done
 else
   logs=$(mktemp -d)
   trap 'rm -rf "$logs"' EXIT
@@ -42,12 +53,19 @@ else
   parts_pid=$!
   contracts >"$logs/contracts" 2>&1 &
   contracts_pid=$!
-  engine || status=$?
-  wait "$parts_pid" || status=$?
+  lane_status=0
+  engine || lane_status=$?
+  lane_done engine "$lane_status"
+  lane_status=0
+  wait "$parts_pid" || lane_status=$?
+  lane_done parts "$lane_status"
   cat "$logs/parts"
-  wait "$contracts_pid" || status=$?
+  lane_status=0
+  wait "$contracts_pid" || lane_status=$?
+  lane_done contracts "$lane_status"
   cat "$logs/contracts"
 fi
+for lane in "${lanes[@]}"; do echo "[test] lane ${lane% *} exited ${lane#* }" >&2; done
 [ "$status" -eq 0 ] || exit "$status"
 timed npm run coverage:check || exit
 timed npm run test:firmware
