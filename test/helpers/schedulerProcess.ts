@@ -13,7 +13,8 @@ import type { TestMarket } from "../sdk/helpers/market.js";
 import { until } from "./wait.js";
 
 const CLI = new URL("../../scheduler/dist/cli.js", import.meta.url).pathname;
-const PASSWORD = "scheduler-process-password";
+/** The password of the keystore prepareSchedulerFolder writes (SUNPOOL_SCHEDULER_PASSWORD). */
+export const SCHEDULER_PASSWORD = "scheduler-process-password";
 
 /** A log line (pino JSON) with an `event` field. */
 export interface LogEvent {
@@ -38,7 +39,11 @@ export interface SchedulerProcess {
 
 /** Writes the scheduler's keystore (account 3 of the market) and deployment into `folder`. */
 export async function prepareSchedulerFolder(market: TestMarket, folder: string): Promise<void> {
-  await writeKeystore({ path: join(folder, "keystore.json"), password: PASSWORD, privateKey: market.chain.wallet(3).privateKey });
+  await writeKeystore({
+    path: join(folder, "keystore.json"),
+    password: SCHEDULER_PASSWORD,
+    privateKey: market.chain.wallet(3).privateKey,
+  });
   const { chainId, ...addresses } = market.chain.deployment;
   writeFileSync(join(folder, "deployment.json"), JSON.stringify({ chainId: Number(chainId), ...addresses }));
 }
@@ -72,7 +77,7 @@ export async function startSchedulerProcess(
     }),
   );
   const child = spawn(process.execPath, [CLI, "start", "--config", path], {
-    env: { ...process.env, SUNPOOL_SCHEDULER_PASSWORD: PASSWORD },
+    env: { ...process.env, SUNPOOL_SCHEDULER_PASSWORD: SCHEDULER_PASSWORD },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const logFile = join(folder, `${name}-${port.toString()}.log`);

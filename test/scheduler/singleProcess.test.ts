@@ -9,14 +9,13 @@ import { join } from "node:path";
 
 import { expect } from "chai";
 
-import { writeKeystore } from "../../sdk/src/node/keystore.js";
 import { DataDirLockedError } from "../../scheduler/src/store/sqlite.js";
 import { freePort } from "../sdk/helpers/chain.js";
 import { startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
+import { prepareSchedulerFolder, SCHEDULER_PASSWORD } from "../helpers/schedulerProcess.js";
 import { until } from "../helpers/wait.js";
 
 const CLI = new URL("../../scheduler/dist/cli.js", import.meta.url).pathname;
-const PASSWORD = "single-process-test";
 
 describe("scheduler: one process per SQLite data folder (issue 17)", function () {
   this.timeout(180_000);
@@ -27,13 +26,7 @@ describe("scheduler: one process per SQLite data folder (issue 17)", function ()
   before(async function () {
     market = await startMarket();
     folder = mkdtempSync(join(tmpdir(), "sunpool-single-"));
-    await writeKeystore({
-      path: join(folder, "keystore.json"),
-      password: PASSWORD,
-      privateKey: market.chain.wallet(3).privateKey,
-    });
-    const { chainId, ...addresses } = market.chain.deployment;
-    writeFileSync(join(folder, "deployment.json"), JSON.stringify({ chainId: Number(chainId), ...addresses }));
+    await prepareSchedulerFolder(market, folder);
   });
 
   after(async function () {
@@ -63,7 +56,7 @@ describe("scheduler: one process per SQLite data folder (issue 17)", function ()
 
   function start(path: string): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
     const child = spawn(process.execPath, [CLI, "start", "--config", path], {
-      env: { ...process.env, SUNPOOL_SCHEDULER_PASSWORD: PASSWORD },
+      env: { ...process.env, SUNPOOL_SCHEDULER_PASSWORD: SCHEDULER_PASSWORD },
       stdio: ["ignore", "ignore", "pipe"],
     });
     children.push(child);
