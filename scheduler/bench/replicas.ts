@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { Wallet } from "ethers";
 
 import { deposit } from "../../sdk/src/actions/account.js";
-import { registerApp } from "../../sdk/src/actions/assets.js";
+import { registerApp, registerWorkerpool } from "../../sdk/src/actions/assets.js";
 import { publishOrder } from "../../sdk/src/actions/market.js";
 import { createAppOrder, createRequestOrder, createWorkerpoolOrder } from "../../sdk/src/orders/build.js";
 import { orderToJson } from "../../sdk/src/orders/json.js";
@@ -39,7 +39,8 @@ const tasks = Number(process.argv[5] ?? 400);
 
 interface Setup {
   name: string;
-  start(folder: string): Promise<SchedulerProcess[]>;
+  /** Starts the setup's scheduler(s) for `workerpool`, with the store keyed by `folder`. */
+  start(folder: string, workerpool: string): Promise<SchedulerProcess[]>;
 }
 
 const market = await startMarket();
@@ -47,10 +48,14 @@ const running: SchedulerProcess[] = [];
 try {
   await fundParticipants(market, []);
   const requester = market.chain.wallet(1);
-  // Escrow for the dispatch requests: the pool's price per task, three setups.
-  const dispatchEscrow = 3n * BigInt(tasks) * POOL_PRICE;
+  // Escrow for the dispatch requests: their most per task (the app's and the pool's), three setups.
+  const dispatchEscrow = 3n * BigInt(tasks) * (SUN + POOL_PRICE);
   await (await (await market.client(0)).token.transfer(requester.address, dispatchEscrow)).wait();
   await deposit(await market.client(1), { amount: dispatchEscrow });
+  // And the pool's stake that each deal locks (30 % of its price), for the scheduler's key.
+  const poolStake = BigInt(tasks) * POOL_PRICE;
+  await (await (await market.client(0)).token.transfer(market.chain.wallet(3).address, poolStake)).wait();
+  await deposit(await market.client(3), { amount: poolStake });
   // The dispatch request is for an app of its own: an order of the intake's app would match the
   // intake's requests too.
   const appOwner = await market.client(2);
@@ -71,14 +76,18 @@ try {
     workers: { heartbeatSeconds: 15, allow: workers.map((worker) => worker.address), probation: { tasks: 0 } },
     book: { maxOpenOrdersPerSigner: 100_000 },
     rateLimitPerMinute: 1_000_000,
-    logLevel: "warn",
+    logLevel: process.env.BENCH_LOG ?? "warn",
   };
   const setups: Setup[] = [
-    { name: "SQLite, one process", start: async () => [await startSchedulerProcess(market, folder, "sqlite", settings)] },
+    {
+      name: "SQLite, one process",
+      start: async (_, workerpool) => [await startSchedulerProcess(market, folder, "sqlite", { ...settings, workerpool })],
+    },
     {
       name: "PostgreSQL, one process",
-      start: async (dir) => [
+      start: async (dir, workerpool) => [
         await startSchedulerProcess(market, folder, "postgres", {
+          workerpool,
           ...settings,
           store: { postgres: await postgresSchemaUrl(dir) },
         }),
@@ -86,12 +95,12 @@ try {
     },
     {
       name: "PostgreSQL, two replicas (clients on both)",
-      start: async (dir) => {
+      start: async (dir, workerpool) => {
         const store = { postgres: await postgresSchemaUrl(dir) };
         // Each resolves once it serves: a leads, then b follows it.
-        const a = await startSchedulerProcess(market, folder, "a", { ...settings, store, replica: { id: "a" } });
+        const a = await startSchedulerProcess(market, folder, "a", { ...settings, workerpool, store, replica: { id: "a" } });
         running.push(a);
-        return [a, await startSchedulerProcess(market, folder, "b", { ...settings, store, replica: { id: "b" } })];
+        return [a, await startSchedulerProcess(market, folder, "b", { ...settings, workerpool, store, replica: { id: "b" } })];
       },
     },
   ];
@@ -140,14 +149,18 @@ try {
   };
 
   for (const [index, setup] of setups.entries()) {
-    const replicas = await setup.start(join(folder, `store-${index.toString()}`));
+    if (process.env.BENCH_ONLY !== undefined && process.env.BENCH_ONLY !== index.toString()) continue;
+    // A workerpool per setup: a scheduler follows every deal of its pool on the chain, and the
+    // earlier setups' deals would be dispatched again.
+    const { id: workerpool } = await registerWorkerpool(poolOwner, { name: `bench-${index.toString()}` });
+    const replicas = await setup.start(join(folder, `store-${index.toString()}`), workerpool);
     running.push(...replicas);
     const urlOf = (lane: number) => replicas[lane % replicas.length]!.url;
     // The pool's own order makes the requests servable; with no order of their app, none is
     // matched (the intake is measured, not the chain).
     await publishOrder(poolOwner, createSchedulerClient({ url: urlOf(0) }), {
       kind: "workerpool",
-      order: createWorkerpoolOrder({ workerpool: market.workerpoolId, price: POOL_PRICE, volume: 1_000_000, trust: 1 }),
+      order: createWorkerpoolOrder({ workerpool, price: POOL_PRICE, volume: 1_000_000, trust: 1 }),
     });
     // Signed before the clock starts: the figure is the scheduler's, not the signing.
     const bodies: string[] = [];
@@ -158,7 +171,7 @@ try {
       createWorkerApiClient({
         url: urlOf(lane),
         signer: wallet,
-        scope: { chainId: market.chain.deployment.chainId, workerpool: market.workerpoolId },
+        scope: { chainId: market.chain.deployment.chainId, workerpool },
       }),
     );
     for (const client of workerClients) {
