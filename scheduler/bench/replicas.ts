@@ -12,6 +12,8 @@
 // The clients sign on the same machine, so the figures are a floor for the scheduler.
 //   npm run bench:replicas -- [orders=300] [heartbeats=1200] [clients=8] [tasks=400]
 // Run after `npm run build`; it starts the local PostgreSQL server (scripts/postgres.sh ensure).
+// BENCH_ONLY=<0|1|2> runs one setup; BENCH_LOG=debug keeps the schedulers' debug logs (in the
+// bench's temporary folder) to see why a request is not matched or a task not offered.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
