@@ -156,7 +156,7 @@ try {
     // earlier setups' deals would be dispatched again.
     const { id: workerpool } = await registerWorkerpool(poolOwner, { name: `bench-${index.toString()}` });
     const replicas = await setup.start(join(folder, `store-${index.toString()}`), workerpool);
-    running.push(...replicas);
+    running.push(...replicas.filter((replica) => !running.includes(replica)));
     const urlOf = (lane: number) => replicas[lane % replicas.length]!.url;
     // The pool's own order makes the requests servable; with no order of their app, none is
     // matched (the intake is measured, not the chain).

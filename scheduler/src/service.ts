@@ -24,7 +24,7 @@ import { TransactionSender } from "./chain/transactions.js";
 import { DEFAULT_POLICY, Dispatcher, type DispatchPolicy } from "./dispatch/dispatcher.js";
 import { Pinner } from "./ipfs/pinner.js";
 import { fencedStore } from "./leader/fencedStore.js";
-import { deriveReplicaKey, FORWARDED_BY, forward, sendJson, unavailable, type ReplicaKey } from "./leader/forwarding.js";
+import { deriveReplicaKey, FORWARDED_FOR, forward, sendJson, unavailable, type ReplicaKey } from "./leader/forwarding.js";
 import { LeaderLease, NotLeaderError, type Role } from "./leader/lease.js";
 import { Matcher } from "./matching/matcher.js";
 import { PassWatch } from "./passWatch.js";
@@ -185,7 +185,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       return;
     }
     const leader = lease?.leader;
-    const forwarded = request.headers[FORWARDED_BY] !== undefined;
+    // A request another replica forwarded is never forwarded again (no loop on a stale lease row);
+    // known by its stamp, which a client cannot forge, so a client's own header changes nothing.
+    const forwarded = replicaKey?.verify(request.headers[FORWARDED_FOR]) !== undefined;
     if (
       lease !== undefined &&
       replicaKey !== undefined &&

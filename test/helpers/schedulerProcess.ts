@@ -49,16 +49,16 @@ export async function prepareSchedulerFolder(market: TestMarket, folder: string)
 }
 
 /**
- * Starts a scheduler process named `name` in `folder` (prepared by prepareSchedulerFolder), with
- * `settings` over the test defaults (fast chain polling, 5 s heartbeats, debug logs). Resolves
- * once its /healthz says 200: it leads, or follows a replica that does.
+ * Writes the config of a scheduler named `name` into `folder` (prepared by prepareSchedulerFolder),
+ * on a free port, with `settings` over the test defaults (fast chain polling, 5 s heartbeats,
+ * debug logs, a data folder of its own); returns its path, port and URL.
  */
-export async function startSchedulerProcess(
+export async function writeSchedulerConfig(
   market: TestMarket,
   folder: string,
   name: string,
   settings: Record<string, unknown> = {},
-): Promise<SchedulerProcess> {
+): Promise<{ path: string; port: number; url: string }> {
   const port = await freePort();
   const path = join(folder, `${name}.config.json`);
   writeFileSync(
@@ -76,6 +76,20 @@ export async function startSchedulerProcess(
       ...settings,
     }),
   );
+  return { path, port, url: `http://127.0.0.1:${port.toString()}` };
+}
+
+/**
+ * Starts a scheduler process named `name` in `folder`, its config from writeSchedulerConfig.
+ * Resolves once its /healthz says 200: it leads, or follows a replica that does.
+ */
+export async function startSchedulerProcess(
+  market: TestMarket,
+  folder: string,
+  name: string,
+  settings: Record<string, unknown> = {},
+): Promise<SchedulerProcess> {
+  const { path, port, url } = await writeSchedulerConfig(market, folder, name, settings);
   const child = spawn(process.execPath, [CLI, "start", "--config", path], {
     env: { ...process.env, SUNPOOL_SCHEDULER_PASSWORD: SCHEDULER_PASSWORD },
     stdio: ["ignore", "pipe", "inherit"],
@@ -83,7 +97,7 @@ export async function startSchedulerProcess(
   const logFile = join(folder, `${name}-${port.toString()}.log`);
   const started: SchedulerProcess = {
     name,
-    url: `http://127.0.0.1:${port.toString()}`,
+    url,
     child,
     events: [],
     logFile,

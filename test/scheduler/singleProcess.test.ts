@@ -3,16 +3,15 @@
 // names the folder and the first one's PID; after the first is killed with SIGKILL (no clean-up
 // at all), a new one starts at once: the lock is the kernel's and died with its holder.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { expect } from "chai";
 
 import { DataDirLockedError } from "../../scheduler/src/store/sqlite.js";
-import { freePort } from "../sdk/helpers/chain.js";
 import { startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
-import { prepareSchedulerFolder, SCHEDULER_PASSWORD } from "../helpers/schedulerProcess.js";
+import { prepareSchedulerFolder, SCHEDULER_PASSWORD, writeSchedulerConfig } from "../helpers/schedulerProcess.js";
 import { until } from "../helpers/wait.js";
 
 const CLI = new URL("../../scheduler/dist/cli.js", import.meta.url).pathname;
@@ -35,24 +34,12 @@ describe("scheduler: one process per SQLite data folder (issue 17)", function ()
   });
 
   /** Writes a config for the shared data folder on its own port; returns its path and URL. */
-  async function config(name: string): Promise<{ path: string; url: string }> {
-    const port = await freePort();
-    const path = join(folder, `${name}.config.json`);
-    writeFileSync(
-      path,
-      JSON.stringify({
-        rpcUrl: market.chain.rpcUrl,
-        deployment: "deployment.json",
-        workerpool: market.workerpoolId,
-        keystore: "keystore.json",
-        dataDir: "data",
-        listen: { port },
-        chain: { pollSeconds: 0.5, confirmations: 0 },
-        logLevel: "warn",
-      }),
-    );
-    return { path, url: `http://127.0.0.1:${port.toString()}` };
-  }
+  const config = (name: string) =>
+    writeSchedulerConfig(market, folder, name, {
+      dataDir: "data",
+      chain: { pollSeconds: 0.5, confirmations: 0 },
+      logLevel: "warn",
+    });
 
   function start(path: string): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
     const child = spawn(process.execPath, [CLI, "start", "--config", path], {

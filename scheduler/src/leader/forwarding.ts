@@ -9,7 +9,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage, type 
 
 import { keccak256, type Signer } from "ethers";
 
-/** The header a follower names itself in (and that stops a request from being forwarded twice). */
+/** The header a follower names itself in (for the leader's logs; the stamp below stops loops). */
 export const FORWARDED_BY = "x-sunpool-forwarded-by";
 /** The client's address as the follower saw it, and its MAC: `<address> <hex mac>`. */
 export const FORWARDED_FOR = "x-sunpool-forwarded-for";

@@ -351,6 +351,10 @@ describe("scheduler: two replicas on one PostgreSQL database (issue 17)", functi
     // A client that sends the stamp itself, naming a new address each time, is counted as itself.
     const forged = (i: number) => ({ "x-sunpool-forwarded-for": `10.0.0.${i.toString()} ${"ab".repeat(32)}` });
     expect(await statuses(a, "127.0.0.4", 6, forged)).to.deep.equal([200, 200, 200, 200, 200, 429]);
+    // Headers that claim the request was already forwarded do not stop the follower from
+    // forwarding it (only a valid stamp does), nor make the leader count another address.
+    const claimed = () => ({ "x-sunpool-forwarded-by": "a", ...forged(9) });
+    expect(await statuses(b, "127.0.0.5", 6, claimed)).to.deep.equal([200, 200, 200, 200, 200, 429]);
   });
 
   it("a leader cut off from the database stops leading before the other replica takes over, then sends nothing and answers 503", async function () {
