@@ -79,7 +79,13 @@ const energy = (mwh) => (mwh >= 1000 ? `${(mwh / 1000).toFixed(3)} Wh` : `${mwh}
  * @param {{ pvWh: number; batteryWh: number; mainsWh: number } | undefined} split
  */
 const energySplit = (split) =>
-  split === undefined ? "—" : [split.pvWh, split.batteryWh, split.mainsWh].map((wh) => energy(Math.round(wh * 1000))).join(" / ");
+  split === undefined ? "—" : [split.pvWh, split.batteryWh, split.mainsWh].map(splitWattHours).join(" / ");
+/**
+ * The split is in Wh, not whole mWh as receipts are: a short task's few tenths of a mWh would
+ * otherwise read "0 mWh" from every source (the CLI prints it the same way).
+ * @param {number} wh
+ */
+const splitWattHours = (wh) => (wh >= 1 ? `${wh.toFixed(3)} Wh` : `${(wh * 1000).toFixed(1)} mWh`);
 
 /**
  * A table with a caption, column headers and one header cell per row.

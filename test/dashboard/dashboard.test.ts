@@ -25,6 +25,7 @@ import {
   type DevnetInfo,
   type RunningDevnet,
 } from "../e2e/helpers.js";
+import { until } from "../helpers/wait.js";
 
 const { chainPort: CHAIN_PORT, schedulerPort: SCHEDULER_PORT } = await freeDevnetPorts();
 const SHOTS = resolve(process.env.SUNPOOL_DASHBOARD_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), "sunpool-dashboard-shots-")));
@@ -53,6 +54,15 @@ function json<T>(outcome: CliOutcome): T {
   expect(outcome.code, `${outcome.stderr}\n${outcome.stdout}`).to.equal(0);
   return JSON.parse(outcome.stdout) as T;
 }
+
+interface EnergySplit {
+  pvWh: number;
+  batteryWh: number;
+  mainsWh: number;
+}
+
+/** How the CLI and the page print a split's Wh, written out here rather than imported from what is checked. */
+const cliWattHours = (wh: number) => (wh >= 1 ? `${wh.toFixed(3)} Wh` : `${(wh * 1000).toFixed(1)} mWh`);
 
 interface RunJson {
   requestHash: string;
@@ -162,6 +172,34 @@ describe("the dashboard in headless Chromium, on a running devnet", function () 
     await page.goto(`${info.schedulerUrl}/#/tasks/${task!.taskId}`);
     await page.getByRole("heading", { level: 1, name: `Task ${task!.taskId}` }).waitFor();
     expect(await page.locator('section.task[aria-current="true"]').count()).to.equal(1);
+
+    // The worker's split of the energy by source follows its submission (a report of its own): once
+    // the pool has it, the CLI prints it and the replicas table shows it, the same figures.
+    const split = await until("the worker's energy split in the pool's task view", async () => {
+      const shown = json<{ pool?: { replicas: { worker: string; energySplit?: EnergySplit }[] } }>(
+        await sunpool(info, project, ["task", "show", task!.taskId, "--json"]),
+      );
+      return shown.pool?.replicas.find((replica) => replica.energySplit !== undefined);
+    });
+    const { pvWh, batteryWh, mainsWh } = split.energySplit!;
+    // A simulated board has no 5 V supply: its energy is the panel's and the battery's.
+    expect(mainsWh).to.equal(0);
+    expect(pvWh + batteryWh).to.be.above(0);
+    const shownText = await sunpool(info, project, ["task", "show", task!.taskId]);
+    expect(shownText.code, shownText.stderr).to.equal(0);
+    expect(shownText.stdout).to.include(
+      `${split.worker} energy by source (the worker's report, unverified): ${cliWattHours(pvWh)} panel, ${cliWattHours(batteryWh)} battery, ${cliWattHours(0)} mains`,
+    );
+    await page.reload();
+    const replicas = page.getByRole("region", {
+      name: `Workers task ${task!.index.toString()} went to, in the order it was offered`,
+    });
+    await replicas.waitFor();
+    // The page shortens addresses; the worker's link holds it whole.
+    const row = replicas.getByRole("row").filter({ has: page.locator(`a[href="#/workers/${split.worker}" i]`) });
+    expect(await row.count(), await replicas.innerText()).to.equal(1);
+    // To the tenth of a mWh, as the CLI prints it: a short task's split is well under 1 mWh.
+    expect(await row.innerText()).to.include([pvWh, batteryWh, mainsWh].map(cliWattHours).join(" / "));
     await page.screenshot({ path: join(SHOTS, "dashboard-task.png"), fullPage: true });
 
     // The worker that did it: the task done, its receipt, and what the chain says it earned.
