@@ -221,6 +221,15 @@ describe("scheduler: API input handling", function () {
         /stateOfChargePct must be <= 100/,
       );
 
+      // A heartbeat (no admission step: freshness is checked only where the request is recorded)
+      // is taken once; the same bytes again, or one signed before it, are refused.
+      const outlook = { stateOfChargePct: 50, pvWatts: 1, loadWatts: 3, awakeSeconds: 600 };
+      const before = await signed(worker, "POST", "/v1/workers/heartbeat", { outlook }, Date.now() - 1000);
+      const beat = await signed(worker, "POST", "/v1/workers/heartbeat", { outlook });
+      expect((await send("POST", "/v1/workers/heartbeat", beat.text, beat.headers)).status).to.equal(200);
+      expectProblem(await send("POST", "/v1/workers/heartbeat", beat.text, beat.headers), 401, /already accepted once/);
+      expectProblem(await send("POST", "/v1/workers/heartbeat", before.text, before.headers), 401, /is not after the last one/);
+
       const taskPath = `/v1/workers/tasks/${ZeroHash}/report`;
       const report = await signed(worker, "POST", taskPath, { state: "submitted" });
       expectProblem(await send("POST", taskPath, report.text, report.headers), 404, /is not assigned to/);
