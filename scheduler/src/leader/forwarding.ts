@@ -44,6 +44,20 @@ export async function deriveReplicaKey(signer: Signer, workerpool: string): Prom
   };
 }
 
+/**
+ * Where a request goes on the leader: its path and query on the leader's origin, and nowhere else.
+ * Node's server passes an absolute-form target (`GET http://host/ HTTP/1.1`) through as
+ * `request.url`, and a URL resolves `//host/` or `/\host/` to another host too: resolved as they
+ * come, any client could make a follower send its request, with a valid stamp, to any address
+ * the follower can reach (cloud metadata, internal services) and read the answer.
+ */
+function leaderTarget(requestUrl: string | undefined, leaderUrl: string): URL | undefined {
+  if (requestUrl === undefined || !requestUrl.startsWith("/") || requestUrl.startsWith("//")) return undefined;
+  const leader = new URL(leaderUrl);
+  const target = new URL(requestUrl, leader.origin);
+  return target.origin === leader.origin ? target : undefined;
+}
+
 export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const type = status >= 400 ? "application/problem+json" : "application/json";
   response.writeHead(status, { "content-type": `${type}; charset=utf-8`, ...headers }).end(JSON.stringify(body));
@@ -77,7 +91,16 @@ export function forward(
   to: { leaderUrl: string; via: string; key: ReplicaKey },
   inFlight: Set<ClientRequest>,
 ): void {
-  const target = new URL(request.url ?? "/", to.leaderUrl);
+  const target = leaderTarget(request.url, to.leaderUrl);
+  if (target === undefined) {
+    sendJson(response, 400, {
+      title: "bad request target",
+      status: 400,
+      detail: "a replica forwards only a path on this pool's API (origin-form, such as /v1/status), not a URL",
+      hint: "Send the request line as `METHOD /path HTTP/1.1`, as HTTP clients do.",
+    });
+    return;
+  }
   const headers = {
     ...request.headers,
     host: target.host,
