@@ -2,8 +2,11 @@
 // pulled by digest from the local registry, and real IPFS. Workers publish through the pool's
 // node (the default `ipfs.mode: "pool"`) unless a test gives one its own node. The requester uses
 // the SDK's `run`.
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 import { expect } from "chai";
 import { toUtf8String } from "ethers";
@@ -231,27 +234,48 @@ describe("worker agent: tasks end to end", function () {
     }
   });
 
-  it("a report the scheduler does not answer is sent again: the energy split survives a dropped connection", async function () {
+  it("a report the scheduler does not take stays queued in the journal: sent again, and after a restart, the energy split arrives", async function () {
     const { sim, board } = solarBoard(() => sim.halt());
     const scheduler = await startPoolScheduler(market.chain, market.workerpoolId);
-    // The worker reaches the scheduler through a proxy that drops the connection of the first
-    // "submitted" report: the one report that carries the energy split.
-    const proxy = await proxyDroppingFirst(
-      scheduler.url,
-      (path, body) => path.endsWith("/report") && body.includes('"submitted"'),
-    );
+    // The worker reaches the scheduler through a proxy that drops the connection of every
+    // "submitted" report (the one report that carries the energy split) until it is let through.
+    const proxy = await proxyDropping(scheduler.url, (path, body) => path.endsWith("/report") && body.includes('"submitted"'));
+    const dataDir = mkdtempSync(join(tmpdir(), "sunpool-worker-data-"));
     try {
       const book = await publishPoolOrders(market, scheduler.url, appId, 1);
-      const worker = await startSolarWorker(proxy.url, { sim, board });
+      const first = await startTestWorker(market, proxy.url, WORKERS[2]!, {
+        board,
+        config: { board: { kind: "simulated", battery: { capacityAh: 6 } }, dataDir },
+        simulatedLoad: (busy) => sim.setLoad(busy ? "busy" : "idle"),
+      });
+      workers.push(first);
       const outcome = await run(await market.client(1), { scheduler: book, app: appId, params: { args: ["sleep", "1"] } });
       const { taskId } = outcome.tasks[0]!;
-      const view = await splitInTaskView(scheduler.url, worker, taskId);
-      expect(proxy.dropped()).to.equal(1);
-      expect(view.replicas[0]!.energySplit).to.deep.equal(worker.journal.get(taskId)!.energySplit);
+      // More failed attempts than a report used to get (three, a second apart) before it was lost.
+      const queued = await until(
+        "the report to fail three times",
+        () => first.journal.queuedReports().find((report) => report.taskId === taskId && report.attempts >= 3),
+        120_000,
+      );
+      expect(queued.body.energySplit).to.deep.equal(first.journal.get(taskId)!.energySplit);
+      expect(proxy.dropped()).to.be.at.least(3);
+      const view = await getPoolTask(createSchedulerClient({ url: scheduler.url }), { taskId });
+      expect(view.replicas[0]!.energySplit, "no split reached the pool yet").to.equal(undefined);
+
+      // The Pi goes down with the report still queued; it comes back on the same journal, and
+      // this time the scheduler answers.
+      await first.stop();
+      workers = workers.filter((worker) => worker !== first);
+      const second = await startTestWorker(market, scheduler.url, WORKERS[2]!, { config: { dataDir } });
+      workers.push(second);
+      const arrived = await splitInTaskView(scheduler.url, second, taskId);
+      expect(arrived.replicas[0]!.energySplit).to.deep.equal(second.journal.get(taskId)!.energySplit);
+      await until("the queue to empty", () => (second.journal.queuedReports().length === 0 ? true : undefined));
     } finally {
       await proxy.close();
       await scheduler.stop();
       sim.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
@@ -317,10 +341,10 @@ function solarBoard(powerOff: () => void) {
 }
 
 /**
- * An HTTP proxy to `target` that drops (closes without an answer) the connection of the first
- * request `matches` picks: a scheduler that did not answer, as a flaky link or a restart looks.
+ * An HTTP proxy to `target` that drops (closes without an answer) the connection of every request
+ * `matches` picks: a scheduler that does not answer, as a flaky link or a restart looks.
  */
-async function proxyDroppingFirst(target: string, matches: (path: string, body: string) => boolean) {
+async function proxyDropping(target: string, matches: (path: string, body: string) => boolean) {
   let dropped = 0;
   const hopByHop = new Set(["host", "connection", "content-length", "transfer-encoding", "content-encoding", "keep-alive"]);
   const server = createServer((request, response) => {
@@ -329,7 +353,7 @@ async function proxyDroppingFirst(target: string, matches: (path: string, body: 
       for await (const chunk of request) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
       const path = request.url ?? "/";
-      if (dropped === 0 && request.method === "POST" && matches(path, body.toString())) {
+      if (request.method === "POST" && matches(path, body.toString())) {
         dropped += 1;
         request.socket.destroy();
         return;
@@ -362,9 +386,10 @@ async function proxyDroppingFirst(target: string, matches: (path: string, body: 
 
 /**
  * The pool's task view once it shows the worker's energy split. The report carrying it follows the
- * submission, and one the scheduler does not answer is retried after its own timeout (35 s), three
- * times in all (REPORT_ATTEMPTS): the wait covers all three (107 s). A failure says what the worker
- * journaled, to tell a split never sent from one lost.
+ * submission; one the scheduler does not answer (its own timeout is 35 s) stays queued in the
+ * journal and is sent again each round of the agent's loop. A failure says what the worker
+ * journaled and what is still queued (attempts, last error), to tell a split never sent from one
+ * refused or still waiting.
  */
 async function splitInTaskView(url: string, worker: RunningWorker, taskId: string) {
   try {
@@ -379,8 +404,11 @@ async function splitInTaskView(url: string, worker: RunningWorker, taskId: strin
     );
   } catch (error) {
     const journaled = worker.journal.get(taskId);
+    const queued = worker.journal
+      .queuedReports()
+      .map(({ body, attempts, lastError }) => ({ state: body.state, attempts, lastError }));
     throw new Error(
-      `${(error as Error).message}; the worker journaled step ${String(journaled?.step)}, split ${JSON.stringify(journaled?.energySplit)}`,
+      `${(error as Error).message}; the worker journaled step ${String(journaled?.step)}, split ${JSON.stringify(journaled?.energySplit)}; queued reports ${JSON.stringify(queued)}`,
       { cause: error },
     );
   }

@@ -8,36 +8,19 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
 import { expect } from "chai";
-import { concat, keccak256, ZeroHash, zeroPadValue } from "ethers";
+import { concat, keccak256, zeroPadValue } from "ethers";
 
 import type { Assignment } from "../../sdk/src/scheduler/workers.js";
 import { commitmentOf, newSalt } from "../../worker/src/chain/contributions.js";
-import { Journal } from "../../worker/src/journal/journal.js";
+import { Journal, MAX_REPORT_BACKOFF_MS } from "../../worker/src/journal/journal.js";
 import { MIGRATIONS } from "../../worker/src/journal/migrations.js";
+import { testAssignment } from "./assignments.js";
 
 const TASK = `0x${"11".repeat(32)}`;
 const DIGEST = `0x${"22".repeat(32)}`;
 const WORKER = "0x00000000000000000000000000000000000000aa";
 
-const assignment: Assignment = {
-  action: "run",
-  taskId: TASK,
-  dealId: `0x${"33".repeat(32)}`,
-  index: 0,
-  trust: "2",
-  category: "0",
-  deadline: 2_000_000_000,
-  app: {
-    id: ZeroHash,
-    image: "127.0.0.1:5000/wordcount",
-    imageDigest: `sha256:${"ab".repeat(32)}`,
-    platforms: ["linux/amd64"],
-    needs: { memoryMiB: 64, cpuMillicores: 500, expectedSeconds: 10, maxOutputMiB: 1, network: false },
-  },
-  params: "{}",
-  authorization: "0x",
-  ipfsPeers: [],
-};
+const assignment = testAssignment(TASK, { trust: "2" });
 
 function journalPath(): string {
   return join(mkdtempSync(join(tmpdir(), "sunpool-journal-")), "journal.sqlite");
@@ -131,6 +114,58 @@ describe("worker journal: a withdrawn task offered again", function () {
       expect(journal.get(TASK), step).to.deep.include({ step, assignment });
       journal.close();
     }
+  });
+});
+
+describe("worker journal: reports waiting for the scheduler", function () {
+  const split = { pvWh: 0.2885, batteryWh: 0.0125, mainsWh: 0 };
+  const submitted = {
+    state: "submitted",
+    resultLocation: "bafy-result",
+    transaction: `0x${"44".repeat(32)}`,
+    energySplit: split,
+  } as const;
+
+  it("are journaled with the step they follow and outlive a power cut; a task the journal lacks queues nothing", function () {
+    const path = journalPath();
+    const journal = new Journal(path);
+    journal.accept(assignment, 1);
+    journal.advance(TASK, { step: "done", transactionHash: submitted.transaction }, 10, submitted);
+    // No close: a power cut gives the process no chance to. Another connection reads the file.
+    const reopened = new Journal(path);
+    expect(reopened.get(TASK)).to.include({ step: "done" });
+    expect(reopened.queuedReports(10_000)).to.deep.equal([
+      { seq: 1, taskId: TASK, body: submitted, attempts: 0, queuedAt: 10_000 },
+    ]);
+
+    const other = `0x${"55".repeat(32)}`;
+    expect(() => reopened.advance(other, { step: "done" }, 11, { ...submitted, state: "failed" })).to.throw(/no task/);
+    expect(reopened.queuedReports().map((report) => report.taskId)).to.deep.equal([TASK]);
+    journal.close();
+    reopened.close();
+  });
+
+  it("are due when their wait is over, or at once when the board's clock went back; queued again, a report replaces its earlier self", function () {
+    const journal = new Journal(journalPath());
+    journal.accept(assignment, 1);
+    journal.advance(TASK, { step: "committed" }, 10, { ...submitted, state: "contributed" });
+    const [queued] = journal.queuedReports();
+    journal.deferReport(queued!.seq, 12_000, "the scheduler did not answer");
+    expect(journal.queuedReports(11_999)).to.deep.equal([]);
+    expect(journal.queuedReports(12_000)).to.deep.equal([{ ...queued, attempts: 1, lastError: "the scheduler did not answer" }]);
+    // A wait longer than any backoff means the clock went back (an RTC resync): due now.
+    expect(journal.queuedReports(12_000 - MAX_REPORT_BACKOFF_MS - 1)).to.have.length(1);
+
+    journal.advance(TASK, { step: "committed" }, 20, { ...submitted, state: "contributed", resultLocation: "bafy-again" });
+    journal.advance(TASK, { step: "done" }, 30, { ...submitted, state: "revealed" });
+    const reports = journal.queuedReports(30_000);
+    expect(reports.map(({ body, attempts }) => [body.state, body.resultLocation, attempts])).to.deep.equal([
+      ["contributed", "bafy-again", 0],
+      ["revealed", "bafy-result", 0],
+    ]);
+    journal.unqueueReport(reports[0]!.seq);
+    expect(journal.queuedReports().map(({ body }) => body.state)).to.deep.equal(["revealed"]);
+    journal.close();
   });
 });
 

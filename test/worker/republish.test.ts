@@ -21,7 +21,7 @@ import { resultCid } from "../../sdk/src/node/cid.js";
 import { createNodeWorkerApiClient } from "../../sdk/src/node/workerHttp.js";
 import { resultDigest, type ResultFile } from "../../sdk/src/results/digest.js";
 import { decryptResult } from "../../sdk/src/results/encryption.js";
-import { createWorkerApiClient, registerWorker, type Assignment } from "../../sdk/src/scheduler/workers.js";
+import { createWorkerApiClient, registerWorker } from "../../sdk/src/scheduler/workers.js";
 import type { Scheduler } from "../../scheduler/src/index.js";
 import { createExecution } from "../../worker/src/agent/execution.js";
 import { advance, RetryLater, type PipelineContext } from "../../worker/src/agent/pipeline.js";
@@ -33,6 +33,7 @@ import type { EnergyManager } from "../../worker/src/energy/manager.js";
 import { Journal } from "../../worker/src/journal/journal.js";
 import { dockerClient } from "../helpers/docker.js";
 import { startMarket, startPoolScheduler, SUN, type TestMarket } from "../sdk/helpers/market.js";
+import { testAssignment } from "./assignments.js";
 
 const RESULT = "forty-two\n";
 const text = (files: ResultFile[]) => files.map((file) => [file.path, Buffer.from(file.content).toString()]);
@@ -50,25 +51,8 @@ function encryptedParams() {
 async function executedTask(params: string, id: string) {
   const dir = await mkdtemp(join(tmpdir(), "sunpool-republish-"));
   const taskId = `0x${id.repeat(32)}`;
-  const assignment: Assignment = {
-    action: "run",
-    taskId,
-    dealId: `0x${"33".repeat(32)}`,
-    index: 0,
-    trust: "1",
-    category: "0",
-    deadline: 4_000_000_000,
-    app: {
-      id: ZeroHash,
-      image: "127.0.0.1:5000/sunpool-test/shell",
-      imageDigest: `sha256:${"ab".repeat(32)}`,
-      platforms: ["linux/amd64"],
-      needs: { memoryMiB: 64, cpuMillicores: 500, expectedSeconds: 10, maxOutputMiB: 1, network: false },
-    },
-    params,
-    authorization: "0x",
-    ipfsPeers: [],
-  };
+  const base = testAssignment(taskId, { deadline: 4_000_000_000, params });
+  const assignment = { ...base, app: { ...base.app, image: "127.0.0.1:5000/sunpool-test/shell" } };
   const tasksDir = join(dir, "tasks");
   const out = join(tasksDir, taskId, "out");
   await mkdir(out, { recursive: true });

@@ -12,7 +12,7 @@ import type { Journal } from "../journal/journal.js";
 import { createIntake } from "./intake.js";
 import { createMembership } from "./membership.js";
 import { advanceOpenTasks } from "./openTasks.js";
-import type { PipelineContext } from "./pipeline.js";
+import { sendQueuedReports, type PipelineContext } from "./pipeline.js";
 import { Withdrawals } from "./withdrawals.js";
 
 export interface AgentOptions {
@@ -102,19 +102,29 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     return { reason: "sleep", wakeAtMs: idle.wakeAtMs, why: idle.reason };
   };
 
+  /** The pull's wait (s): cut short when a queued report falls due sooner, but never under a second. */
+  const pullWait = (): number => {
+    const longest = options.pullWaitSeconds ?? 10;
+    const due = journal.nextReportAt();
+    if (due === undefined) return longest;
+    return Math.min(longest, Math.max(1, Math.ceil((due - options.now()) / 1000)));
+  };
+
   const loop = async (): Promise<AgentExit> => {
     while (!signal.aborted) {
       try {
         await energy.sample();
         const busy = await advanceOpenTasks(ctx, withdrawals, signal);
         if (signal.aborted) break;
+        // Reports a scheduler did not take (down, restarting, or this Pi lost power before sending).
+        await sendQueuedReports(ctx);
         if (busy) {
           await options.sleep(BACKOFF_MS, signal);
           continue;
         }
         const sleep = sleepNow();
         if (sleep !== undefined) return sleep;
-        const assignment = await pullAssignment(api, { waitSeconds: options.pullWaitSeconds ?? 10, signal });
+        const assignment = await pullAssignment(api, { waitSeconds: pullWait(), signal });
         if (assignment === undefined) continue;
         if (signal.aborted) {
           await intake.decline(assignment.taskId, "the worker is stopping").catch(() => undefined);

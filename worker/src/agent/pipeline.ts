@@ -26,7 +26,14 @@ import {
 } from "../chain/contributions.js";
 import type { ResultStore } from "../content/store.js";
 import type { EnergyReceipt } from "../energy/meter.js";
-import type { EnergySplit, JournaledTask, Journal, TaskStep, TaskUpdate } from "../journal/journal.js";
+import {
+  MAX_REPORT_BACKOFF_MS,
+  type EnergySplit,
+  type JournaledTask,
+  type Journal,
+  type TaskStep,
+  type TaskUpdate,
+} from "../journal/journal.js";
 import { failpoint, FAILPOINTS, type Failpoint } from "./failpoints.js";
 
 type SchedulerClient = Parameters<typeof reportTask>[0];
@@ -100,8 +107,11 @@ interface StepRun {
   ref: TaskRef;
   signal: AbortSignal;
   pastDeadline: boolean;
-  move: (update: TaskUpdate) => void;
+  move: Move;
 }
+
+/** Journals the task's next step, and with it (one transaction) the report that follows that step. */
+type Move = (update: TaskUpdate, report?: TaskReport) => void;
 
 type StepHandler = (run: StepRun) => Promise<Pause | undefined>;
 
@@ -112,8 +122,8 @@ async function step(ctx: PipelineContext, task: JournaledTask, signal: AbortSign
     index: task.index,
     authorization: task.assignment.authorization,
   };
-  const move = (update: TaskUpdate) => {
-    ctx.journal.advance(task.taskId, update, Math.floor(ctx.now() / 1000));
+  const move: Move = (update, report) => {
+    ctx.journal.advance(task.taskId, update, Math.floor(ctx.now() / 1000), report);
     const reached = update.step === "sent" ? (update.transactionHash === undefined ? "sending" : "sent") : update.step;
     if ((FAILPOINTS as readonly string[]).includes(reached)) failpoint(reached as Failpoint);
   };
@@ -249,13 +259,11 @@ async function revealCommitment({ ctx, task, ref, move }: StepRun): Promise<Paus
 }
 
 async function reportRevealed({ ctx, task, move }: StepRun): Promise<Pause | undefined> {
-  await report(ctx, task.taskId, {
-    state: "revealed",
-    resultLocation: task.location,
-    transaction: task.transactionHash,
-    ...splitOf(task),
-  });
-  move({ step: "done" });
+  move(
+    { step: "done" },
+    { state: "revealed", resultLocation: task.location, transaction: task.transactionHash, ...splitOf(task) },
+  );
+  await sendQueuedReports(ctx);
   return undefined;
 }
 
@@ -286,12 +294,7 @@ async function republish(ctx: PipelineContext, task: JournaledTask): Promise<Res
   return [];
 }
 
-async function send(
-  ctx: PipelineContext,
-  task: JournaledTask,
-  ref: TaskRef,
-  move: (update: TaskUpdate) => void,
-): Promise<Pause | undefined> {
+async function send(ctx: PipelineContext, task: JournaledTask, ref: TaskRef, move: Move): Promise<Pause | undefined> {
   const energy = task.energy ?? { milliwattHours: 0, solarShareBps: 0 };
   const onSent = (hash: string) => move({ step: "sent", transactionHash: hash });
   try {
@@ -314,24 +317,17 @@ async function send(
   return contributed(ctx, task, found, move);
 }
 
-async function submitted(
-  ctx: PipelineContext,
-  task: JournaledTask,
-  hash: string,
-  move: (update: TaskUpdate) => void,
-): Promise<undefined> {
-  move({ step: "done", transactionHash: hash });
-  await report(ctx, task.taskId, { state: "submitted", resultLocation: task.location, transaction: hash, ...splitOf(task) });
+async function submitted(ctx: PipelineContext, task: JournaledTask, hash: string, move: Move): Promise<undefined> {
+  move(
+    { step: "done", transactionHash: hash },
+    { state: "submitted", resultLocation: task.location, transaction: hash, ...splitOf(task) },
+  );
+  await sendQueuedReports(ctx);
   return undefined;
 }
 
 /** The contribution (or submission) is on-chain: a commitment is checked and its round journaled. */
-async function contributed(
-  ctx: PipelineContext,
-  task: JournaledTask,
-  found: Contribution,
-  move: (update: TaskUpdate) => void,
-): Promise<undefined> {
+async function contributed(ctx: PipelineContext, task: JournaledTask, found: Contribution, move: Move): Promise<undefined> {
   if (task.trust <= 1) return submitted(ctx, task, found.transactionHash, move);
   const expected = task.salt === undefined ? undefined : commitmentOf(task.taskId, task.digest!, ctx.chain.address, task.salt);
   if (found.commitment !== expected) {
@@ -343,13 +339,11 @@ async function contributed(
     );
   }
   const round = await retryable(() => ctx.chain.roundOf(task.taskId, found));
-  move({ step: "committed", transactionHash: found.transactionHash, round });
-  await report(ctx, task.taskId, {
-    state: "contributed",
-    resultLocation: task.location,
-    transaction: found.transactionHash,
-    ...splitOf(task),
-  });
+  move(
+    { step: "committed", transactionHash: found.transactionHash, round },
+    { state: "contributed", resultLocation: task.location, transaction: found.transactionHash, ...splitOf(task) },
+  );
+  await sendQueuedReports(ctx);
   return undefined;
 }
 
@@ -401,11 +395,16 @@ async function giveUp(
   reason: string,
   logTail?: string,
 ): Promise<undefined> {
-  ctx.journal.advance(task.taskId, { step, reason, ...(logTail === undefined ? {} : { logTail }) }, Math.floor(ctx.now() / 1000));
-  ctx.log.warn({ taskId: task.taskId, step, reason }, "gave the task up");
   // `failed`: the app's doing (counts toward ending the task as AppFailed); `abandoned`: this worker's.
   const cause = step === "failed" ? "app" : "worker";
-  await report(ctx, task.taskId, { state: "failed", cause, reason, ...(logTail ? { logTail: logTail.slice(-16_000) } : {}) });
+  ctx.journal.advance(
+    task.taskId,
+    { step, reason, ...(logTail === undefined ? {} : { logTail }) },
+    Math.floor(ctx.now() / 1000),
+    { state: "failed", cause, reason, ...(logTail ? { logTail: logTail.slice(-16_000) } : {}) },
+  );
+  ctx.log.warn({ taskId: task.taskId, step, reason }, "gave the task up");
+  await sendQueuedReports(ctx);
   return undefined;
 }
 
@@ -424,29 +423,43 @@ function splitOf(task: JournaledTask): Pick<TaskReport, "energySplit"> {
   return { energySplit: { pvWh: split.pvWh, batteryWh: split.batteryWh, mainsWh: split.mainsWh } };
 }
 
-/** Attempts at a report the scheduler did not answer (a timeout, a restart, a 5xx), a second apart. */
-const REPORT_ATTEMPTS = 3;
+/** The first wait before a queued report is sent again (ms); it doubles up to MAX_REPORT_BACKOFF_MS. */
+const REPORT_BACKOFF_MS = 1000;
+/** How long a report is sent again before it is given up (ms): the scheduler learns every state from the chain anyway. */
+const REPORT_LIFETIME_MS = 24 * 3600_000;
 
 /**
- * Reports are best effort: the scheduler learns every state from the chain. What only a report
- * carries (why a task failed, its log tail, the energy split) is worth a few tries over a moment
- * of unreachability; a refusal (4xx) is final.
+ * Sends the journal's queued reports that are due, oldest first. What only a report carries (why a
+ * task failed, its log tail, the energy split) must not be lost to a scheduler restart, a dropped
+ * connection or a power cut: a report stays queued until the scheduler answers it, and is sent
+ * again with a doubling wait (the agent's loop calls this every round). A refusal (4xx) is final,
+ * except a stale timestamp (a request signed later got in first: signed anew, it is taken).
  */
-async function report(ctx: PipelineContext, taskId: string, body: TaskReport): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
+export async function sendQueuedReports(ctx: Pick<PipelineContext, "journal" | "api" | "log" | "now">): Promise<void> {
+  for (const queued of ctx.journal.queuedReports(ctx.now())) {
+    const { taskId, body } = queued;
     try {
       await reportTask(ctx.api, taskId, body);
-      return;
+      ctx.journal.unqueueReport(queued.seq);
+      continue;
     } catch (error) {
-      const refused = error instanceof SchedulerRejectedError && error.status < 500;
-      if (refused || attempt === REPORT_ATTEMPTS) {
+      const refused = error instanceof SchedulerRejectedError && error.status < 500 && error.title !== "stale request";
+      const expired = ctx.now() - queued.queuedAt > REPORT_LIFETIME_MS;
+      if (refused || expired) {
+        ctx.journal.unqueueReport(queued.seq);
         ctx.log.warn(
-          { taskId, state: body.state, err: error },
-          "could not report to the scheduler (it will learn from the chain)",
+          { taskId, state: body.state, attempts: queued.attempts + 1, err: error },
+          refused ? "the scheduler refused the report" : "gave the report up after a day (the scheduler learns from the chain)",
         );
-        return;
+        continue;
       }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const wait = Math.min(REPORT_BACKOFF_MS * 2 ** Math.min(queued.attempts, 20), MAX_REPORT_BACKOFF_MS);
+      ctx.journal.deferReport(queued.seq, ctx.now() + wait, (error as Error).message);
+      if (queued.attempts === 0) {
+        ctx.log.warn({ taskId, state: body.state, err: error }, "could not report to the scheduler; the report stays queued");
+      }
+      // The scheduler is not answering: the rest waits for the next round rather than each timing out.
+      return;
     }
   }
 }

@@ -3,7 +3,7 @@
 // before the agent acts on it, and the agent's recovery reads nothing but this file and the chain.
 import { DatabaseSync } from "node:sqlite";
 
-import type { Assignment } from "@sunpool/sdk";
+import type { Assignment, TaskReport } from "@sunpool/sdk";
 
 import { MIGRATIONS } from "./migrations.js";
 
@@ -65,6 +65,30 @@ export type TaskUpdate = { step: TaskStep } & Partial<
     "digest" | "location" | "energy" | "energySplit" | "transactionHash" | "fromBlock" | "salt" | "round" | "reason" | "logTail"
   >
 >;
+
+/** The longest wait between attempts at a queued report (ms). */
+export const MAX_REPORT_BACKOFF_MS = 5 * 60_000;
+
+/** A report the scheduler has not acknowledged yet (`outbox`). */
+export interface QueuedReport {
+  seq: number;
+  taskId: string;
+  body: TaskReport;
+  /** Failed attempts so far. */
+  attempts: number;
+  /** Unix ms (the board's clock). */
+  queuedAt: number;
+  lastError?: string;
+}
+
+interface OutboxRow {
+  seq: number;
+  task_id: string;
+  body: string;
+  attempts: number;
+  last_error: string | null;
+  queued_at: number;
+}
 
 interface TaskRow {
   task_id: string;
@@ -141,7 +165,16 @@ export class Journal {
    * Moves a task to `update.step`, recording what that step needs (fields left out are kept).
    * A salt, once journaled, is never replaced: the commitment on-chain may already use it.
    */
-  advance(taskId: string, update: TaskUpdate, now: number): void {
+  advance(taskId: string, update: TaskUpdate, now: number, report?: TaskReport): void {
+    if (report === undefined) this.#move(taskId, update, now);
+    else
+      this.#inTransaction(() => {
+        this.#move(taskId, update, now);
+        this.#queueReport(taskId, report, now * 1000);
+      });
+  }
+
+  #move(taskId: string, update: TaskUpdate, now: number): void {
     const result = this.#db
       .prepare(
         `UPDATE tasks SET step = ?, digest = COALESCE(?, digest), location = COALESCE(?, location),
@@ -171,6 +204,65 @@ export class Journal {
         taskId,
       );
     if (result.changes !== 1) throw new Error(`journal has no task ${taskId}`);
+  }
+
+  /**
+   * Reports waiting to be sent, oldest first: those due at `nowMs`, or all. A report not due for
+   * longer than any backoff is due too: the board's clock went back (an RTC resync).
+   */
+  queuedReports(nowMs?: number): QueuedReport[] {
+    const rows = (nowMs === undefined
+      ? this.#db.prepare("SELECT * FROM outbox ORDER BY seq").all()
+      : this.#db
+          .prepare("SELECT * FROM outbox WHERE next_at <= ? OR next_at > ? ORDER BY seq")
+          .all(nowMs, nowMs + MAX_REPORT_BACKOFF_MS)) as unknown as OutboxRow[];
+    return rows.map((row) => ({
+      seq: row.seq,
+      taskId: row.task_id,
+      body: JSON.parse(row.body) as TaskReport,
+      attempts: row.attempts,
+      queuedAt: row.queued_at,
+      ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    }));
+  }
+
+  /** When the next queued report is due (unix ms), if any is queued. */
+  nextReportAt(): number | undefined {
+    const row = this.#db.prepare("SELECT min(next_at) AS next FROM outbox").get() as { next: number | null };
+    return row.next ?? undefined;
+  }
+
+  /** Forgets a queued report: the scheduler took it, or refused it for good. */
+  unqueueReport(seq: number): void {
+    this.#db.prepare("DELETE FROM outbox WHERE seq = ?").run(seq);
+  }
+
+  /** Records a failed attempt at a queued report, and when to try again. */
+  deferReport(seq: number, nextAtMs: number, error: string): void {
+    this.#db
+      .prepare("UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE seq = ?")
+      .run(Math.min(nextAtMs, Number.MAX_SAFE_INTEGER), error.slice(0, 1000), seq);
+  }
+
+  #queueReport(taskId: string, report: TaskReport, nowMs: number): void {
+    this.#db
+      .prepare(
+        `INSERT INTO outbox (task_id, state, body, attempts, next_at, queued_at) VALUES (?, ?, ?, 0, ?, ?)
+         ON CONFLICT (task_id, state) DO UPDATE SET body = excluded.body, attempts = 0, next_at = excluded.next_at,
+           last_error = NULL, queued_at = excluded.queued_at`,
+      )
+      .run(taskId, report.state, JSON.stringify(report), nowMs, nowMs);
+  }
+
+  #inTransaction(work: () => void): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      work();
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
   }
 
   get(taskId: string): JournaledTask | undefined {
@@ -262,15 +354,10 @@ export class Journal {
       );
     }
     for (let version = current; version < MIGRATIONS.length; version++) {
-      this.#db.exec("BEGIN IMMEDIATE");
-      try {
+      this.#inTransaction(() => {
         this.#db.exec(MIGRATIONS[version]!);
         this.#db.exec(`PRAGMA user_version = ${(version + 1).toString()}`);
-        this.#db.exec("COMMIT");
-      } catch (error) {
-        this.#db.exec("ROLLBACK");
-        throw error;
-      }
+      });
     }
   }
 }

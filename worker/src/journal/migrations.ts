@@ -57,4 +57,22 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tasks ADD COLUMN battery_wh REAL;
   ALTER TABLE tasks ADD COLUMN mains_wh REAL;
   `,
+  `
+  -- Reports the scheduler has not acknowledged yet. A report is the only carrier of a failure's
+  -- reason and log tail and of the energy split, so it is written here (in the same transaction as
+  -- the step it follows) before the first attempt and deleted once the scheduler answers; the
+  -- agent sends what is left again, after a refusal of service or a power cut alike. One row per
+  -- task and reported state: a report queued again replaces the earlier one. Times in unix ms.
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    queued_at INTEGER NOT NULL,
+    UNIQUE (task_id, state)
+  );
+  `,
 ];
