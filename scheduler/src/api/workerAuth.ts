@@ -55,7 +55,6 @@ export async function authenticateWorker(
   const digest = hashMessage(
     workerRequestMessage(context.scope, { method: request.method, path: request.url, body: request.rawBody ?? "", timestamp }),
   );
-  await assertFresh(context.db, worker, digest, timestamp);
   if (options.mustBeRegistered && !context.pool.isRegistered(worker)) {
     throw new Rejection(
       404,
@@ -64,9 +63,14 @@ export async function authenticateWorker(
       "POST /v1/workers first (the worker agent does it at start).",
     );
   }
-  if (options.admit !== undefined) await options.admit(worker);
-  // Checked again in the same transaction as the write: a twin of this request may have been
-  // accepted while this one waited for the chain.
+  if (options.admit !== undefined) {
+    // Refused before admission's chain reads; checked again with the write below, as a twin of
+    // this request may be accepted while this one waits for the chain.
+    await assertFresh(context.db, worker, digest, timestamp);
+    await options.admit(worker);
+  }
+  // One transaction per request, the sign of life included: workers heartbeat all day, and on
+  // PostgreSQL every statement is a round trip and every transaction a fence (leader/fencedStore.ts).
   await context.db.transaction(async () => {
     await assertFresh(context.db, worker, digest, timestamp);
     await rememberSigned(context.db, worker, digest, timestamp);
@@ -75,8 +79,8 @@ export async function authenticateWorker(
       worker,
       timestamp,
     );
+    if (options.mustBeRegistered) await context.pool.touch(worker, Date.now());
   });
-  if (options.mustBeRegistered) await context.pool.touch(worker, Date.now());
   return worker;
 }
 
@@ -87,14 +91,17 @@ export async function authenticateWorker(
  */
 export async function refuseReplay(db: Store, signer: string, digest: string): Promise<void> {
   if ((await db.get("SELECT 1 FROM seen_messages WHERE worker = ? AND digest = ?", signer, digest)) !== undefined) {
-    throw new Rejection(
-      401,
-      "replayed request",
-      "this signed request was already accepted once",
-      "Sign every request anew (a fresh timestamp).",
-    );
+    throw replayed();
   }
 }
+
+const replayed = () =>
+  new Rejection(
+    401,
+    "replayed request",
+    "this signed request was already accepted once",
+    "Sign every request anew (a fresh timestamp).",
+  );
 
 /** Remembers an accepted signed message until its timestamp leaves the window (pruneSeenRequests). */
 export async function rememberSigned(db: Store, signer: string, digest: string, timestamp: number): Promise<void> {
@@ -108,13 +115,20 @@ export async function rememberSigned(db: Store, signer: string, digest: string, 
 
 /** Refuses a request already accepted once (in any encoding), or not later than the worker's last one. */
 async function assertFresh(db: Store, worker: string, digest: string, timestamp: number): Promise<void> {
-  await refuseReplay(db, worker, digest);
-  const clock = await db.get<{ last_timestamp: number }>("SELECT last_timestamp FROM worker_clocks WHERE worker = ?", worker);
-  if (clock !== undefined && timestamp <= clock.last_timestamp) {
+  // Both checks in one statement (one round trip).
+  const { seen, last } = (await db.get<{ seen: number | null; last: number | null }>(
+    `SELECT (SELECT 1 FROM seen_messages WHERE worker = ? AND digest = ?) AS seen,
+            (SELECT last_timestamp FROM worker_clocks WHERE worker = ?) AS last`,
+    worker,
+    digest,
+    worker,
+  ))!;
+  if (seen !== null) throw replayed();
+  if (last !== null && timestamp <= Number(last)) {
     throw new Rejection(
       401,
       "stale request",
-      `the request's timestamp ${timestamp.toString()} is not after the last one accepted from ${worker} (${clock.last_timestamp.toString()})`,
+      `the request's timestamp ${timestamp.toString()} is not after the last one accepted from ${worker} (${Number(last).toString()})`,
       "Sign every request with a timestamp later than the previous one (the SDK's createWorkerApiClient does), and send it again with a fresh signature.",
     );
   }

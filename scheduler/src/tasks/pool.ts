@@ -239,7 +239,34 @@ export class Pool {
     held?: readonly HeldTask[],
     farewell = false,
   ): Promise<{ revoked: string[] }> {
-    await this.db.run("UPDATE workers SET last_seen = ?, outlook = ? WHERE address = ?", now, JSON.stringify(outlook), address);
+    const revoked: string[] = [];
+    let foreign = 0;
+    const record = () =>
+      this.db.run("UPDATE workers SET last_seen = ?, outlook = ? WHERE address = ?", now, JSON.stringify(outlook), address);
+    // Most heartbeats hold nothing: one statement, no transaction around it (a round trip each on PostgreSQL).
+    if ((held ?? []).length === 0 && !farewell) await record();
+    else
+      await this.db.transaction(async () => {
+        await record();
+        for (const { taskId, lease } of held ?? []) {
+          const replica = await this.replica(taskId, address);
+          if (replica === undefined) foreign += 1;
+          else if (DROPPED.includes(replica.state)) revoked.push(replica.task_id);
+          else if (BUSY.includes(replica.state) && (lease === undefined || replica.lease === null || lease === replica.lease)) {
+            await this.renewLease(replica.task_id, address, now);
+          }
+        }
+        if (farewell) {
+          const listed = new Set((held ?? []).map((task) => task.taskId.toLowerCase()));
+          const dropped = await this.db.all<{ task_id: string }>(
+            "SELECT task_id FROM replicas WHERE worker = ? AND state IN ('offered', 'running')",
+            address,
+          );
+          for (const { task_id } of dropped.filter((row) => !listed.has(row.task_id))) {
+            await this.setReplicaState(task_id, address, "lost", now, "the worker stopped before starting it", BUSY);
+          }
+        }
+      });
     this.heardAt.set(address, now);
     const worker = this.dispatcher.workers.get(address);
     if (worker !== undefined) {
@@ -247,28 +274,6 @@ export class Pool {
       worker.outlook = outlook;
       this.dispatcher.upsert(worker);
     }
-    const revoked: string[] = [];
-    let foreign = 0;
-    await this.db.transaction(async () => {
-      for (const { taskId, lease } of held ?? []) {
-        const replica = await this.replica(taskId, address);
-        if (replica === undefined) foreign += 1;
-        else if (DROPPED.includes(replica.state)) revoked.push(replica.task_id);
-        else if (BUSY.includes(replica.state) && (lease === undefined || replica.lease === null || lease === replica.lease)) {
-          await this.renewLease(replica.task_id, address, now);
-        }
-      }
-      if (farewell) {
-        const listed = new Set((held ?? []).map((task) => task.taskId.toLowerCase()));
-        const dropped = await this.db.all<{ task_id: string }>(
-          "SELECT task_id FROM replicas WHERE worker = ? AND state IN ('offered', 'running')",
-          address,
-        );
-        for (const { task_id } of dropped.filter((row) => !listed.has(row.task_id))) {
-          await this.setReplicaState(task_id, address, "lost", now, "the worker stopped before starting it", BUSY);
-        }
-      }
-    });
     this.countForeign(address, held === undefined ? (this.foreign.get(address) ?? 0) : foreign);
     return { revoked };
   }
