@@ -224,8 +224,9 @@ try {
     dataDir: schedulerDir,
     ...(database === undefined ? {} : { store: { postgres: await database } }),
     listen: { host: HOST, port: SCHEDULER_PORT },
-    // A Pi fetches datasets from the scheduler's IPFS node: on the LAN, it listens there too.
-    ...(LAN_REGISTRY === undefined ? {} : { ipfs: { listen: [`/ip4/${HOST}/tcp/0`] } }),
+    // A Pi fetches datasets from the scheduler's IPFS node: on the LAN, it listens there too. The
+    // devnet's workers are on this machine (or its LAN): the pool's node may dial them there.
+    ipfs: { dialPrivate: true, ...(LAN_REGISTRY === undefined ? {} : { listen: [`/ip4/${HOST}/tcp/0`] }) },
     workers: { heartbeatSeconds: 2 },
     // Automine: a block only comes with a transaction, so no event could wait for confirmations.
     chain: { pollSeconds: 0.25, confirmations: 0 },

@@ -43,6 +43,7 @@ program
       host: config.listen.host,
       port: config.listen.port,
       ...(config.ipfs.listen === undefined ? {} : { ipfsListen: config.ipfs.listen }),
+      ipfsDialPrivate: config.ipfs.dialPrivate,
       maxPinBytes: config.ipfs.maxPinMiB * 1024 * 1024,
       pinTimeoutSeconds: config.ipfs.pinTimeoutSeconds,
       heartbeatSeconds: config.workers.heartbeatSeconds,

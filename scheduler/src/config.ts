@@ -56,11 +56,14 @@ export const configSchema = z
     ipfs: z
       .object({
         listen: z.array(z.string()).optional(),
+        // Off by default: a worker's registered multiaddrs must not make the pool's node dial into
+        // the operator's own network. A pool whose workers are on its LAN turns it on.
+        dialPrivate: z.boolean().default(false),
         maxPinMiB: z.number().positive().max(4096).default(64),
         pinTimeoutSeconds: z.number().positive().max(3600).default(60),
       })
       .strict()
-      .default({ maxPinMiB: 64, pinTimeoutSeconds: 60 }),
+      .default({ dialPrivate: false, maxPinMiB: 64, pinTimeoutSeconds: 60 }),
     workers: z
       .object({
         heartbeatSeconds: z.number().int().min(1).max(3600).default(15),

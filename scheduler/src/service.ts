@@ -62,6 +62,12 @@ export interface SchedulerOptions {
   host?: string;
   port?: number;
   ipfsListen?: string[];
+  /**
+   * Whether the pool's IPFS node may dial private, loopback and link-local addresses, and names,
+   * that workers register or send as providers. Default true here (tests, devnet: everything on
+   * loopback); the CLI's config defaults to false (`ipfs.dialPrivate`; sdk/src/node/ipfs.ts).
+   */
+  ipfsDialPrivate?: boolean;
   heartbeatSeconds?: number;
   /**
    * Heartbeats an offer waits for its acknowledgement, and a lease for its renewal, before the
@@ -143,6 +149,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   const ipfs = await createIpfsNode({
     repo: join(options.dataDir, "ipfs"),
     ...(options.ipfsListen ? { listen: options.ipfsListen } : {}),
+    dialPrivate: options.ipfsDialPrivate ?? true,
   });
   const info: SchedulerInfoJson = {
     chainId: options.deployment.chainId.toString(),

@@ -71,6 +71,7 @@ export async function writeSchedulerConfig(
       dataDir: `data-${name}-${port.toString()}`,
       listen: { port },
       workers: { heartbeatSeconds: 5 },
+      ipfs: { dialPrivate: true }, // the test workers' nodes listen on loopback
       chain: { pollSeconds: 0.2, confirmations: 0 },
       logLevel: "debug",
       ...settings,

@@ -4,6 +4,7 @@
 // pinned only when its files make the CID the worker sent; everything else is refused before it
 // costs the scheduler more than the check (body unread, nothing stored).
 import { request, type IncomingMessage } from "node:http";
+import { createServer, type AddressInfo } from "node:net";
 
 import { expect } from "chai";
 import type { Wallet } from "ethers";
@@ -16,7 +17,7 @@ import { createNodeWorkerApiClient, readText, type WorkerHttpClient } from "../.
 import type { ResultFile } from "../../sdk/src/results/digest.js";
 import { packFileChunks } from "../../sdk/src/results/packing.js";
 import { signWorkerRequest } from "../../sdk/src/scheduler/workerAuth.js";
-import { registerWorker } from "../../sdk/src/scheduler/workers.js";
+import { createWorkerApiClient, pinResult, registerWorker } from "../../sdk/src/scheduler/workers.js";
 import type { Scheduler } from "../../scheduler/src/index.js";
 import { startMarket, startPoolScheduler, SUN, type TestMarket } from "../sdk/helpers/market.js";
 
@@ -175,5 +176,44 @@ describe("scheduler: content through the pool's IPFS node", function () {
     expect(truncated.statusCode).to.equal(400);
     expect(JSON.parse(await readText(truncated))).to.include({ title: "invalid upload" });
     expect((await pins()).map((pin) => pin.cid)).to.not.include(await resultCid(RESULT.slice(1)));
+  });
+
+  it("dials the addresses a worker gives only where they are global, unless the pool allows private ones", async function () {
+    // A service on the operator's own network (here: loopback) that counts who connects to it.
+    let connections = 0;
+    const service = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => service.listen(0, "127.0.0.1", resolve));
+    const { port } = service.address() as AddressInfo;
+    const closed = await startPoolScheduler(market.chain, market.workerpoolId, {
+      minWorkerStake: 1n * SUN,
+      pinTimeoutSeconds: 1,
+      ipfsDialPrivate: false,
+    });
+    const cid = await resultCid([file("nobody-has-this.txt", "absent\n")]);
+    const providers = [
+      `/ip4/127.0.0.1/tcp/${port.toString()}`,
+      `/ip6/::ffff:127.0.0.1/tcp/${port.toString()}`,
+      `/dns4/localhost/tcp/${port.toString()}`,
+    ];
+    const pin = async (url: string) => {
+      const client = createWorkerApiClient({ url, signer: worker, scope: scope() });
+      await registerWorker(client, { platforms: ["linux/amd64"], cores: 4, memoryMiB: 1024, slots: 1 });
+      return await rejection(pinResult(client, { cid, providers }));
+    };
+    try {
+      const refused = await pin(closed.url);
+      expect(refused.status).to.equal(504); // nothing to fetch from: it dialed none of them
+      expect(connections, "the closed pool's node connected to a loopback service").to.equal(0);
+
+      // The same request to a pool that allows private addresses (the devnet's setting) reaches it.
+      expect((await pin(scheduler.url)).status).to.equal(504);
+      expect(connections).to.be.at.least(1);
+    } finally {
+      await closed.stop();
+      await new Promise<void>((resolve) => service.close(() => resolve()));
+    }
   });
 });

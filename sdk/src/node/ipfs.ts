@@ -6,6 +6,7 @@
 // multiaddrs GET /v1/info returns); every result is verified against its on-chain digest anyway.
 // The stack is imported when a node is created, not with this module: a process that only reads
 // the keystore or computes a CID (a worker publishing through its pool) never loads libp2p.
+import type { Multiaddr } from "@multiformats/multiaddr";
 import type { KuboRPCClient } from "kubo-rpc-client";
 import { CID } from "multiformats/cid";
 import { join } from "node:path";
@@ -34,6 +35,14 @@ export interface CreateIpfsNodeParameters {
   repo?: string;
   /** libp2p listen addresses (default: a random TCP port on 127.0.0.1). */
   listen?: string[];
+  /**
+   * Whether the node may dial private, loopback, link-local and reserved addresses, and names
+   * (default true). A node that dials addresses others hand it — a pool's node fetching from the
+   * multiaddrs workers register — sets false outside a LAN: otherwise anyone it serves can make it
+   * connect to hosts on its own network. False dials global IP addresses only (a name could
+   * resolve to anything).
+   */
+  dialPrivate?: boolean;
 }
 
 export async function createIpfsNode(parameters: CreateIpfsNodeParameters = {}): Promise<IpfsNode> {
@@ -52,6 +61,7 @@ export async function createIpfsNode(parameters: CreateIpfsNodeParameters = {}):
     { createHeliaLight },
     { multiaddr },
     { resultImportOptions, resultImportSource, rootOf },
+    { isPrivateIp },
   ] = await Promise.all([
     import("@chainsafe/libp2p-noise"),
     import("@chainsafe/libp2p-yamux"),
@@ -67,7 +77,14 @@ export async function createIpfsNode(parameters: CreateIpfsNodeParameters = {}):
     import("helia"),
     import("@multiformats/multiaddr"),
     import("./unixfs.js"),
+    import("@libp2p/utils"),
   ]);
+  // libp2p asks the gater before every dial, with names already resolved where it resolves them.
+  const globalOnly = (address: Multiaddr): boolean => {
+    const [first] = address.getComponents();
+    if (first?.value === undefined || (first.name !== "ip4" && first.name !== "ip6")) return true;
+    return isPrivateIp(first.value) !== false;
+  };
   const stores =
     parameters.repo === undefined
       ? { blockstore: new MemoryBlockstore(), datastore: new MemoryDatastore() }
@@ -82,6 +99,7 @@ export async function createIpfsNode(parameters: CreateIpfsNodeParameters = {}):
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       services: { identify: identify() },
+      ...(parameters.dialPrivate === false ? { connectionGater: { denyDialMultiaddr: globalOnly } } : {}),
     }),
   );
   await helia.start();
