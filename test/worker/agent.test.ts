@@ -23,6 +23,7 @@ import { createBoard } from "../../worker/src/hardware/board.js";
 import { WittyPi4 } from "../../worker/src/hardware/wittyPi4.js";
 import { createSimulatedBoard } from "../../worker/src/simulator/board.js";
 import type { RunningWorker } from "../../worker/src/runtime.js";
+import { readStatus, renderStatus } from "../../worker/src/status/server.js";
 import { dockerClient, ensureDocker } from "../helpers/docker.js";
 import { until } from "../helpers/wait.js";
 import { fundParticipants, startMarket, startPoolScheduler, type TestMarket } from "../sdk/helpers/market.js";
@@ -259,6 +260,19 @@ describe("worker agent: tasks end to end", function () {
       );
       expect(queued.body.energySplit).to.deep.equal(first.journal.get(taskId)!.energySplit);
       expect(proxy.dropped()).to.be.at.least(3);
+      // The owner's status page says what is waiting, and why.
+      const status = readStatus({
+        address: "0x",
+        board: "simulated",
+        journal: first.journal,
+        energy: first.energy,
+        now: Date.now,
+      });
+      expect(status.reports.queued).to.equal(1);
+      expect(status.reports.oldest).to.include({ taskId, state: "submitted" });
+      expect(status.reports.oldest!.attempts).to.be.at.least(3);
+      expect(status.reports.oldest!.lastError).to.match(/Cannot reach the scheduler/);
+      expect(renderStatus(status)).to.match(/<dd id="reports">1, the oldest <code>submitted<\/code>/);
       const view = await getPoolTask(createSchedulerClient({ url: scheduler.url }), { taskId });
       expect(view.replicas[0]!.energySplit, "no split reached the pool yet").to.equal(undefined);
 

@@ -19,6 +19,8 @@ export interface WorkerStatus {
   tasks: { steps: Record<string, number>; open: TaskLine[]; recent: TaskLine[] };
   /** Tasks that failed or were given up, newest first, with the reason. */
   errors: { taskId: string; step: string; reason: string }[];
+  /** Reports the scheduler has not taken yet (the journal's outbox), and the oldest of them. */
+  reports: { queued: number; oldest?: { taskId: string; state: string; attempts: number; lastError?: string } };
 }
 
 interface TaskLine {
@@ -48,6 +50,8 @@ export function readStatus(source: StatusSource): WorkerStatus {
     ...(task.energy === undefined ? {} : { energy: task.energy }),
   });
   const recent = journal.recent(20);
+  const queued = journal.queuedReports();
+  const oldest = queued[0];
   return {
     address: source.address,
     board: source.board,
@@ -68,6 +72,19 @@ export function readStatus(source: StatusSource): WorkerStatus {
     errors: recent
       .filter((task) => (task.step === "failed" || task.step === "abandoned") && task.reason !== undefined)
       .map((task) => ({ taskId: task.taskId, step: task.step, reason: task.reason! })),
+    reports: {
+      queued: queued.length,
+      ...(oldest === undefined
+        ? {}
+        : {
+            oldest: {
+              taskId: oldest.taskId,
+              state: oldest.body.state,
+              attempts: oldest.attempts,
+              ...(oldest.lastError === undefined ? {} : { lastError: oldest.lastError }),
+            },
+          }),
+    },
   };
 }
 
@@ -106,6 +123,7 @@ export function renderStatus(status: WorkerStatus): string {
 <dt>Battery</dt><dd id="battery">${status.mainsPowered ? "mains powered" : battery ? `${battery.stateOfChargePct.toFixed(0)} %` : "not read yet"}</dd>
 <dt>Solar now</dt><dd id="solar">${battery ? `${battery.pvWatts.toFixed(1)} W (load ${battery.loadWatts.toFixed(1)} W)` : "—"}</dd>
 <dt>Next sleep and wake</dt><dd id="sleep">${sleep}</dd>
+<dt>Reports not yet taken by the scheduler</dt><dd id="reports">${reportsLine(status.reports)}</dd>
 <dt>Board time</dt><dd>${escape(status.at)}</dd>
 </dl>
 ${table("Open tasks", status.tasks.open)}
@@ -115,6 +133,12 @@ ${status.errors.length === 0 ? "<p>None.</p>" : `<ul>${status.errors.map((e) => 
 <p>JSON: <a href="/status.json">/status.json</a>. This page refreshes every 15 s.</p>
 </main></body></html>
 `;
+}
+
+function reportsLine({ queued, oldest }: WorkerStatus["reports"]): string {
+  if (oldest === undefined) return "none";
+  const error = oldest.lastError === undefined ? "" : `; last error: ${escape(oldest.lastError)}`;
+  return `${queued.toString()}, the oldest <code>${escape(oldest.state)}</code> for <code>${escape(oldest.taskId)}</code> after ${oldest.attempts.toString()} attempts${error}`;
 }
 
 export async function serveStatus(
