@@ -99,6 +99,10 @@ export async function createIpfsNode(parameters: CreateIpfsNodeParameters = {}):
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       services: { identify: identify() },
+      // libp2p refuses a host's sixth inbound connection within a second. Loopback peers are
+      // processes on this machine (a devnet: the pool's node, its workers' nodes, requesters):
+      // limiting them protects nothing and failed one pin in six, which then waited its timeout.
+      connectionManager: { allow: ["/ip4/127.0.0.0/ipcidr/8", "/ip6/::1/ipcidr/128"] },
       ...(parameters.dialPrivate === false ? { connectionGater: { denyDialMultiaddr: globalOnly } } : {}),
     }),
   );
