@@ -173,6 +173,7 @@ describe("scheduler: serving requests", function () {
         ...(store === undefined ? {} : { store }),
         listen: { port },
         workers: { heartbeatSeconds: 5 },
+        ipfs: { dialPrivate: true }, // the workers' nodes listen on loopback
         chain: { pollSeconds: 0.2, confirmations: 0 },
         logLevel: "warn",
       }),
