@@ -455,6 +455,7 @@ async function startLeaderPart(parts: LeaderPartOptions): Promise<LeaderPart> {
     maxBytes: options.maxPinBytes ?? 64 * 1024 * 1024,
     timeoutMs: (options.pinTimeoutSeconds ?? 60) * 1000,
     sharedStore: parts.replica,
+    globalOnly: options.ipfsDialPrivate === false,
   });
   const reconciler = new Reconciler(
     db,

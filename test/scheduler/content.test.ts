@@ -206,6 +206,7 @@ describe("scheduler: content through the pool's IPFS node", function () {
     try {
       const refused = await pin(closed.url);
       expect(refused.status).to.equal(504); // nothing to fetch from: it dialed none of them
+      expect(refused.hints.join(" ")).to.match(/dials only global IP addresses \(its ipfs.dialPrivate is off\)/);
       expect(connections, "the closed pool's node connected to a loopback service").to.equal(0);
 
       // The same request to a pool that allows private addresses (the devnet's setting) reaches it.

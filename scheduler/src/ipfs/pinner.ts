@@ -20,6 +20,8 @@ export interface PinnerOptions {
    * when it holds the blocks) instead of trusting the row.
    */
   sharedStore?: boolean;
+  /** The node dials only global addresses (config `ipfs.dialPrivate` off): said when a pin times out. */
+  globalOnly?: boolean;
 }
 
 export class Pinner {
@@ -135,7 +137,9 @@ export class Pinner {
           504,
           "pin timed out",
           `could not fetch ${cid} within ${(this.options.timeoutMs / 1000).toString()} s`,
-          "Keep the worker's IPFS node up and reachable at the multiaddrs it registered (or sent as providers), then retry.",
+          this.options.globalOnly === true
+            ? 'This pool dials only global IP addresses (its ipfs.dialPrivate is off): register a public multiaddr for the worker\'s IPFS node, use ipfs.mode "pool" (upload the result), or ask the operator to turn ipfs.dialPrivate on for a LAN; then retry.'
+            : "Keep the worker's IPFS node up and reachable at the multiaddrs it registered (or sent as providers), then retry.",
         );
       }
       if (error instanceof Error && error.message.includes("more than")) {
