@@ -217,4 +217,20 @@ describe("scheduler: content through the pool's IPFS node", function () {
       await new Promise<void>((resolve) => service.close(() => resolve()));
     }
   });
+
+  it("a fetch and an upload of the same result at once both end with it pinned: the upload ends the fetch", async function () {
+    // Two replicas of one task hand over the same result: one asks the pool to fetch it from its
+    // node, the other uploads the files. Here nobody serves it, so the fetch is surely in flight
+    // when the upload lands; left alone it would wait out the pin timeout (2 s here) although the
+    // blocks are in the node by then.
+    const files = [file("shared.txt", "the same result from two replicas\n")];
+    const cid = await resultCid(files);
+    const client = createWorkerApiClient({ url: scheduler.url, signer: worker, scope: scope() });
+    const fetching = pinResult(client, { cid, providers: [] });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const uploaded = await uploadResult(api, { cid, files });
+    expect(uploaded.cid).to.equal(cid);
+    expect(await fetching).to.deep.equal(uploaded);
+    expect((await pins()).map((pin) => pin.cid)).to.include(cid);
+  });
 });

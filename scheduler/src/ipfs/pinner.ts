@@ -24,9 +24,20 @@ export interface PinnerOptions {
   globalOnly?: boolean;
 }
 
+/** A fetch in flight (ensurePinned), and the upload of the same content that ended it, if any. */
+interface Fetch {
+  stop: AbortController;
+  /** Settles once the fetch's pin attempt is over (and it cleaned up after a failure). */
+  ended: Promise<void>;
+  bytes: Promise<number>;
+  upload?: Promise<number>;
+}
+
 export class Pinner {
   /** CIDs this process pinned on its node (with a shared store, the rows say nothing of this node). */
   private readonly pinnedHere = new Set<string>();
+  /** Fetches in flight, by CID. */
+  private readonly fetches = new Map<string, Fetch>();
 
   constructor(
     readonly node: IpfsNode,
@@ -72,6 +83,22 @@ export class Pinner {
         "/cid",
       );
     }
+    const fetch = this.fetches.get(cid);
+    if (fetch === undefined) return await this.addAndPin(cid, files, worker);
+    // Helia's fetch of a CID does not end when the same blocks are added locally meanwhile: it would
+    // wait out its timeout (a pool-mode and a node-mode replica of one task hand over the same
+    // result). The upload ends the fetch, lets it clean up (it unpins what it had started), then
+    // pins the files; the fetch answers with this pin.
+    const upload = (async () => {
+      fetch.stop.abort();
+      await fetch.ended;
+      return await this.addAndPin(cid, files, worker);
+    })();
+    fetch.upload = upload;
+    return await upload;
+  }
+
+  private async addAndPin(cid: string, files: readonly ResultFile[], worker: string): Promise<number> {
     const existing = await this.db.get<{ bytes: number }>("SELECT bytes FROM pins WHERE cid = ?", cid);
     if (existing !== undefined && this.holds(cid)) return existing.bytes;
     const added = await this.node.addFiles(files);
@@ -123,15 +150,40 @@ export class Pinner {
     }
   }
 
-  /** Fetches the content from `providers` and pins it; returns its size in bytes. */
+  /**
+   * Fetches the content from `providers` and pins it; returns its size in bytes. One fetch per
+   * CID: a second request for it shares the first.
+   */
   async ensurePinned(cid: string, providers: readonly string[], worker: string): Promise<number> {
     const existing = await this.db.get<{ bytes: number }>("SELECT bytes FROM pins WHERE cid = ?", cid);
     if (existing !== undefined && this.holds(cid)) return existing.bytes;
-    await this.node.connect(providers);
+    const running = this.fetches.get(cid);
+    if (running !== undefined) return await running.bytes;
+    let end = () => {};
+    const fetch: Fetch = {
+      stop: new AbortController(),
+      ended: new Promise<void>((resolve) => (end = resolve)),
+      bytes: Promise.resolve(0),
+    };
+    fetch.bytes = this.fetchAndPin(cid, providers, worker, fetch, end).finally(() => {
+      if (this.fetches.get(cid) === fetch) this.fetches.delete(cid);
+    });
+    this.fetches.set(cid, fetch);
+    return await fetch.bytes;
+  }
+
+  private async fetchAndPin(cid: string, providers: readonly string[], worker: string, fetch: Fetch, ended: () => void) {
     let bytes: number;
     try {
-      bytes = await this.node.pin(cid, { maxBytes: this.options.maxBytes, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      await this.node.connect(providers);
+      bytes = await this.node.pin(cid, {
+        maxBytes: this.options.maxBytes,
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), fetch.stop.signal]),
+      });
     } catch (error) {
+      ended();
+      // An upload of the same content ended this fetch: its pin is the answer.
+      if (fetch.upload !== undefined) return await fetch.upload;
       if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
         throw new Rejection(
           504,
@@ -158,7 +210,11 @@ export class Pinner {
         "/cid",
       );
     }
-    await this.record(cid, bytes, worker);
+    try {
+      await this.record(cid, bytes, worker);
+    } finally {
+      ended(); // after the row: an upload waiting on this fetch then finds the content pinned
+    }
     return bytes;
   }
 
