@@ -38,6 +38,8 @@ export class Pinner {
   private readonly pinnedHere = new Set<string>();
   /** Fetches in flight, by CID. */
   private readonly fetches = new Map<string, Fetch>();
+  /** Uploads being added and pinned, by CID. */
+  private readonly uploads = new Map<string, Promise<number>>();
 
   constructor(
     readonly node: IpfsNode,
@@ -83,19 +85,30 @@ export class Pinner {
         "/cid",
       );
     }
-    const fetch = this.fetches.get(cid);
-    if (fetch === undefined) return await this.addAndPin(cid, files, worker);
+    // The same content uploaded twice at once (the CID binds it): the second shares the first.
+    const uploading = this.uploads.get(cid);
+    if (uploading !== undefined) return await uploading;
     // Helia's fetch of a CID does not end when the same blocks are added locally meanwhile: it would
     // wait out its timeout (a pool-mode and a node-mode replica of one task hand over the same
-    // result). The upload ends the fetch, lets it clean up (it unpins what it had started), then
-    // pins the files; the fetch answers with this pin.
-    const upload = (async () => {
-      fetch.stop.abort();
-      await fetch.ended;
-      return await this.addAndPin(cid, files, worker);
-    })();
-    fetch.upload = upload;
-    return await upload;
+    // result). The upload ends a fetch in flight, lets it clean up (it unpins what it had started),
+    // then pins the files; the fetch answers with this pin. A fetch asked for while the upload runs
+    // waits for it (ensurePinned).
+    const fetch = this.fetches.get(cid);
+    const upload =
+      fetch === undefined
+        ? this.addAndPin(cid, files, worker)
+        : (async () => {
+            fetch.stop.abort();
+            await fetch.ended;
+            return await this.addAndPin(cid, files, worker);
+          })();
+    if (fetch !== undefined) fetch.upload = upload;
+    this.uploads.set(cid, upload);
+    try {
+      return await upload;
+    } finally {
+      if (this.uploads.get(cid) === upload) this.uploads.delete(cid);
+    }
   }
 
   private async addAndPin(cid: string, files: readonly ResultFile[], worker: string): Promise<number> {
@@ -152,13 +165,14 @@ export class Pinner {
 
   /**
    * Fetches the content from `providers` and pins it; returns its size in bytes. One fetch per
-   * CID: a second request for it shares the first.
+   * CID: a second request for it shares the first, and one made while the CID is being uploaded
+   * waits for the upload.
    */
   async ensurePinned(cid: string, providers: readonly string[], worker: string): Promise<number> {
     const existing = await this.db.get<{ bytes: number }>("SELECT bytes FROM pins WHERE cid = ?", cid);
     if (existing !== undefined && this.holds(cid)) return existing.bytes;
-    const running = this.fetches.get(cid);
-    if (running !== undefined) return await running.bytes;
+    const running = this.uploads.get(cid) ?? this.fetches.get(cid)?.bytes;
+    if (running !== undefined) return await running;
     let end = () => {};
     const fetch: Fetch = {
       stop: new AbortController(),
